@@ -1,0 +1,376 @@
+"""Benchmark bridge against redun 0.44 on the same workflows, in one run.
+
+Usage (from the repo root, after `bash bench/setup.sh`):
+
+    .venv/bin/python bench/core.py [--quick] [--redun-max N] [--markdown]
+
+Every measurement runs in a fresh child process (this file again, with `--child`), bridge under
+.venv's python and redun under .bench-venv's, each in a fresh temp folder with an on-disk SQLite
+database. A child times `scheduler.run(...)` only (not interpreter start, imports or opening the
+store) and reports its peak RSS. A cached replay is a second child against the same database.
+
+This file is stdlib-only: the redun child runs it under .bench-venv's python.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib
+import json
+import os
+import platform
+import resource
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+PYTHONS = {
+    "bridge": ROOT / ".venv" / "bin" / "python",
+    "redun": ROOT / ".bench-venv" / "bin" / "python",
+}
+ENGINES = tuple(PYTHONS)
+
+FANOUT_SIZES = (500, 1000, 10_000)
+QUICK_FANOUT_SIZES = (500, 1000)
+CHAIN_DEPTH = 1000
+IMPORT_REPEATS = 5
+
+# Speed targets from the issue. "Flat" cost per task: µs/task at 10,000 within 25% of 1,000.
+TARGET_RATIO = {("fanout first run", 500): 100.0, ("fanout replay", 500): 200.0}
+FLAT_MAX = 1.25
+FLAT_SIZES = (1000, 10_000)
+RSS_MAX_MB = 250.0
+IMPORT_MAX_S = 0.3
+
+NO_FIRST_RUN = "no first run to replay"
+
+
+@dataclass
+class Outcome:
+    """One engine's measurement of one row: no `seconds` when it failed or was not run."""
+
+    seconds: float | None = None
+    rss_mb: float | None = None
+    error: str | None = None
+
+
+@dataclass
+class Row:
+    scenario: str
+    n: int
+    outcomes: dict[str, Outcome]
+    per_task: bool = True
+    target: str = "-"
+    result: str = "-"
+
+    def us_per_task(self, engine: str) -> float | None:
+        seconds = self.outcomes[engine].seconds
+        return None if seconds is None or not self.per_task else seconds / self.n * 1e6
+
+    def ratio(self) -> float | None:
+        bridge, redun = (self.outcomes[e].seconds for e in ENGINES)
+        return redun / bridge if bridge and redun else None
+
+
+# --- child side: runs under either engine's python ---------------------------------------
+
+
+def child(engine: str, workflow: str, n: int, db_path: str) -> dict[str, float]:
+    wf = importlib.import_module(f"workflows_{engine}")
+    scheduler = wf.make_scheduler(db_path)
+    if workflow == "fanout":
+        expr, expected = wf.fanout(n), list(range(1, n + 1))
+    else:
+        expr, expected = wf.chain(n), 0
+    start = time.perf_counter()
+    value = scheduler.run(expr)
+    seconds = time.perf_counter() - start
+    if value != expected:
+        raise AssertionError(f"wrong result: {str(value)[:80]}")
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    return {"seconds": seconds, "rss_mb": rss_mb}
+
+
+def child_main(engine: str, workflow: str, n: str, db_path: str, result_path: str) -> None:
+    try:
+        result: dict[str, object] = child(engine, workflow, int(n), db_path)
+    except Exception as error:
+        result = {"error": f"{type(error).__name__}: {error}"[:300]}
+    Path(result_path).write_text(json.dumps(result))
+
+
+# --- parent side --------------------------------------------------------------------------
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def run_child(engine: str, workflow: str, n: int, workdir: Path, timeout: float) -> Outcome:
+    result_path, log_path = workdir / "result.json", workdir / f"{engine}.log"
+    result_path.unlink(missing_ok=True)
+    argv = [
+        str(PYTHONS[engine]),
+        str(Path(__file__).resolve()),
+        "--child",
+        engine,
+        workflow,
+        str(n),
+        str(workdir / f"{engine}.db"),
+        str(result_path),
+    ]
+    with log_path.open("ab") as out:
+        try:
+            proc = subprocess.run(argv, cwd=workdir, stdout=out, stderr=out, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return Outcome(error=f"timeout after {timeout:.0f} s")
+    if not result_path.exists():
+        tail = log_path.read_text(errors="replace").strip().splitlines()[-1:] or [""]
+        return Outcome(error=f"child exited {proc.returncode}: {tail[0][:200]}")
+    return Outcome(**json.loads(result_path.read_text()))
+
+
+def run_workflow(engine: str, workflow: str, n: int, replay: bool, timeout: float) -> list[Outcome]:
+    """First run, then (when `replay`) a fully cached replay against the same database."""
+    with tempfile.TemporaryDirectory(prefix=f"bench-{engine}-") as tmp:
+        log(f"  {engine} {workflow} {n}: first run")
+        outcomes = [run_child(engine, workflow, n, Path(tmp), timeout)]
+        if replay:
+            if outcomes[0].error:
+                outcomes.append(Outcome(error=NO_FIRST_RUN))
+            else:
+                log(f"  {engine} {workflow} {n}: replay")
+                outcomes.append(run_child(engine, workflow, n, Path(tmp), timeout))
+    return outcomes
+
+
+def import_time(engine: str) -> Outcome:
+    """Median over fresh interpreters of the time `import <engine>` takes."""
+    code = f"import time; t = time.perf_counter(); import {engine}; print(time.perf_counter() - t)"
+    times = []
+    with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
+        for _ in range(IMPORT_REPEATS):
+            proc = subprocess.run(
+                [str(PYTHONS[engine]), "-c", code], cwd=tmp, capture_output=True, text=True
+            )
+            if proc.returncode:
+                return Outcome(error=(proc.stderr.strip().splitlines() or ["?"])[-1][:200])
+            times.append(float(proc.stdout))
+    return Outcome(seconds=statistics.median(times))
+
+
+def measure(args: argparse.Namespace) -> list[Row]:
+    sizes = QUICK_FANOUT_SIZES if args.quick else FANOUT_SIZES
+    plan = [("fanout", n, ("fanout first run", "fanout replay")) for n in sizes]
+    plan.append(("chain", args.chain_depth, ("chain first run",)))
+    rows = {}
+    for workflow, n, scenarios in plan:
+        for scenario in scenarios:
+            rows[scenario, n] = Row(scenario, n, {})
+        for engine in ENGINES:
+            if engine not in args.engines or (engine == "redun" and n > args.redun_max):
+                outcomes = [Outcome()] * len(scenarios)
+            else:
+                outcomes = run_workflow(engine, workflow, n, len(scenarios) > 1, args.timeout)
+            for scenario, outcome in zip(scenarios, outcomes, strict=True):
+                rows[scenario, n].outcomes[engine] = outcome
+    log("  import times")
+    imports = {e: import_time(e) if e in args.engines else Outcome() for e in ENGINES}
+    rows["import", 1] = Row(
+        "import", 1, imports, per_task=False, target=f"bridge < {IMPORT_MAX_S} s"
+    )
+    for row in rows.values():
+        judge(row)
+    return list(rows.values())
+
+
+def judge(row: Row) -> None:
+    bridge, target_ratio = row.outcomes["bridge"], TARGET_RATIO.get((row.scenario, row.n))
+    if target_ratio is not None:
+        row.target = f"ratio >= {target_ratio:g}"
+    if bridge.error:
+        row.result = "FAIL"
+    elif bridge.seconds is None:
+        row.result = "n/a"
+    elif target_ratio is not None:
+        ratio = row.ratio()
+        row.result = "n/a" if ratio is None else verdict(ratio >= target_ratio)
+    elif row.scenario == "import":
+        row.result = verdict(bridge.seconds < IMPORT_MAX_S)
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def checks(rows: list[Row]) -> list[tuple[str, str, str, str]]:
+    """The bridge-only targets: flat cost per task and peak memory at 10,000 tasks."""
+    small, large = FLAT_SIZES
+    fanouts = [r for r in rows if r.scenario.startswith("fanout") and r.n in FLAT_SIZES]
+    tried = any(
+        r.outcomes["bridge"].seconds or r.outcomes["bridge"].error for r in fanouts if r.n == large
+    )
+    first = {r.n: r.us_per_task("bridge") for r in fanouts if r.scenario == "fanout first run"}
+    low, high = first.get(small), first.get(large)
+    flat = high / low if low and high else None
+    rss = max((r.outcomes["bridge"].rss_mb or 0 for r in fanouts if r.n == large), default=0)
+
+    def result(measured: float | None, ok: bool) -> str:
+        if measured is None:
+            return "FAIL" if tried else "n/a"
+        return verdict(ok)
+
+    return [
+        (
+            f"bridge cost per task, {large} / {small} tasks",
+            fmt(flat, "{:.2f}x"),
+            f"<= {FLAT_MAX}x",
+            result(flat, flat is not None and flat <= FLAT_MAX),
+        ),
+        (
+            f"bridge peak RSS at {large} tasks",
+            fmt(rss or None, "{:.0f} MB"),
+            f"< {RSS_MAX_MB:g} MB",
+            result(rss or None, rss < RSS_MAX_MB),
+        ),
+    ]
+
+
+# --- report -------------------------------------------------------------------------------
+
+HEADER = (
+    "scenario",
+    "N",
+    "bridge s",
+    "bridge µs/task",
+    "bridge MB",
+    "redun s",
+    "redun µs/task",
+    "redun MB",
+    "redun/bridge",
+    "target",
+    "result",
+)
+
+
+def fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None else spec.format(value)
+
+
+def cells(row: Row) -> list[str]:
+    out = [row.scenario, str(row.n) if row.per_task else "-"]
+    for engine in ENGINES:
+        outcome = row.outcomes[engine]
+        if outcome.seconds is None:
+            out += ["ERROR" if outcome.error else "skipped", "-", "-"]
+            continue
+        out += [
+            f"{outcome.seconds:.4g}",
+            fmt(row.us_per_task(engine), "{:,.1f}"),
+            fmt(outcome.rss_mb, "{:.0f}"),
+        ]
+    return [*out, fmt(row.ratio(), "{:,.0f}x"), row.target, row.result]
+
+
+def notes(rows: list[Row]) -> list[str]:
+    """The errors, less the replays that could not run for want of a first run."""
+    return [
+        f"{engine} {row.scenario} {row.n}: {outcome.error}"
+        for row in rows
+        for engine, outcome in row.outcomes.items()
+        if outcome.error and outcome.error != NO_FIRST_RUN
+    ]
+
+
+def table(header: tuple[str, ...], body: list[list[str]], markdown: bool) -> str:
+    if markdown:
+        body = [[f"**{c}**" if c == "FAIL" else c for c in line] for line in body]
+        lines = [header, ["---"] * len(header), *body]
+        return "\n".join("| " + " | ".join(line) + " |" for line in lines)
+    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip()
+        for line in [header, *body]
+    )
+
+
+def report(rows: list[Row], args: argparse.Namespace) -> str:
+    command = shlex.join(
+        [os.path.relpath(sys.executable, ROOT), os.path.relpath(__file__, ROOT), *sys.argv[1:]]
+    )
+    fail = any("FAIL" in r.result for r in rows) or any(c[3] == "FAIL" for c in checks(rows))
+    md = args.markdown
+    parts = [
+        f"{'`' if md else '$ '}{command}{'`' if md else ''} (from the repo root), "
+        f"{datetime.date.today()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"redun {args.redun_version}, redun sizes capped at {args.redun_max}",
+        "",
+        table(HEADER, [cells(r) for r in rows], md),
+        "",
+        table(("check", "measured", "target", "result"), [list(c) for c in checks(rows)], md),
+    ]
+    if found := notes(rows):
+        parts += ["", *(f"{'- ' if md else '  '}{n}" for n in found)]
+    parts += ["", "Some targets FAIL." if fail else "All targets PASS."]
+    return "\n".join(parts)
+
+
+def redun_version() -> str:
+    code = "import importlib.metadata as m; print(m.version('redun'))"
+    try:
+        proc = subprocess.run([str(PYTHONS["redun"]), "-c", code], capture_output=True, text=True)
+    except OSError:
+        return "not installed (run bench/setup.sh)"
+    return proc.stdout.strip() or "not installed (run bench/setup.sh)"
+
+
+def main() -> None:
+    if sys.argv[1:2] == ["--child"]:
+        child_main(*sys.argv[2:])
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"fan-out sizes {QUICK_FANOUT_SIZES} only (no 10,000-task checks)",
+    )
+    parser.add_argument(
+        "--redun-max",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="run redun only for N tasks or fewer (default 1000; it is slow)",
+    )
+    parser.add_argument("--chain-depth", type=int, default=CHAIN_DEPTH, metavar="N")
+    parser.add_argument(
+        "--engines",
+        default=",".join(ENGINES),
+        type=lambda s: tuple(e for e in s.split(",") if e in ENGINES),
+        help="comma-separated subset of bridge,redun",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=900,
+        metavar="S",
+        help="seconds before a child run is given up (default 900)",
+    )
+    parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
+    args = parser.parse_args()
+    args.redun_version = redun_version()
+    if "redun" in args.engines and not PYTHONS["redun"].exists():
+        log("no .bench-venv: run `bash bench/setup.sh`; benchmarking bridge only")
+        args.engines = tuple(e for e in args.engines if e != "redun")
+    print(report(measure(args), args))
+
+
+if __name__ == "__main__":
+    main()

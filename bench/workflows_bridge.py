@@ -1,0 +1,22 @@
+"""The benchmark workflows on bridge (runs in .venv). Parallel to workflows_redun.py."""
+
+from bridge import Scheduler, task
+
+
+@task()
+def add_one(x: int) -> int:
+    return x + 1
+
+
+@task()
+def fanout(n: int) -> list[int]:
+    return [add_one(i) for i in range(n)]
+
+
+@task()
+def chain(n: int) -> int:
+    return n if n == 0 else chain(n - 1)
+
+
+def make_scheduler(db_path: str) -> Scheduler:
+    return Scheduler(db_uri=f"sqlite:///{db_path}")

@@ -1,0 +1,46 @@
+"""bridge: lazy tasks, graph reduction, call-graph caching and provenance.
+
+Only the light parts load on ``import bridge``; the scheduler, the store (SQLAlchemy)
+and the config (pydantic) load when first used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from bridge.native.control import (
+    apply_tags,
+    catch,
+    cond,
+    const,
+    eval_,
+    flatten,
+    map_,
+    seq,
+    throw,
+)
+from bridge.native.expression import Expression
+from bridge.native.file import File
+from bridge.native.task import Task, namespace, task
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "Scheduler": "bridge.scheduler",
+    "Config": "bridge.config",
+}
+
+__all__ = [
+    "Config", "Expression", "File", "Scheduler", "Task", "apply_tags", "catch", "cond",
+    "const", "eval_", "flatten", "map_", "namespace", "seq", "task", "throw",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'bridge' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

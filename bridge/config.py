@@ -1,0 +1,186 @@
+"""bridge.ini, validated: a mistyped section or key is an error naming it and the file.
+
+Sections: ``[backend]``, ``[scheduler]``, ``[limits]`` and ``[executors.NAME]`` with
+``type = local | docker | aws_batch``. The directory comes from the argument, else
+``BRIDGE_CONFIG``, else ``.bridge`` in the working directory; ``BRIDGE_DB_URI``
+overrides the database.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bridge.native.settings import DEFAULT_DIR, ExecutorSettings, SchedulerSettings
+
+CONFIG_FILE = "bridge.ini"
+
+
+class ConfigError(Exception):
+    """bridge.ini (or an override) is invalid; the message names the key and the file."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BackendConfig(_Section):
+    db_uri: str | None = None
+    value_store: str | None = None
+    inline_limit: int = Field(64 * 1024, ge=0)
+
+
+class SchedulerConfig(_Section):
+    flush_interval: float = Field(0.5, gt=0)
+
+
+class LocalExecutorConfig(_Section):
+    type: Literal["local"] = "local"
+    mode: Literal["threads", "processes"] = "threads"
+    max_workers: int | None = Field(None, ge=1)
+
+
+class DockerExecutorConfig(_Section):
+    type: Literal["docker"]
+    image: str
+    memory: float | None = Field(None, gt=0, description="GiB")
+    vcpus: float | None = Field(None, gt=0)
+    gpus: int | None = Field(None, ge=0)
+    scratch: str | None = None
+    include_code: bool = True
+
+
+class AwsBatchExecutorConfig(_Section):
+    type: Literal["aws_batch"]
+    image: str
+    queue: str
+    s3_scratch: str
+    role: str | None = None
+    job_name_prefix: str = "bridge"
+    vcpus: float = Field(1, gt=0)
+    memory: float = Field(4, gt=0, description="GiB")
+    gpus: int = Field(0, ge=0)
+    timeout: int | None = Field(None, gt=0, description="seconds")
+    retries: int = Field(1, ge=1)
+    tags: dict[str, str] = Field(default_factory=dict)
+    script_only: bool = False
+    endpoint_url: str | None = None
+    region: str | None = None
+    poll_interval: float = Field(5.0, gt=0)
+
+
+ExecutorConfig = Annotated[
+    LocalExecutorConfig | DockerExecutorConfig | AwsBatchExecutorConfig,
+    Field(discriminator="type"),
+]
+
+
+class Config(_Section):
+    """The whole of bridge.ini. ``config_dir`` is where it was read from."""
+
+    config_dir: str = DEFAULT_DIR
+    backend: BackendConfig = Field(default_factory=BackendConfig)
+    scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
+    limits: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    executors: dict[str, ExecutorConfig] = Field(default_factory=dict)
+
+    @classmethod
+    def load(cls, config_dir: str | os.PathLike | None = None) -> Config:
+        """Read ``<dir>/bridge.ini`` (defaults when there is none)."""
+        directory = Path(config_dir or os.environ.get("BRIDGE_CONFIG") or DEFAULT_DIR)
+        path = directory / CONFIG_FILE
+        data: dict[str, Any] = {"config_dir": str(directory)}
+        if path.exists():
+            data.update(_read_ini(path))
+        try:
+            return cls.model_validate(data)
+        except ValidationError as error:
+            raise ConfigError(_describe(error, path)) from None
+
+    def to_settings(self) -> SchedulerSettings:
+        executors = {
+            name: ExecutorSettings(
+                type=executor.type,
+                options=executor.model_dump(exclude={"type"}, exclude_none=True),
+            )
+            for name, executor in self.executors.items()
+        }
+        executors.setdefault("default", ExecutorSettings())
+        db_uri = os.environ.get("BRIDGE_DB_URI") or self.backend.db_uri
+        return SchedulerSettings(
+            db_uri=_resolve_sqlite(db_uri, self.config_dir) if db_uri else None,
+            config_dir=self.config_dir,
+            value_store=self.backend.value_store,
+            inline_limit=self.backend.inline_limit,
+            executors=executors,
+            limits=dict(self.limits),
+            flush_interval=self.scheduler.flush_interval,
+        )
+
+
+def _read_ini(path: Path) -> dict[str, Any]:
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(path)
+    except configparser.Error as error:
+        raise ConfigError(f"{path}: cannot parse: {error}") from None
+    data: dict[str, Any] = {"executors": {}}
+    for section in parser.sections():
+        values = dict(parser[section])
+        if section in ("backend", "scheduler", "limits"):
+            data[section] = values
+        elif section.startswith("executors."):
+            name = section.split(".", 1)[1]
+            if "tags" in values:
+                values["tags"] = _parse_tags(values["tags"], path, section)
+            data["executors"][name] = values
+        else:
+            raise ConfigError(
+                f"{path}: unknown section [{section}]; known sections: [backend], "
+                "[scheduler], [limits], [executors.NAME]"
+            )
+    return data
+
+
+def _parse_tags(text: str, path: Path, section: str) -> dict[str, str]:
+    tags = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"{path}: [{section}] tags: {item!r} is not key=value")
+        tags[key.strip()] = value.strip()
+    return tags
+
+
+def _describe(error: ValidationError, path: Path) -> str:
+    problems = []
+    for item in error.errors():
+        location = [str(part) for part in item["loc"]]
+        if location and location[0] == "executors" and len(location) >= 3:
+            # drop pydantic's discriminator tag from the location
+            location = [location[0], location[1], *location[3:]]
+        if len(location) >= 2 and location[0] == "executors":
+            section, key = f"executors.{location[1]}", ".".join(location[2:])
+        else:
+            section, key = (location[0] if location else ""), ".".join(location[1:])
+        if item["type"] == "extra_forbidden":
+            message = "unknown key"
+        else:
+            message = item["msg"]
+        where = f"[{section}] {key}".strip() if key else f"[{section}]"
+        problems.append(f"{where}: {message}")
+    return f"{path}: " + "; ".join(problems)
+
+
+def _resolve_sqlite(db_uri: str, config_dir: str) -> str:
+    prefix = "sqlite:///"
+    if not db_uri.startswith(prefix) or db_uri == prefix + ":memory:":
+        return db_uri
+    path = Path(db_uri[len(prefix) :])
+    if not path.is_absolute():
+        path = Path(config_dir) / path
+    return prefix + str(path.resolve())

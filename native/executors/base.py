@@ -1,0 +1,46 @@
+"""What every executor takes and reports, so the scheduler never knows which ran a job."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bridge.native.runner import Outcome
+
+
+@dataclass
+class Work:
+    """One call to run: the task, its evaluated arguments, and its resolved options."""
+
+    job_id: str
+    task: Any
+    args: tuple
+    kwargs: dict
+    options: dict
+
+
+Report = Callable[[Outcome], None]
+
+
+class Executor(ABC):
+    """Runs Work and reports each Outcome through `report` (from any thread)."""
+
+    def __init__(self, name: str, options: dict[str, Any]) -> None:
+        self.name = name
+        self.options = options
+
+    @abstractmethod
+    def start(self, report: Report) -> None: ...
+
+    @abstractmethod
+    def submit(self, work: Work) -> None: ...
+
+    @abstractmethod
+    def cancel_pending(self) -> list[str]:
+        """Withdraw work not yet started; returns the withdrawn job ids."""
+
+    @abstractmethod
+    def stop(self) -> None:
+        """Release workers. Work already running is allowed to finish first."""

@@ -1,0 +1,108 @@
+"""The local executor: a pool of threads, or of processes for CPU-bound Python."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import threading
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any
+
+from bridge.native.executors.base import Executor, Report, Work
+from bridge.native.runner import Outcome, run_body
+
+DEFAULT_THREADS = 20
+_STOP = None
+
+
+class LocalExecutor(Executor):
+    """Options: ``mode = threads|processes`` and ``max_workers``."""
+
+    def __init__(self, name: str, options: dict[str, Any]) -> None:
+        super().__init__(name, options)
+        self.mode = options.get("mode", "threads")
+        if self.mode not in ("threads", "processes"):
+            raise ValueError(f"executor {name}: mode must be threads or processes, not {self.mode!r}")
+        default_workers = DEFAULT_THREADS if self.mode == "threads" else os.cpu_count() or 2
+        self.max_workers = int(options.get("max_workers", default_workers))
+        self._queue: queue.SimpleQueue[Work | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._idle = 0
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+        self._report: Report | None = None
+
+    def start(self, report: Report) -> None:
+        self._report = report
+
+    def submit(self, work: Work) -> None:
+        if self.mode == "processes":
+            self._submit_process(work)
+            return
+        self._queue.put(work)
+        with self._lock:
+            if self._idle == 0 and len(self._threads) < self.max_workers:
+                thread = threading.Thread(
+                    target=self._work_loop, name=f"bridge-{self.name}-{len(self._threads)}",
+                    daemon=True,
+                )
+                self._threads.append(thread)
+                thread.start()
+            else:
+                self._idle -= 1  # the work item claims an idle thread
+
+    def _work_loop(self) -> None:
+        report = self._report
+        assert report is not None
+        while True:
+            work = self._queue.get()
+            if work is _STOP:
+                return
+            report(run_body(work.job_id, work.task.func, work.args, work.kwargs))
+            with self._lock:
+                self._idle += 1
+
+    def _submit_process(self, work: Work) -> None:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                self.max_workers, mp_context=multiprocessing.get_context("spawn")
+            )
+        future = self._pool.submit(_run_in_process, work.job_id, work.task, work.args, work.kwargs)
+        future.add_done_callback(lambda f, job_id=work.job_id: self._report_future(job_id, f))
+
+    def _report_future(self, job_id: str, future: Future) -> None:
+        assert self._report is not None
+        try:
+            self._report(future.result())
+        except BaseException as error:  # the pool broke, or the result did not pickle
+            self._report(Outcome(job_id, False, error=error, traceback=repr(error)))
+
+    def cancel_pending(self) -> list[str]:
+        withdrawn = []
+        while True:
+            try:
+                work = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if work is not _STOP:
+                withdrawn.append(work.job_id)
+        with self._lock:
+            self._idle += len(withdrawn)
+        return withdrawn
+
+    def stop(self) -> None:
+        for _ in self._threads:
+            self._queue.put(_STOP)
+        self._threads.clear()
+        self._idle = 0
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+def _run_in_process(job_id: str, task: Any, args: tuple, kwargs: dict) -> Outcome:
+    outcome = run_body(job_id, task.func, args, kwargs)
+    if outcome.error is not None:
+        outcome.error.add_note(outcome.traceback)
+    return outcome

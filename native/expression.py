@@ -1,0 +1,230 @@
+"""Lazy expressions: what calling a task returns, and what operators on it build.
+
+Expressions are plain, immutable-by-convention trees. The scheduler reduces them;
+nothing here evaluates anything.
+"""
+
+from __future__ import annotations
+
+import operator
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bridge.native.task import Task
+
+
+class Expression:
+    """Base of every lazy value. Indexing, attribute access, calls and operators
+    build new expressions; truth-testing is refused because it cannot be lazy."""
+
+    __slots__ = ("__weakref__",)
+    __hash__ = object.__hash__
+
+    def __getitem__(self, key: Any) -> GetItem:
+        return GetItem(self, key)
+
+    def __getattr__(self, name: str) -> GetAttr:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return GetAttr(self, name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> CallValue:
+        return CallValue(self, args, kwargs)
+
+    def __bool__(self) -> bool:
+        raise TypeError(
+            f"{self!r} is lazy and has no truth value yet: use bridge.cond(...) to branch "
+            "on it, or do the test inside a task that receives the evaluated value"
+        )
+
+    def __iter__(self):
+        raise TypeError(
+            f"{self!r} is lazy and cannot be iterated yet: iterate inside a task that "
+            "receives the evaluated value, or use bridge.map_(...)"
+        )
+
+
+class TaskCall(Expression):
+    """A call of a task with (possibly lazy) arguments."""
+
+    __slots__ = ("args", "kwargs", "options", "task")
+
+    def __init__(
+        self, task: Task, args: tuple, kwargs: dict, options: dict | None = None
+    ) -> None:
+        self.task = task
+        self.args = args
+        self.kwargs = kwargs
+        self.options = options
+        created = getattr(_body_tracking, "created", None)
+        if created is not None:
+            created.append(self)
+
+    def __repr__(self) -> str:
+        return f"{self.task.fullname}(...)"
+
+
+class GetItem(Expression):
+    __slots__ = ("base", "key")
+
+    def __init__(self, base: Any, key: Any) -> None:
+        self.base = base
+        self.key = key
+
+    def __repr__(self) -> str:
+        return f"{self.base!r}[{self.key!r}]"
+
+
+class GetAttr(Expression):
+    __slots__ = ("base", "name")
+
+    def __init__(self, base: Any, name: str) -> None:
+        self.base = base
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"{self.base!r}.{self.name}"
+
+
+class CallValue(Expression):
+    """A call of a value that is itself lazy (a function returned by a task)."""
+
+    __slots__ = ("args", "func", "kwargs")
+
+    def __init__(self, func: Any, args: tuple, kwargs: dict) -> None:
+        self.func = func
+        self.args = args
+        self.kwargs = kwargs
+
+    def __repr__(self) -> str:
+        return f"{self.func!r}(...)"
+
+
+class Operation(Expression):
+    """An operator applied to lazy operands, e.g. ``add_one(1) + 2``."""
+
+    __slots__ = ("name", "operands")
+
+    def __init__(self, name: str, *operands: Any) -> None:
+        self.name = name
+        self.operands = operands
+
+    def apply(self, *values: Any) -> Any:
+        return OPERATORS[self.name](*values)
+
+    def __repr__(self) -> str:
+        return f"{self.name}({', '.join(map(repr, self.operands))})"
+
+
+class SpecialForm(Expression):
+    """Control flow the scheduler evaluates itself (cond, catch, seq, apply_tags):
+    its operands are reduced lazily, in the order the form decides."""
+
+    __slots__ = ("kind", "operands", "params")
+
+    def __init__(self, kind: str, operands: tuple, params: dict | None = None) -> None:
+        self.kind = kind
+        self.operands = operands
+        self.params = params or {}
+
+    def __repr__(self) -> str:
+        return f"{self.kind}(...)"
+
+
+OPERATORS: dict[str, Callable[..., Any]] = {
+    "add": operator.add, "sub": operator.sub, "mul": operator.mul,
+    "truediv": operator.truediv, "floordiv": operator.floordiv, "mod": operator.mod,
+    "pow": operator.pow, "and": operator.and_, "or": operator.or_, "xor": operator.xor,
+    "lt": operator.lt, "le": operator.le, "eq": operator.eq, "ne": operator.ne,
+    "gt": operator.gt, "ge": operator.ge, "neg": operator.neg, "pos": operator.pos,
+    "invert": operator.invert, "abs": operator.abs,
+}
+
+
+def _binary(name: str) -> tuple[Callable, Callable]:
+    def forward(self: Expression, other: Any) -> Operation:
+        return Operation(name, self, other)
+
+    def reverse(self: Expression, other: Any) -> Operation:
+        return Operation(name, other, self)
+
+    return forward, reverse
+
+
+for _name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "and", "or", "xor"):
+    _fwd, _rev = _binary(_name)
+    _dunder = _name if _name not in ("and", "or") else _name + "_"
+    setattr(Expression, f"__{_dunder}__", _fwd)
+    setattr(Expression, f"__r{_dunder}__", _rev)
+for _name in ("lt", "le", "eq", "ne", "gt", "ge"):
+    setattr(Expression, f"__{_name}__", _binary(_name)[0])
+for _name in ("neg", "pos", "invert", "abs"):
+    setattr(Expression, f"__{_name}__", lambda self, _n=_name: Operation(_n, self))
+Expression.__hash__ = object.__hash__  # defining __eq__ above would otherwise drop it
+
+
+# -- tracking expressions built inside a task body -------------------------------------
+
+_body_tracking = threading.local()
+
+
+def start_body_tracking() -> None:
+    _body_tracking.created = []
+
+
+def stop_body_tracking() -> list[TaskCall]:
+    created = getattr(_body_tracking, "created", None) or []
+    _body_tracking.created = None
+    return created
+
+
+def contains_expression(value: Any) -> bool:
+    """True when ``value`` is, or nests inside lists/tuples/dicts/sets, an Expression."""
+    if isinstance(value, Expression):
+        return True
+    cls = type(value)
+    if cls is list or cls is tuple or cls is set or cls is frozenset:
+        return any(contains_expression(v) for v in value)
+    if cls is dict:
+        return any(contains_expression(v) for v in value.values()) or any(
+            contains_expression(k) for k in value
+        )
+    if isinstance(value, tuple):
+        return any(contains_expression(v) for v in value)
+    return False
+
+
+def _children(expr: Any) -> tuple:
+    if isinstance(expr, TaskCall):
+        return (*expr.args, *expr.kwargs.values())
+    if isinstance(expr, GetItem):
+        return (expr.base, expr.key)
+    if isinstance(expr, GetAttr):
+        return (expr.base,)
+    if isinstance(expr, CallValue):
+        return (expr.func, *expr.args, *expr.kwargs.values())
+    if isinstance(expr, Operation | SpecialForm):
+        return expr.operands
+    if isinstance(expr, dict):
+        return (*expr.keys(), *expr.values())
+    if isinstance(expr, list | tuple | set | frozenset):
+        return tuple(expr)
+    return ()
+
+
+def unreturned_calls(created: list[TaskCall], returned: Any) -> list[TaskCall]:
+    """The task calls built in a body that the body's return value does not reach."""
+    if not created:
+        return []
+    reachable: set[int] = set()
+    stack = [returned]
+    while stack:
+        node = stack.pop()
+        if id(node) in reachable:
+            continue
+        if isinstance(node, Expression) or type(node) in (list, tuple, dict, set, frozenset):
+            reachable.add(id(node))
+            stack.extend(_children(node))
+    return [call for call in created if id(call) not in reachable]

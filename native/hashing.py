@@ -1,0 +1,99 @@
+"""Deterministic sha256 hashing of values, tasks and calls.
+
+Hashes must be equal across processes and machines, so nothing here depends on
+``hash()``, ``id()`` or dict iteration order of unordered containers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import pickle
+from collections.abc import Callable, Iterable
+from typing import Any
+
+_sha256 = hashlib.sha256
+
+
+def hash_bytes(data: bytes) -> str:
+    return _sha256(data).hexdigest()
+
+
+def hash_text(text: str) -> str:
+    return _sha256(text.encode("utf-8")).hexdigest()
+
+
+def hash_parts(tag: str, parts: Iterable[str]) -> str:
+    """Hash a tag and a sequence of already-computed hashes."""
+    return _sha256((tag + ":" + ",".join(parts)).encode("utf-8")).hexdigest()
+
+
+def _hash_str(value: str) -> str:
+    return _sha256(b"s:" + value.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _hash_scalar(value: Any) -> str:
+    return _sha256(f"{type(value).__name__}:{value!r}".encode()).hexdigest()
+
+
+def _hash_bytes_value(value: bytes) -> str:
+    return _sha256(b"y:" + bytes(value)).hexdigest()
+
+
+def _hash_sequence(value: list | tuple) -> str:
+    return hash_parts(type(value).__name__, [hash_value(item) for item in value])
+
+
+def _hash_dict(value: dict) -> str:
+    # Dicts that compare equal hash equal: entries are ordered by their key's hash.
+    entries = sorted(hash_value(k) + hash_value(v) for k, v in value.items())
+    return hash_parts("dict", entries)
+
+
+def _hash_set(value: set | frozenset) -> str:
+    return hash_parts("set", sorted(hash_value(item) for item in value))
+
+
+_HASHERS: dict[type, Callable[[Any], str]] = {
+    str: _hash_str,
+    int: _hash_scalar,
+    float: _hash_scalar,
+    bool: _hash_scalar,
+    complex: _hash_scalar,
+    type(None): _hash_scalar,
+    bytes: _hash_bytes_value,
+    bytearray: _hash_bytes_value,
+    list: _hash_sequence,
+    tuple: _hash_sequence,
+    dict: _hash_dict,
+    set: _hash_set,
+    frozenset: _hash_set,
+}
+
+
+def hash_value(value: Any) -> str:
+    """Hash a value by its type: builtins and containers structurally, objects that
+    define ``__bridge_hash__`` (File, Dir, ...) by their own rule, dataclasses and
+    pydantic models by their fields, anything else by its pickle."""
+    hasher = _HASHERS.get(type(value))
+    if hasher is not None:
+        return hasher(value)
+    custom = getattr(type(value), "__bridge_hash__", None)
+    if custom is not None:
+        return custom(value)
+    cls = type(value)
+    qualname = f"{cls.__module__}.{cls.__qualname__}"
+    if dataclasses.is_dataclass(value):
+        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        return hash_parts("dataclass:" + qualname, [_hash_dict(fields)])
+    if hasattr(cls, "model_dump") and hasattr(cls, "model_fields"):
+        return hash_parts("pydantic:" + qualname, [_hash_dict(value.model_dump())])
+    if isinstance(value, tuple):  # namedtuples and other tuple subclasses
+        return hash_parts("tuple:" + qualname, [hash_value(item) for item in value])
+    return _sha256(b"p:" + pickle.dumps(value, protocol=5)).hexdigest()
+
+
+def hash_call(task_hash: str, arg_hashes: Iterable[str], kwarg_hashes: dict[str, str]) -> str:
+    """A call is its task's hash plus its positional and keyword argument hashes."""
+    kw = [f"{name}={h}" for name, h in sorted(kwarg_hashes.items())]
+    return hash_parts("call:" + task_hash, [*arg_hashes, *kw])

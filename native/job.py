@@ -1,0 +1,58 @@
+"""A job: one evaluation of one call within an execution."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from bridge.native.promise import Promise
+
+PENDING, RUNNING, DONE, CACHED, FAILED, CANCELLED = (
+    "PENDING", "RUNNING", "DONE", "CACHED", "FAILED", "CANCELLED",
+)
+
+Source = tuple[tuple, str, tuple]  # (subpath in this value, call hash, path into its result)
+NO_SOURCES: tuple[Source, ...] = ()
+
+
+class Job:
+    __slots__ = (
+        "arguments", "args", "attempts", "call_hash", "call_options", "executor_name", "id",
+        "kwargs", "parent", "promise", "returned", "started", "status", "subtree_files",
+        "subtree_tasks", "task", "use_cache",
+    )
+
+    def __init__(
+        self,
+        task: Any,
+        call_options: dict | None,
+        args: tuple,
+        kwargs: dict,
+        arguments: list[dict],
+        call_hash: str,
+        parent: Job | None,
+        promise: Promise,
+    ) -> None:
+        self.id = str(uuid.uuid4())
+        self.task = task
+        self.call_options = call_options
+        self.args = args
+        self.kwargs = kwargs
+        self.arguments = arguments
+        self.call_hash = call_hash
+        self.parent = parent
+        self.promise = promise
+        self.status = PENDING
+        self.started = 0.0
+        self.attempts = 0
+        self.executor_name = task.option("executor", call_options)
+        self.subtree_tasks: set[str] = {task.hash}
+        self.subtree_files: list[list[str]] = []
+        self.returned: Any = None
+        self.use_cache = True
+
+    def option(self, name: str, default: Any = None) -> Any:
+        return self.task.option(name, self.call_options, default)
+
+    def __repr__(self) -> str:
+        return f"<Job {self.task.fullname} {self.id[:8]} {self.status}>"

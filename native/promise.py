@@ -1,0 +1,76 @@
+"""A minimal promise whose callbacks run on the scheduler's loop, never on the stack of
+whoever settles it: a chain of 1,000 nested calls settles without deep recursion."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+Callback = Callable[[Any], None]
+Ready = deque  # of (callback, argument) pairs, drained by the scheduler loop
+
+
+class Promise:
+    __slots__ = ("_callbacks", "_ready", "error", "state", "value")
+
+    PENDING, RESOLVED, REJECTED = 0, 1, 2
+
+    def __init__(self, ready: Ready) -> None:
+        self._ready = ready
+        self._callbacks: list[tuple[Callback, Callback]] | None = []
+        self.state = Promise.PENDING
+        self.value: Any = None
+        self.error: BaseException | None = None
+
+    def then(self, on_value: Callback, on_error: Callback) -> None:
+        if self.state == Promise.PENDING:
+            self._callbacks.append((on_value, on_error))  # type: ignore[union-attr]
+        elif self.state == Promise.RESOLVED:
+            self._ready.append((on_value, self.value))
+        else:
+            self._ready.append((on_error, self.error))
+
+    def resolve(self, value: Any) -> None:
+        if self.state != Promise.PENDING:
+            return
+        self.state, self.value = Promise.RESOLVED, value
+        callbacks, self._callbacks = self._callbacks, None
+        self._ready.extend((on_value, value) for on_value, _ in callbacks)  # type: ignore[union-attr]
+
+    def reject(self, error: BaseException) -> None:
+        if self.state != Promise.PENDING:
+            return
+        self.state, self.error = Promise.REJECTED, error
+        callbacks, self._callbacks = self._callbacks, None
+        self._ready.extend((on_error, error) for _, on_error in callbacks)  # type: ignore[union-attr]
+
+
+def resolved(ready: Ready, value: Any) -> Promise:
+    promise = Promise(ready)
+    promise.state, promise.value = Promise.RESOLVED, value
+    promise._callbacks = None
+    return promise
+
+
+def gather(ready: Ready, promises: list[Promise]) -> Promise:
+    """Resolves with the list of values once all resolve; rejects at the first error."""
+    combined = Promise(ready)
+    results: list[Any] = [None] * len(promises)
+    remaining = [len(promises)]
+    if not promises:
+        combined.resolve(results)
+        return combined
+
+    def settle_one(index: int) -> Callback:
+        def on_value(value: Any) -> None:
+            results[index] = value
+            remaining[0] -= 1
+            if remaining[0] == 0:
+                combined.resolve(results)
+
+        return on_value
+
+    for index, promise in enumerate(promises):
+        promise.then(settle_one(index), combined.reject)
+    return combined

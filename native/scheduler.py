@@ -1,0 +1,116 @@
+"""The Scheduler: owns the store and the executors, and runs executions."""
+
+from __future__ import annotations
+
+import importlib
+import queue
+from typing import Any
+
+from bridge.native.executors.base import Executor
+from bridge.native.settings import ExecutorSettings, SchedulerSettings
+from bridge.native.store import CallGraphStore
+from bridge.native.task import registry
+
+EXECUTOR_TYPES = {
+    "local": "bridge.native.executors.local:LocalExecutor",
+}
+
+
+class ExecutorConfigError(Exception):
+    """A task names an executor that is not configured, or of an unknown type."""
+
+
+class Scheduler:
+    """Evaluates expressions: ``Scheduler().run(main())`` returns the concrete value.
+
+    With no settings it uses ``.bridge/`` in the working directory: a persistent SQLite
+    store and the local executor."""
+
+    def __init__(self, settings: SchedulerSettings | None = None, *, db_uri: str | None = None):
+        self.settings = settings or SchedulerSettings()
+        if db_uri is not None:
+            self.settings.db_uri = db_uri
+        self._store: CallGraphStore | None = None
+        self._executors: dict[str, Executor] = {}
+        self._task_hashes: set[str] | None = None
+        # Executors report here from their threads; the running execution drains it.
+        self.outcomes: queue.SimpleQueue = queue.SimpleQueue()
+
+    @property
+    def store(self) -> CallGraphStore:
+        if self._store is None:
+            settings = self.settings
+            self._store = CallGraphStore(
+                settings.resolved_db_uri(), settings.value_store, settings.inline_limit
+            ).open()
+        return self._store
+
+    def run(
+        self,
+        expr: Any,
+        *,
+        cache: bool = True,
+        execution_id: str | None = None,
+        description: str | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> Any:
+        """Evaluate ``expr`` and return its value; raises the first error a call raised."""
+        from bridge.native.execution import Execution
+
+        self._task_hashes = None  # tasks may have been (re)defined since the last run
+        execution = Execution(
+            self, use_cache=cache, execution_id=execution_id,
+            description=description if description is not None else repr(expr), tags=tags,
+        )
+        return execution.run(expr)
+
+    def current_task_hashes(self) -> set[str]:
+        if self._task_hashes is None:
+            self._task_hashes = {task.hash for task in registry}
+        return self._task_hashes
+
+    def executor(self, name: str, task_name: str) -> Executor:
+        executor = self._executors.get(name)
+        if executor is not None:
+            return executor
+        settings = self.settings.executors.get(name)
+        if settings is None:
+            if name != "default":
+                raise ExecutorConfigError(
+                    f"task {task_name} asks for executor {name!r}, which is not configured: "
+                    f"add an [executors.{name}] section to bridge.ini"
+                )
+            settings = ExecutorSettings()
+        executor = _make_executor(name, settings)
+        executor.start(self.outcomes.put)
+        self._executors[name] = executor
+        return executor
+
+    def started_executors(self) -> list[Executor]:
+        return list(self._executors.values())
+
+    def close(self) -> None:
+        for executor in self._executors.values():
+            executor.stop()
+        self._executors.clear()
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def __enter__(self) -> Scheduler:
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self.close()
+
+
+def _make_executor(name: str, settings: ExecutorSettings) -> Executor:
+    path = EXECUTOR_TYPES.get(settings.type)
+    if path is None:
+        raise ExecutorConfigError(
+            f"executor {name!r} has type {settings.type!r}; known types: "
+            + ", ".join(sorted(EXECUTOR_TYPES))
+        )
+    module_name, class_name = path.split(":")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    return cls(name, dict(settings.options))

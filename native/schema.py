@@ -1,0 +1,116 @@
+"""The call-graph database schema (SQLAlchemy Core), shared by SQLite and PostgreSQL.
+
+Bump SCHEMA_VERSION with every change and add its upgrade step to UPGRADES.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+SCHEMA_VERSION = 1
+
+metadata = MetaData()
+
+meta = Table(
+    "bridge_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("task_hash", String(64), primary_key=True),
+    Column("fullname", Text, nullable=False, index=True),
+    Column("namespace", Text),
+    Column("source", Text, nullable=False),
+)
+
+values = Table(
+    "stored_values",
+    metadata,
+    Column("value_hash", String(64), primary_key=True),
+    Column("type_name", Text, nullable=False),
+    # Small values live inline in `data`; large ones in the value store under `location`.
+    Column("data", LargeBinary),
+    Column("location", Text),
+    Column("size", Integer, nullable=False),
+    Column("preview", Text, nullable=False),
+)
+
+# One row per call hash: the cache. Written only for calls that finished successfully,
+# after the values it references, so a lookup never meets a dangling result.
+calls = Table(
+    "calls",
+    metadata,
+    Column("call_hash", String(64), primary_key=True),
+    Column("task_hash", String(64), nullable=False),
+    Column("result_hash", String(64), ForeignKey("stored_values.value_hash"), nullable=False),
+    # Every task hash called in the subtree beneath (and including) this call.
+    Column("subtree_tasks", JSON, nullable=False),
+    # [[uri, hash], ...] of Files/Dirs in the result, and in every result of the subtree.
+    Column("result_files", JSON, nullable=False),
+    Column("subtree_files", JSON, nullable=False),
+    # For parents: the expression the body returned, with task calls as call hashes.
+    Column("returned", JSON),
+    Column("job_id", String(36), nullable=False),
+    Column("created", Float, nullable=False),
+)
+
+executions = Table(
+    "executions",
+    metadata,
+    Column("execution_id", String(36), primary_key=True),
+    Column("root_job_id", String(36)),
+    Column("description", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("started", Float, nullable=False),
+    Column("ended", Float),
+    Column("tags", JSON, nullable=False),
+)
+
+# One row per job (an evaluation of a call in one execution).
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("job_id", String(36), primary_key=True),
+    Column("execution_id", String(36), nullable=False),
+    Column("parent_id", String(36)),
+    Column("call_hash", String(64), nullable=False),
+    Column("task_hash", String(64), nullable=False),
+    Column("task_name", Text, nullable=False),
+    Column("executor", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("started", Float, nullable=False),
+    Column("ended", Float),
+    Column("error", Text),
+    # [{"name": "reads1", "hash": "...", "sources": [[subpath, call_hash, path], ...]}]
+    Column("arguments", JSON, nullable=False),
+    Column("tags", JSON, nullable=False),
+)
+
+Index("ix_jobs_execution", jobs.c.execution_id)
+Index("ix_jobs_call_hash", jobs.c.call_hash)
+
+# Tags from apply_tags() and `bridge run --tag`: on a value, a job or an execution.
+tags = Table(
+    "tags",
+    metadata,
+    Column("entity_kind", String(16), primary_key=True),
+    Column("entity_id", String(64), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("value", Text, primary_key=True),
+)

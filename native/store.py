@@ -1,0 +1,336 @@
+"""The call-graph store: writes batched per scheduler tick, and a small read API."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, bindparam, create_engine, event, inspect, select, update
+
+from bridge.native import schema
+from bridge.native.schema import SCHEMA_VERSION, calls, executions, jobs, meta, tasks
+from bridge.native.schema import values as values_table
+from bridge.native.values import DEFAULT_INLINE_LIMIT, ValueStore, dumps, loads, preview, type_name
+
+LOOKUP_CHUNK = 500
+
+
+class StoreError(Exception):
+    """The store cannot be opened or used as asked; the message says what to do."""
+
+
+@dataclass
+class CachedCall:
+    call_hash: str
+    task_hash: str
+    result_hash: str
+    subtree_tasks: list[str]
+    result_files: list[list[str]]
+    subtree_files: list[list[str]]
+    data: bytes | None
+    location: str | None
+
+
+@dataclass
+class WriteBatch:
+    """Everything one scheduler tick wants written, flushed in one transaction in an
+    order that never leaves a reference dangling (values before the calls naming them)."""
+
+    tasks: dict[str, dict] = field(default_factory=dict)
+    values: dict[str, dict] = field(default_factory=dict)
+    calls: dict[str, dict] = field(default_factory=dict)
+    new_jobs: dict[str, dict] = field(default_factory=dict)
+    job_updates: dict[str, dict] = field(default_factory=dict)
+    executions: dict[str, dict] = field(default_factory=dict)
+    tags: list[dict] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.tasks or self.values or self.calls or self.new_jobs
+            or self.job_updates or self.executions or self.tags
+        )
+
+    def update_job(self, job_id: str, **changes: Any) -> None:
+        row = self.new_jobs.get(job_id)
+        if row is not None:
+            row.update(changes)  # not yet written: fold the change into the insert
+        else:
+            self.job_updates.setdefault(job_id, {"b_job_id": job_id}).update(
+                {f"b_{key}": value for key, value in changes.items()}
+            )
+
+
+class CallGraphStore:
+    """A SQLAlchemy-backed store of executions, jobs, calls, values and task sources."""
+
+    def __init__(
+        self,
+        db_uri: str,
+        value_store: str | os.PathLike | None = None,
+        inline_limit: int = DEFAULT_INLINE_LIMIT,
+    ) -> None:
+        self.db_uri = db_uri
+        self.inline_limit = inline_limit
+        self.engine = _create_engine(db_uri)
+        self.value_store = ValueStore(value_store or _default_value_store(db_uri))
+        self._prepare_statements()
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def open(self, create: bool = True) -> CallGraphStore:
+        """Check the schema version, creating the schema in an empty database."""
+        try:
+            with self.engine.connect() as conn:
+                has_meta = inspect(conn).has_table(meta.name)
+                version = (
+                    conn.execute(select(meta.c.value).where(meta.c.key == "schema_version"))
+                    .scalar()
+                    if has_meta
+                    else None
+                )
+        except Exception as error:
+            raise StoreError(f"cannot open the store at {self.safe_uri}: {error}") from error
+        if version is None:
+            if not create:
+                raise StoreError(f"no bridge store at {self.safe_uri}: run `bridge init` first")
+            with self.engine.begin() as conn:
+                schema.metadata.create_all(conn)
+                conn.execute(
+                    self._upsert_meta, [{"key": "schema_version", "value": str(SCHEMA_VERSION)}]
+                )
+        elif int(version) != SCHEMA_VERSION:
+            newer = int(version) > SCHEMA_VERSION
+            raise StoreError(
+                f"the store at {self.safe_uri} has schema version {version}, this bridge uses "
+                f"{SCHEMA_VERSION}: "
+                + ("upgrade bridge to read it" if newer else "run `bridge db upgrade` first")
+            )
+        return self
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @property
+    def safe_uri(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    # -- writes ------------------------------------------------------------------------
+
+    def add_value(self, batch: WriteBatch, value_hash: str, value: Any) -> None:
+        if value_hash in batch.values:
+            return
+        data = dumps(value)
+        location = None
+        if len(data) > self.inline_limit:
+            location = self.value_store.put(value_hash, data)
+        batch.values[value_hash] = {
+            "value_hash": value_hash,
+            "type_name": type_name(value),
+            "data": None if location else data,
+            "location": location,
+            "size": len(data),
+            "preview": preview(value),
+        }
+
+    def flush(self, batch: WriteBatch) -> None:
+        if not batch:
+            return
+        with self.engine.begin() as conn:
+            for statement, rows in (
+                (self._insert_task, batch.tasks.values()),
+                (self._insert_value, batch.values.values()),
+                (self._upsert_call, batch.calls.values()),
+                (self._upsert_execution, batch.executions.values()),
+                (self._insert_job, batch.new_jobs.values()),
+                (self._insert_tag, batch.tags),
+            ):
+                if rows:
+                    conn.execute(statement, list(rows))
+            for row in batch.job_updates.values():
+                conn.execute(self._job_update_statement(row), [row])
+
+    # -- reads for the scheduler ---------------------------------------------------------
+
+    def lookup_calls(self, call_hashes: Iterable[str]) -> dict[str, CachedCall]:
+        found: dict[str, CachedCall] = {}
+        wanted = list(call_hashes)
+        query = select(
+            calls.c.call_hash, calls.c.task_hash, calls.c.result_hash, calls.c.subtree_tasks,
+            calls.c.result_files, calls.c.subtree_files, values_table.c.data,
+            values_table.c.location,
+        ).join(values_table, values_table.c.value_hash == calls.c.result_hash)
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), LOOKUP_CHUNK):
+                chunk = wanted[start : start + LOOKUP_CHUNK]
+                for row in conn.execute(query.where(calls.c.call_hash.in_(chunk))):
+                    found[row.call_hash] = CachedCall(*row)
+        return found
+
+    def load_cached_result(self, cached: CachedCall) -> Any:
+        data = cached.data if cached.data is not None else self.value_store.get(cached.location)
+        return loads(data)
+
+    # -- reads for the CLI and adapters -------------------------------------------------
+
+    def execution(self, execution_id: str) -> dict | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(executions).where(executions.c.execution_id == execution_id)
+            ).first()
+        return dict(row._mapping) if row else None
+
+    def find_executions(self, id_prefix: str = "", limit: int = 20) -> list[dict]:
+        """Executions, newest first; `id_prefix` narrows by id prefix ('' for all)."""
+        query = select(executions).order_by(executions.c.started.desc()).limit(limit)
+        if id_prefix:
+            query = query.where(executions.c.execution_id.startswith(id_prefix))
+        with self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    def execution_graph(self, execution_id: str) -> ExecutionGraph:
+        """The jobs of one execution, the calls and values they name, and the dataflow
+        edges between them (argument sources resolved to the jobs that produced them)."""
+        with self.engine.connect() as conn:
+            job_rows = [
+                dict(row._mapping)
+                for row in conn.execute(
+                    select(jobs).where(jobs.c.execution_id == execution_id).order_by(
+                        jobs.c.started
+                    )
+                )
+            ]
+            hashes = {row["call_hash"] for row in job_rows}
+            call_rows = {}
+            for chunk in _chunks(sorted(hashes), LOOKUP_CHUNK):
+                for row in conn.execute(select(calls).where(calls.c.call_hash.in_(chunk))):
+                    call_rows[row.call_hash] = dict(row._mapping)
+            value_hashes = {c["result_hash"] for c in call_rows.values()}
+            for job in job_rows:
+                value_hashes.update(arg["hash"] for arg in job["arguments"])
+            value_rows = {}
+            columns = [c for c in values_table.c if c.name != "data"]
+            for chunk in _chunks(sorted(value_hashes), LOOKUP_CHUNK):
+                query = select(*columns).where(values_table.c.value_hash.in_(chunk))
+                for row in conn.execute(query):
+                    value_rows[row.value_hash] = dict(row._mapping)
+        return ExecutionGraph(execution_id, job_rows, call_rows, value_rows)
+
+    def load_value(self, value_hash: str) -> Any:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(values_table.c.data, values_table.c.location).where(
+                    values_table.c.value_hash == value_hash
+                )
+            ).first()
+        if row is None:
+            raise StoreError(f"no value {value_hash[:12]} in the store at {self.safe_uri}")
+        return loads(row.data if row.data is not None else self.value_store.get(row.location))
+
+    # -- statements --------------------------------------------------------------------
+
+    def _prepare_statements(self) -> None:
+        insert = _dialect_insert(self.engine)
+        self._insert_task = insert(tasks).on_conflict_do_nothing()
+        self._insert_value = insert(values_table).on_conflict_do_nothing()
+        self._insert_job = insert(jobs)
+        self._insert_tag = insert(schema.tags).on_conflict_do_nothing()
+        self._upsert_meta = _upsert(insert, meta, "key")
+        self._upsert_call = _upsert(insert, calls, "call_hash")
+        self._upsert_execution = _upsert(insert, executions, "execution_id")
+
+    @staticmethod
+    def _job_update_statement(row: dict) -> Any:
+        columns = {key[2:]: bindparam(key) for key in row if key != "b_job_id"}
+        return update(jobs).where(jobs.c.job_id == bindparam("b_job_id")).values(**columns)
+
+
+@dataclass
+class DataflowEdge:
+    """An argument of `to_job` that came from the result of `from_job` (at `path`)."""
+
+    from_job: str
+    to_job: str
+    argument: str
+    subpath: list
+    path: list
+
+
+@dataclass
+class ExecutionGraph:
+    execution_id: str
+    jobs: list[dict]
+    calls: dict[str, dict]
+    values: dict[str, dict]
+
+    @property
+    def edges(self) -> list[DataflowEdge]:
+        producer = {}
+        for job in self.jobs:
+            producer.setdefault(job["call_hash"], job["job_id"])
+        edges = []
+        for job in self.jobs:
+            for arg in job["arguments"]:
+                for subpath, call_hash, path in arg["sources"]:
+                    if call_hash in producer:
+                        edges.append(
+                            DataflowEdge(producer[call_hash], job["job_id"], arg["name"],
+                                         subpath, path)
+                        )
+        return edges
+
+    def children(self, job_id: str | None) -> list[dict]:
+        return [job for job in self.jobs if job["parent_id"] == job_id]
+
+
+def _chunks(items: Sequence, size: int) -> Iterable[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _dialect_insert(engine: Engine) -> Any:
+    name = engine.dialect.name
+    if name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    elif name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        raise StoreError(f"bridge stores need SQLite or PostgreSQL, not {name!r}")
+    return insert
+
+
+def _upsert(insert: Any, table: Any, key: str) -> Any:
+    statement = insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=[key],
+        set_={c.name: statement.excluded[c.name] for c in table.c if c.name != key},
+    )
+
+
+def _create_engine(db_uri: str) -> Engine:
+    if db_uri.startswith("postgresql://"):
+        db_uri = "postgresql+psycopg://" + db_uri[len("postgresql://") :]
+    if db_uri.startswith("sqlite:///"):
+        path = db_uri[len("sqlite:///") :]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(db_uri)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _default_value_store(db_uri: str) -> str:
+    if db_uri.startswith("sqlite:///") and db_uri != "sqlite:///:memory:":
+        return str(Path(db_uri[len("sqlite:///") :]).parent / "values")
+    return os.path.join(os.getcwd(), ".bridge", "values")

@@ -1,0 +1,261 @@
+"""Tasks: decorated functions whose calls are lazy, hashed and cached."""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import functools
+import importlib
+import importlib.util
+import inspect
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from bridge.native.expression import TaskCall
+from bridge.native.hashing import hash_parts, hash_text, hash_value
+
+CHECK_VALID_MODES = ("full", "shallow")
+_current_namespace: list[str | None] = [None]
+
+
+class TaskError(Exception):
+    """A task was declared or called in a way bridge cannot accept."""
+
+
+class Task:
+    """A registered task. Calling it returns a :class:`TaskCall` expression."""
+
+    def __init__(
+        self,
+        func: Callable[..., Any],
+        *,
+        name: str | None = None,
+        namespace: str | None = None,
+        version: str | None = None,
+        cache: bool = True,
+        check_valid: str = "full",
+        executor: str = "default",
+        limits: dict[str, int] | list[str] | None = None,
+        retries: int = 0,
+        hash_includes: list[Any] | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> None:
+        if check_valid not in CHECK_VALID_MODES:
+            raise TaskError(
+                f"task {func.__qualname__}: check_valid={check_valid!r} is not one of "
+                f"{', '.join(CHECK_VALID_MODES)}"
+            )
+        if not isinstance(retries, int) or retries < 0:
+            raise TaskError(f"task {func.__qualname__}: retries must be a whole number >= 0")
+        self.func = func
+        self.name = name or func.__name__
+        self.namespace = namespace if namespace is not None else _default_namespace(func)
+        self.fullname = f"{self.namespace}.{self.name}" if self.namespace else self.name
+        self.version = version
+        self.cache = cache
+        self.check_valid = check_valid
+        self.executor = executor
+        self.limits = _normalise_limits(limits)
+        self.retries = retries
+        self.hash_includes = list(hash_includes or [])
+        self.executor_options = dict(options or {})
+        self.signature = inspect.signature(func)
+        self.positional_names = [
+            p.name for p in self.signature.parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+        self._hash: str | None = None
+        functools.update_wrapper(self, func)  # type: ignore[arg-type]
+
+    def __call__(self, *args: Any, **kwargs: Any) -> TaskCall:
+        return TaskCall(self, args, kwargs)
+
+    def options(self, **options: Any) -> TaskOptions:
+        """Override executor or scheduling options at one call site."""
+        return TaskOptions(self, options)
+
+    def __repr__(self) -> str:
+        return f"<Task {self.fullname}>"
+
+    def __reduce__(self) -> tuple:
+        return (load_task, (self.fullname, self.func.__module__, _source_file(self.func)))
+
+    @property
+    def hash(self) -> str:
+        if self._hash is None:
+            body = "version:" + self.version if self.version is not None else self.source
+            parts = [hash_text("task:" + self.fullname), hash_text(body)]
+            parts += [hash_value(item) for item in self.hash_includes]
+            self._hash = hash_parts("task", parts)
+        return self._hash
+
+    def __bridge_hash__(self) -> str:
+        return self.hash
+
+    @functools.cached_property
+    def source(self) -> str:
+        return function_source(self.func)
+
+    def option(self, name: str, call_options: dict | None = None, default: Any = None) -> Any:
+        """An executor or scheduling option: the call site's override, else the task's."""
+        if call_options and name in call_options:
+            return call_options[name]
+        if name == "executor":
+            return self.executor
+        return self.executor_options.get(name, default)
+
+
+class TaskOptions:
+    """A task with call-site option overrides: ``my_task.options(memory=8)(x)``."""
+
+    def __init__(self, task: Task, options: dict[str, Any]) -> None:
+        self.task = task
+        self.call_options = options
+
+    def __call__(self, *args: Any, **kwargs: Any) -> TaskCall:
+        return TaskCall(self.task, args, kwargs, self.call_options)
+
+    def options(self, **options: Any) -> TaskOptions:
+        return TaskOptions(self.task, {**self.call_options, **options})
+
+
+def _normalise_limits(limits: dict[str, int] | list[str] | None) -> dict[str, int]:
+    if not limits:
+        return {}
+    if isinstance(limits, dict):
+        return {str(k): int(v) for k, v in limits.items()}
+    return {str(name): 1 for name in limits}
+
+
+def _default_namespace(func: Callable) -> str | None:
+    if _current_namespace[-1] is not None:
+        return _current_namespace[-1]
+    module = sys.modules.get(func.__module__)
+    return getattr(module, "bridge_namespace", None) or getattr(module, "redun_namespace", None)
+
+
+@contextlib.contextmanager
+def namespace(name: str | None) -> Iterator[None]:
+    """Give every task defined inside the ``with`` block this namespace."""
+    _current_namespace.append(name)
+    try:
+        yield
+    finally:
+        _current_namespace.pop()
+
+
+def function_source(func: Callable) -> str:
+    """The function's source with its decorators stripped, so re-decorating does not
+    change the hash; falls back to the bytecode when there is no source (REPL)."""
+    try:
+        source = textwrap.dedent(inspect.getsource(func))
+    except (OSError, TypeError):
+        code = func.__code__
+        return repr((code.co_code, code.co_consts, code.co_names))
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source
+    node = tree.body[0]
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.decorator_list:
+        return "\n".join(source.splitlines()[node.lineno - 1 :])
+    return source
+
+
+def _source_file(func: Callable) -> str | None:
+    return getattr(sys.modules.get(func.__module__), "__file__", None)
+
+
+def _location(func: Callable) -> str:
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return f"{func.__module__}.{func.__qualname__}"
+    return f"{code.co_filename}:{code.co_firstlineno}"
+
+
+class TaskRegistry:
+    """Every task defined in this process, by full name."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[str, Task] = {}
+
+    def register(self, task: Task) -> None:
+        existing = self._tasks.get(task.fullname)
+        if existing is not None and not _same_definition(existing.func, task.func):
+            raise TaskError(
+                f"two tasks are named {task.fullname!r}: one at {_location(existing.func)}, "
+                f"another at {_location(task.func)}. Rename one, or give it a namespace "
+                "(@task(namespace=...) or a module-level bridge_namespace = '...')"
+            )
+        self._tasks[task.fullname] = task
+
+    def get(self, fullname: str) -> Task | None:
+        return self._tasks.get(fullname)
+
+    def __iter__(self) -> Iterator[Task]:
+        return iter(list(self._tasks.values()))
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+
+def _same_definition(a: Callable, b: Callable) -> bool:
+    """A module loaded again (or a cell re-run) redefines a task; that is not a clash."""
+    return (a.__module__, a.__qualname__) == (b.__module__, b.__qualname__) or _location(
+        a
+    ) == _location(b)
+
+
+registry = TaskRegistry()
+
+
+def task(
+    func: Callable | None = None,
+    *,
+    name: str | None = None,
+    namespace: str | None = None,
+    version: str | None = None,
+    cache: bool = True,
+    check_valid: str = "full",
+    executor: str = "default",
+    limits: dict[str, int] | list[str] | None = None,
+    retries: int = 0,
+    hash_includes: list[Any] | None = None,
+    **executor_options: Any,
+) -> Any:
+    """Declare a task: ``@task`` or ``@task(version="1", memory=4, ...)``."""
+
+    def decorate(fn: Callable) -> Task:
+        new_task = Task(
+            fn, name=name, namespace=namespace, version=version, cache=cache,
+            check_valid=check_valid, executor=executor, limits=limits, retries=retries,
+            hash_includes=hash_includes, options=executor_options,
+        )
+        registry.register(new_task)
+        return new_task
+
+    return decorate(func) if func is not None else decorate
+
+
+def load_task(fullname: str, module: str, file: str | None) -> Task:
+    """Find a task by name in another process, importing its module if needed."""
+    found = registry.get(fullname)
+    if found is not None:
+        return found
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        if not file:
+            raise
+        spec = importlib.util.spec_from_file_location(module, file)
+        if spec is None or spec.loader is None:
+            raise
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[module] = mod
+        spec.loader.exec_module(mod)
+    found = registry.get(fullname)
+    if found is None:
+        raise TaskError(f"task {fullname!r} is not defined in module {module!r}")
+    return found
