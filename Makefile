@@ -1,0 +1,34 @@
+# `make demo` and `make test` work on a fresh machine: they create the venv and install
+# what they need first.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+
+.PHONY: setup system-deps test lint demo bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q uv
+	$(UV) pip install -q --python $(PY) -e '.[dev]'
+	touch $@
+
+system-deps:
+	bash scripts/system-deps.sh
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+test: setup system-deps lint
+	$(PY) -m pytest -q
+
+demo: setup
+	cd examples/quickstart && ../../$(VENV)/bin/bridge run workflow.py main --n 20
+
+bench: setup
+	bash bench/setup.sh
+	$(PY) bench/core.py
+
+clean:
+	rm -rf $(VENV) .bench-venv .pytest_cache .ruff_cache

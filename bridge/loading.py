@@ -1,0 +1,56 @@
+"""Loading a workflow: a file path or a module name, and finding a task in it."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+from bridge.native.task import Task, registry
+
+
+class WorkflowError(Exception):
+    """The workflow file, module or task cannot be found or loaded."""
+
+
+def load_workflow(target: str, as_module: bool = False) -> ModuleType:
+    """Import a workflow from a file (``workflow.py``) or a module (``-m pkg.module``)."""
+    if as_module:
+        sys.path.insert(0, str(Path.cwd()))
+        try:
+            return importlib.import_module(target)
+        except ModuleNotFoundError as error:
+            raise WorkflowError(f"cannot import module {target!r}: {error}") from None
+    path = Path(target)
+    if not path.exists():
+        raise WorkflowError(f"no workflow file {target!r}: check the path")
+    if path.is_dir() or path.suffix != ".py":
+        raise WorkflowError(f"{target!r} is not a Python file (workflow.py)")
+    path = path.resolve()
+    sys.path.insert(0, str(path.parent))
+    module_name = path.stem
+    existing = sys.modules.get(module_name)
+    if existing is not None and getattr(existing, "__file__", None) == str(path):
+        return existing
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def workflow_tasks(module: ModuleType) -> list[Task]:
+    """The tasks a workflow module defines (not those it imports)."""
+    return [t for t in registry if t.func.__module__ == module.__name__]
+
+
+def find_task(module: ModuleType, name: str) -> Task:
+    candidates = [t for t in registry if t.fullname == name]
+    candidates += [t for t in workflow_tasks(module) if t.name == name and t not in candidates]
+    if not candidates:
+        known = ", ".join(sorted(t.fullname for t in workflow_tasks(module))) or "none"
+        raise WorkflowError(f"no task {name!r} in {module.__file__}; its tasks: {known}")
+    return candidates[0]

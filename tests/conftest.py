@@ -1,0 +1,88 @@
+"""Shared fixtures: a fresh working directory per test, and a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bridge.native.settings import SchedulerSettings
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Run the test in an empty folder, so `.bridge/` defaults land there."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("BRIDGE_CONFIG", raising=False)
+    monkeypatch.delenv("BRIDGE_DB_URI", raising=False)
+    return tmp_path
+
+
+@pytest.fixture
+def scheduler(workdir: Path) -> Iterator:
+    from bridge import Scheduler
+
+    with Scheduler() as sched:
+        yield sched
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _pg_bin(name: str) -> str | None:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return found[-1] if found else shutil.which(name)
+
+
+@pytest.fixture(scope="session")
+def postgres_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A private PostgreSQL cluster on a free loopback port (initdb + pg_ctl)."""
+    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
+    if not initdb or not pg_ctl:
+        pytest.skip("PostgreSQL is not installed (scripts/system-deps.sh installs it)")
+    data = tmp_path_factory.mktemp("pg") / "data"
+    prefix: list[str] = []
+    if os.geteuid() == 0:  # initdb refuses to run as root
+        prefix = ["runuser", "-u", "postgres", "--"]
+        data.parent.chmod(0o777)
+    port = _free_port()
+    subprocess.run([*prefix, initdb, "-D", str(data), "-U", "bridge", "--auth=trust",
+                    "-E", "UTF8"], check=True, capture_output=True)
+    log = data.parent / "pg.log"
+    subprocess.run(
+        [*prefix, pg_ctl, "-D", str(data), "-l", str(log), "-w", "-o",
+         f"-p {port} -k {data.parent} -c listen_addresses=127.0.0.1", "start"],
+        check=True, capture_output=True,
+    )
+    try:
+        uri = f"postgresql://bridge@127.0.0.1:{port}/postgres"
+        _wait_for_port(port)
+        yield uri
+    finally:
+        subprocess.run([*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "stop"],
+                       capture_output=True)
+
+
+def _wait_for_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"PostgreSQL did not listen on port {port}")
+
+
+@pytest.fixture
+def settings(workdir: Path) -> SchedulerSettings:
+    return SchedulerSettings(config_dir=str(workdir / ".bridge"))
