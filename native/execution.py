@@ -7,6 +7,7 @@ import queue
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from bridge.native import control
@@ -22,7 +23,7 @@ from bridge.native.expression import (
     contains_expression,
 )
 from bridge.native.file import files_unchanged, find_files
-from bridge.native.hashing import hash_call, hash_value
+from bridge.native.hashing import hash_call, hash_parts, hash_value
 from bridge.native.job import (
     CACHED,
     CANCELLED,
@@ -59,8 +60,16 @@ class Execution:
         execution_id: str | None = None,
         description: str = "",
         tags: dict[str, str] | None = None,
+        listener: Callable[[Job, str], None] | None = None,
+        dryrun: bool = False,
     ) -> None:
         self.scheduler = scheduler
+        # Called with (job, status) at every job state change, from the loop's thread.
+        self.listener = listener
+        # Dry run: cache lookups happen, nothing runs or is recorded; calls that would run
+        # collect in `would_run` (their children stay unknown: their bodies never run).
+        self.dryrun = dryrun
+        self.would_run: list[Job] = []
         self.store = scheduler.store
         self.id = execution_id or str(uuid.uuid4())
         self.use_cache = use_cache
@@ -99,10 +108,12 @@ class Execution:
                     self._stop()
                 elif self.running:
                     self._wait_for_outcomes()
-                elif outcome:
+                elif outcome or self.dryrun:
                     break
                 else:
                     self._starve()
+            if self.dryrun:
+                return None
             self._cancel_unfinished()
             self._record_execution("DONE" if outcome[0][0] == "ok" else "FAILED")
         except KeyboardInterrupt:
@@ -114,7 +125,8 @@ class Execution:
             self._record_execution("CANCELLED")
             raise
         finally:
-            self.store.flush(self.batch)
+            if not self.dryrun:
+                self.store.flush(self.batch)
             self.batch = WriteBatch()
         kind, value = outcome[0]
         if kind == "error":
@@ -309,6 +321,8 @@ class Execution:
         job = Job(task, call_options, args, kwargs, arguments, call_hash, parent,
                   Promise(self.ready))
         self.jobs_by_hash[call_hash] = job
+        if self.listener is not None:
+            self.listener(job, PENDING)
         if self.root_job_id is None:
             self.root_job_id = job.id
         self._record_task(task)
@@ -332,9 +346,10 @@ class Execution:
             return
         found = self.store.lookup_calls(job.call_hash for job in jobs)
         for job in jobs:
-            cached = found.get(job.call_hash)
-            if cached is not None and self._is_valid(cached, job):
-                self._replay(job, cached)
+            for cached in found.get(job.call_hash, ()):
+                if self._is_valid(cached, job):
+                    self._replay(job, cached)
+                    break
             else:
                 self._submit(job)
 
@@ -353,6 +368,8 @@ class Execution:
             return
         now = time.time()
         job.status, job.started = CACHED, now
+        if self.listener is not None:
+            self.listener(job, CACHED)
         job.subtree_tasks = set(cached.subtree_tasks)
         job.subtree_files = list(cached.subtree_files)
         self.batch.new_jobs[job.id] = job_row(self.id, job, ended=now)
@@ -361,6 +378,9 @@ class Execution:
     def _submit(self, job: Job) -> None:
         if self.stopping:
             self._cancel(job)
+            return
+        if self.dryrun:
+            self.would_run.append(job)
             return
         try:
             executor = self.scheduler.executor(job.executor_name, job.task.fullname)
@@ -373,6 +393,8 @@ class Execution:
         if job.status == PENDING:
             job.status, job.started = RUNNING, time.time()
             self.batch.new_jobs[job.id] = job_row(self.id, job)
+            if self.listener is not None:
+                self.listener(job, RUNNING)
         self.running[job.id] = job
         executor.submit(Work(job.id, job.task, job.args, job.kwargs,
                              {**job.task.executor_options, **(job.call_options or {})}))
@@ -430,11 +452,14 @@ class Execution:
         returned = None
         if job.returned is not None:
             returned = serialize_expression(job.returned, self)
-        self.batch.calls[job.call_hash] = {
+        subtree_tasks = sorted(job.subtree_tasks)
+        subtree_hash = hash_parts("subtree", subtree_tasks)
+        self.batch.calls[(job.call_hash, subtree_hash)] = {
             "call_hash": job.call_hash,
+            "subtree_hash": subtree_hash,
             "task_hash": job.task.hash,
             "result_hash": result_hash,
-            "subtree_tasks": sorted(job.subtree_tasks),
+            "subtree_tasks": subtree_tasks,
             "result_files": result_files,
             "subtree_files": job.subtree_files,
             "returned": returned,
@@ -443,6 +468,8 @@ class Execution:
         }
         job.status = DONE
         self.batch.update_job(job.id, status=DONE, ended=time.time())
+        if self.listener is not None:
+            self.listener(job, DONE)
         job.promise.resolve((value, (((), job.call_hash, ()),)))
 
     def _fail(self, job: Job, error: BaseException, traceback_text: str) -> None:
@@ -451,6 +478,8 @@ class Execution:
         if traceback_text:
             text += "\n" + traceback_text
         self._write_status(job, FAILED, error=text)
+        if self.listener is not None:
+            self.listener(job, FAILED)
         job.promise.reject(error)
 
     def _cancel(self, job: Job) -> None:
@@ -460,6 +489,8 @@ class Execution:
         job.status = CANCELLED
         if was_recorded:
             self._write_status(job, CANCELLED)
+        if self.listener is not None:
+            self.listener(job, CANCELLED)
 
     def _write_status(self, job: Job, status: str, error: str | None = None) -> None:
         if job.id not in self.batch.new_jobs and job.started == 0.0:

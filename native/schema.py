@@ -51,12 +51,14 @@ values = Table(
     Column("preview", Text, nullable=False),
 )
 
-# One row per call hash: the cache. Written only for calls that finished successfully,
-# after the values it references, so a lookup never meets a dangling result.
+# The cache: one row per call hash and variant of the subtree beneath it (the task hashes
+# it called), so reverting an edit finds the earlier entry valid again. Written only for
+# calls that finished successfully, after the values it references.
 calls = Table(
     "calls",
     metadata,
     Column("call_hash", String(64), primary_key=True),
+    Column("subtree_hash", String(64), primary_key=True),
     Column("task_hash", String(64), nullable=False),
     Column("result_hash", String(64), ForeignKey("stored_values.value_hash"), nullable=False),
     # Every task hash called in the subtree beneath (and including) this call.

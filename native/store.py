@@ -41,7 +41,7 @@ class WriteBatch:
 
     tasks: dict[str, dict] = field(default_factory=dict)
     values: dict[str, dict] = field(default_factory=dict)
-    calls: dict[str, dict] = field(default_factory=dict)
+    calls: dict[tuple[str, str], dict] = field(default_factory=dict)
     new_jobs: dict[str, dict] = field(default_factory=dict)
     job_updates: dict[str, dict] = field(default_factory=dict)
     executions: dict[str, dict] = field(default_factory=dict)
@@ -154,19 +154,22 @@ class CallGraphStore:
 
     # -- reads for the scheduler ---------------------------------------------------------
 
-    def lookup_calls(self, call_hashes: Iterable[str]) -> dict[str, CachedCall]:
-        found: dict[str, CachedCall] = {}
+    def lookup_calls(self, call_hashes: Iterable[str]) -> dict[str, list[CachedCall]]:
+        """Cache entries by call hash, newest first."""
+        found: dict[str, list[CachedCall]] = {}
         wanted = list(call_hashes)
         query = select(
             calls.c.call_hash, calls.c.task_hash, calls.c.result_hash, calls.c.subtree_tasks,
             calls.c.result_files, calls.c.subtree_files, values_table.c.data,
             values_table.c.location,
-        ).join(values_table, values_table.c.value_hash == calls.c.result_hash)
+        ).join(values_table, values_table.c.value_hash == calls.c.result_hash).order_by(
+            calls.c.created.desc()
+        )
         with self.engine.connect() as conn:
             for start in range(0, len(wanted), LOOKUP_CHUNK):
                 chunk = wanted[start : start + LOOKUP_CHUNK]
                 for row in conn.execute(query.where(calls.c.call_hash.in_(chunk))):
-                    found[row.call_hash] = CachedCall(*row)
+                    found.setdefault(row.call_hash, []).append(CachedCall(*row))
         return found
 
     def load_cached_result(self, cached: CachedCall) -> Any:
@@ -205,8 +208,9 @@ class CallGraphStore:
             hashes = {row["call_hash"] for row in job_rows}
             call_rows = {}
             for chunk in _chunks(sorted(hashes), LOOKUP_CHUNK):
-                for row in conn.execute(select(calls).where(calls.c.call_hash.in_(chunk))):
-                    call_rows[row.call_hash] = dict(row._mapping)
+                query = select(calls).where(calls.c.call_hash.in_(chunk)).order_by(calls.c.created)
+                for row in conn.execute(query):
+                    call_rows[row.call_hash] = dict(row._mapping)  # the newest variant wins
             value_hashes = {c["result_hash"] for c in call_rows.values()}
             for job in job_rows:
                 value_hashes.update(arg["hash"] for arg in job["arguments"])
@@ -238,7 +242,7 @@ class CallGraphStore:
         self._insert_job = insert(jobs)
         self._insert_tag = insert(schema.tags).on_conflict_do_nothing()
         self._upsert_meta = _upsert(insert, meta, "key")
-        self._upsert_call = _upsert(insert, calls, "call_hash")
+        self._upsert_call = _upsert(insert, calls, "call_hash", "subtree_hash")
         self._upsert_execution = _upsert(insert, executions, "execution_id")
 
     @staticmethod
@@ -301,11 +305,11 @@ def _dialect_insert(engine: Engine) -> Any:
     return insert
 
 
-def _upsert(insert: Any, table: Any, key: str) -> Any:
+def _upsert(insert: Any, table: Any, *keys: str) -> Any:
     statement = insert(table)
     return statement.on_conflict_do_update(
-        index_elements=[key],
-        set_={c.name: statement.excluded[c.name] for c in table.c if c.name != key},
+        index_elements=list(keys),
+        set_={c.name: statement.excluded[c.name] for c in table.c if c.name not in keys},
     )
 
 

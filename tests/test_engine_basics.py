@@ -1,0 +1,177 @@
+"""Tasks, expressions and the scheduler's reduction, through the public API."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+
+import pytest
+
+from bridge import Expression, Scheduler, task
+from bridge.native.task import TaskError, namespace
+
+calls: Counter = Counter()
+calls_lock = threading.Lock()
+
+
+def count(name: str) -> None:
+    with calls_lock:
+        calls[name] += 1
+
+
+@task()
+def basics_add(a: int, b: int) -> int:
+    count("add")
+    return a + b
+
+
+@task()
+def basics_pair(x: int) -> dict:
+    return {"value": x, "double": basics_add(x, x)}
+
+
+@task()
+def basics_sum(values: list) -> int:
+    return sum(values)
+
+
+@task()
+def basics_fanout(n: int) -> int:
+    return basics_sum([basics_add(i, 1) for i in range(n)])
+
+
+@task()
+def basics_countdown(n: int) -> int:
+    return n if n == 0 else basics_countdown(n - 1)
+
+
+class Point:
+    def __init__(self, x: int) -> None:
+        self.x = x
+
+
+@task()
+def basics_point(x: int) -> Point:
+    return Point(x)
+
+
+def test_calling_a_task_is_lazy(scheduler: Scheduler) -> None:
+    before = calls["add"]
+    expr = basics_add(1, 2)
+    assert isinstance(expr, Expression)
+    assert calls["add"] == before
+    assert scheduler.run(expr) == 3
+
+
+def test_nested_containers_of_expressions_are_reduced(scheduler: Scheduler) -> None:
+    value = {"a": [basics_add(1, 1), (basics_add(2, 2), "x")], "b": basics_pair(3)}
+    assert scheduler.run(value) == {"a": [2, (4, "x")], "b": {"value": 3, "double": 6}}
+
+
+def test_getitem_getattr_and_operators_are_lazy(scheduler: Scheduler) -> None:
+    pair = basics_pair(5)
+    assert scheduler.run(pair["double"] + 1) == 11
+    assert scheduler.run(basics_point(7).x * 2) == 14
+    assert scheduler.run((basics_add(1, 1) < basics_add(2, 2))) is True
+    assert scheduler.run(-basics_add(1, 1)) == -2
+    assert scheduler.run(10 - basics_add(1, 1)) == 8
+
+
+def test_parent_tasks_finish_when_their_returned_expression_is_reduced(
+    scheduler: Scheduler,
+) -> None:
+    assert scheduler.run(basics_fanout(50)) == sum(range(1, 51))
+
+
+def test_recursive_chain_of_depth_1000(scheduler: Scheduler) -> None:
+    assert scheduler.run(basics_countdown(1000)) == 0
+
+
+def test_identical_calls_run_once_per_execution(scheduler: Scheduler) -> None:
+    before = calls["add"]
+    # 30 identical calls, all in flight together, plus one distinct call.
+    result = scheduler.run([basics_add(100, 200) for _ in range(30)] + [basics_add(1, 200)])
+    assert result == [300] * 30 + [201]
+    assert calls["add"] - before == 2
+
+
+def test_truth_testing_an_expression_is_refused() -> None:
+    with pytest.raises(TypeError, match="cond"):
+        bool(basics_add(1, 2))
+
+
+def test_two_tasks_with_one_name_clash_with_a_clear_error() -> None:
+    def first(x: int) -> int:
+        return x
+
+    task(name="clash_example")(first)
+
+    def second(x: int) -> int:
+        return x
+
+    with pytest.raises(TaskError, match="two tasks are named 'clash_example'.*namespace"):
+        task(name="clash_example")(second)
+
+
+def test_namespaces_tell_tasks_apart() -> None:
+    with namespace("ns_one"):
+        @task(name="same_name")
+        def one() -> int:
+            return 1
+
+    with namespace("ns_two"):
+        @task(name="same_name")
+        def two() -> int:
+            return 2
+
+    assert one.fullname == "ns_one.same_name"
+    assert two.fullname == "ns_two.same_name"
+    assert one.hash != two.hash
+
+
+@task(limits=["basics_slots"])
+def basics_limited(i: int) -> int:
+    with running_lock:
+        running[0] += 1
+        peak[0] = max(peak[0], running[0])
+    time.sleep(0.02)
+    with running_lock:
+        running[0] -= 1
+    return i
+
+
+running = [0]
+peak = [0]
+running_lock = threading.Lock()
+
+
+def test_limits_cap_how_many_calls_run_at_once(workdir) -> None:
+    scheduler = Scheduler(config={"limits": {"basics_slots": 2}})
+    peak[0] = 0
+    assert scheduler.run([basics_limited(i) for i in range(12)]) == list(range(12))
+    assert peak[0] == 2
+
+
+attempts: Counter = Counter()
+
+
+@task(retries=2, cache=False)
+def basics_flaky(key: str, failures: int) -> str:
+    attempts[key] += 1
+    if attempts[key] <= failures:
+        raise ConnectionError(f"attempt {attempts[key]} failed")
+    return "ok"
+
+
+def test_retries_rerun_a_failing_call(scheduler: Scheduler) -> None:
+    assert scheduler.run(basics_flaky("twice", 2)) == "ok"
+    assert attempts["twice"] == 3
+    with pytest.raises(ConnectionError, match="attempt 3 failed"):
+        scheduler.run(basics_flaky("thrice", 3))
+
+
+def test_call_site_options_override_task_options(scheduler: Scheduler) -> None:
+    with pytest.raises(ConnectionError):
+        scheduler.run(basics_flaky.options(retries=0)("once", 1))
+    assert attempts["once"] == 1

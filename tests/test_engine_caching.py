@@ -1,0 +1,190 @@
+"""Caching as the design fixes it, observed across runs in fresh processes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from workflows import bridge, ran_tasks, write_workflow
+
+PIPELINE = """
+@task()
+def load(n: int) -> list:
+    ran("load")
+    return list(range(n))
+
+@task()
+def square(values: list) -> list:
+    ran("square")
+    return [v * v for v in values]
+
+@task()
+def total(values: list) -> int:
+    ran("total")
+    return sum(values)
+
+@task()
+def report(n: int) -> str:
+    ran("report")
+    return {"n": n, "sum": total(square(load(n)))}
+"""
+
+
+def test_second_run_replays_everything(workdir: Path) -> None:
+    write_workflow(workdir, PIPELINE)
+    first = bridge(workdir, "run", "workflow.py", "report", "--n", "4")
+    assert ran_tasks(workdir) == ["load", "report", "square", "total"]
+    second = bridge(workdir, "run", "workflow.py", "report", "--n", "4")
+    assert ran_tasks(workdir) == []
+    assert first.stdout == second.stdout
+    assert "'sum': 14" in second.stdout
+
+
+def test_editing_a_task_reruns_it_and_what_depends_on_it_and_reverting_reruns_nothing(
+    workdir: Path,
+) -> None:
+    write_workflow(workdir, PIPELINE)
+    bridge(workdir, "run", "workflow.py", "report", "--n", "4")
+    ran_tasks(workdir)
+
+    edited = PIPELINE.replace("return [v * v for v in values]", "return [v * v * v for v in values]")
+    write_workflow(workdir, edited)
+    result = bridge(workdir, "run", "workflow.py", "report", "--n", "4")
+    # square changed, so its caller (report) re-runs its body; load is replayed, and
+    # total re-runs because its input (square's result) changed.
+    assert ran_tasks(workdir) == ["report", "square", "total"]
+    assert "'sum': 36" in result.stdout
+
+    write_workflow(workdir, PIPELINE)
+    result = bridge(workdir, "run", "workflow.py", "report", "--n", "4")
+    assert ran_tasks(workdir) == []
+    assert "'sum': 14" in result.stdout
+
+
+def test_an_edit_that_does_not_change_a_result_stops_the_reruns(workdir: Path) -> None:
+    write_workflow(workdir, PIPELINE)
+    bridge(workdir, "run", "workflow.py", "report", "--n", "4")
+    ran_tasks(workdir)
+    write_workflow(workdir, PIPELINE.replace("return list(range(n))", "return [*range(n)]"))
+    bridge(workdir, "run", "workflow.py", "report", "--n", "4")
+    # load re-runs (its code changed) and returns the same list: square and total replay.
+    assert ran_tasks(workdir) == ["load", "report"]
+
+
+def test_version_pins_the_cache_across_edits(workdir: Path) -> None:
+    pinned = PIPELINE.replace("@task()\ndef square", '@task(version="1")\ndef square')
+    write_workflow(workdir, pinned)
+    bridge(workdir, "run", "workflow.py", "report", "--n", "3")
+    ran_tasks(workdir)
+    write_workflow(workdir, pinned.replace("v * v for", "v + v for"))
+    result = bridge(workdir, "run", "workflow.py", "report", "--n", "3")
+    assert ran_tasks(workdir) == []
+    assert "'sum': 5" in result.stdout  # the pinned (old) result
+    write_workflow(workdir, pinned.replace("v * v for", "v + v for").replace('"1"', '"2"'))
+    result = bridge(workdir, "run", "workflow.py", "report", "--n", "3")
+    assert ran_tasks(workdir) == ["report", "square", "total"]
+    assert "'sum': 6" in result.stdout
+
+
+def test_cache_false_and_no_cache_always_run(workdir: Path) -> None:
+    write_workflow(workdir, PIPELINE.replace("@task()\ndef load", "@task(cache=False)\ndef load"))
+    bridge(workdir, "run", "workflow.py", "report", "--n", "2")
+    ran_tasks(workdir)
+    bridge(workdir, "run", "workflow.py", "report", "--n", "2")
+    # report is a parent of an uncached call: it replays, so load is never reached.
+    # Calling load directly always runs it.
+    bridge(workdir, "run", "workflow.py", "load", "--n", "2")
+    bridge(workdir, "run", "workflow.py", "load", "--n", "2")
+    assert ran_tasks(workdir) == ["load", "load"]
+    bridge(workdir, "run", "--no-cache", "workflow.py", "report", "--n", "2")
+    assert ran_tasks(workdir) == ["load", "report", "square", "total"]
+
+
+FLAKY = """
+import os
+
+@task()
+def fragile(x: int) -> int:
+    ran("fragile")
+    if os.path.exists("fail"):
+        raise ValueError("told to fail")
+    return x * 10
+
+@task()
+def top(x: int) -> int:
+    ran("top")
+    return fragile(x)
+"""
+
+
+def test_a_failed_call_is_not_replayed(workdir: Path) -> None:
+    write_workflow(workdir, FLAKY)
+    (workdir / "fail").touch()
+    failed = bridge(workdir, "run", "workflow.py", "top", "--x", "2", check=False)
+    assert failed.returncode != 0
+    assert "told to fail" in failed.stderr
+    assert ran_tasks(workdir) == ["fragile", "top"]
+    failed = bridge(workdir, "run", "workflow.py", "top", "--x", "2", check=False)
+    assert ran_tasks(workdir) == ["fragile", "top"]
+    (workdir / "fail").unlink()
+    result = bridge(workdir, "run", "workflow.py", "top", "--x", "2")
+    assert ran_tasks(workdir) == ["fragile", "top"]
+    assert result.stdout.strip() == "20"
+
+
+FILES = """
+@task(check_valid="{mode}")
+def make(path: str) -> File:
+    ran("make")
+    return File(path).write("data")
+
+@task(check_valid="{mode}")
+def wrap(path: str) -> dict:
+    ran("wrap")
+    return {{"n": 1, "inner": make(path)}}
+
+@task(check_valid="{mode}")
+def top(path: str) -> int:
+    ran("top")
+    return wrap(path)["n"]
+"""
+
+
+def test_full_validity_checks_files_in_the_whole_subtree(workdir: Path) -> None:
+    write_workflow(workdir, FILES.format(mode="full"))
+    bridge(workdir, "run", "workflow.py", "top", "--path", "out.txt")
+    assert ran_tasks(workdir) == ["make", "top", "wrap"]
+    (workdir / "out.txt").unlink()
+    bridge(workdir, "run", "workflow.py", "top", "--path", "out.txt")
+    # top's result (1) holds no file, but a file beneath it is gone: the subtree re-runs
+    # down to the producer, and only the producer does real work again.
+    assert ran_tasks(workdir) == ["make", "top", "wrap"]
+    assert (workdir / "out.txt").exists()
+
+
+def test_shallow_validity_checks_only_the_result(workdir: Path) -> None:
+    write_workflow(workdir, FILES.format(mode="shallow"))
+    bridge(workdir, "run", "workflow.py", "top", "--path", "out.txt")
+    ran_tasks(workdir)
+    (workdir / "out.txt").unlink()
+    bridge(workdir, "run", "workflow.py", "top", "--path", "out.txt")
+    assert ran_tasks(workdir) == []
+    bridge(workdir, "run", "workflow.py", "make", "--path", "out.txt")
+    assert ran_tasks(workdir) == ["make"]  # the missing output re-runs its producer
+
+
+def test_hashes_are_equal_across_processes(workdir: Path) -> None:
+    code = (
+        "from bridge.native.hashing import hash_value\n"
+        "import dataclasses\n"
+        "@dataclasses.dataclass\n"
+        "class P:\n    a: int\n    b: str\n"
+        "print(hash_value([1, 2.5, 'x', b'y', None, True, {'k': {3, 4}}, (P(1, 'z'),)]))\n"
+    )
+    outputs = {
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env={"PYTHONHASHSEED": str(seed)}, check=True).stdout
+        for seed in (1, 2, 3)
+    }
+    assert len(outputs) == 1 and len(outputs.pop().strip()) == 64
