@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import queue
+from collections.abc import Callable
 from typing import Any
 
 from bridge.native.executors.base import Executor
@@ -53,16 +54,30 @@ class Scheduler:
         execution_id: str | None = None,
         description: str | None = None,
         tags: dict[str, str] | None = None,
+        listener: Callable[[Any, str], None] | None = None,
     ) -> Any:
-        """Evaluate ``expr`` and return its value; raises the first error a call raised."""
+        """Evaluate ``expr`` and return its value; raises the first error a call raised.
+        ``listener(job, status)`` is told of every job state change (for live displays)."""
         from bridge.native.execution import Execution
 
         self._task_hashes = None  # tasks may have been (re)defined since the last run
         execution = Execution(
             self, use_cache=cache, execution_id=execution_id,
             description=description if description is not None else repr(expr), tags=tags,
+            listener=listener,
         )
         return execution.run(expr)
+
+    def dryrun(self, expr: Any, *, cache: bool = True) -> Any:
+        """Look ``expr`` up in the cache without running or recording anything: the
+        returned Execution's ``would_run`` lists the calls that would run (their own
+        children are unknown until their bodies run), ``jobs_by_hash`` every call seen."""
+        from bridge.native.execution import Execution
+
+        self._task_hashes = None
+        execution = Execution(self, use_cache=cache, description="dry run", dryrun=True)
+        execution.run(expr)
+        return execution
 
     def current_task_hashes(self) -> set[str]:
         if self._task_hashes is None:
