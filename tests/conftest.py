@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,16 +46,17 @@ def _pg_bin(name: str) -> str | None:
 
 
 @pytest.fixture(scope="session")
-def postgres_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def postgres_uri() -> Iterator[str]:
     """A private PostgreSQL cluster on a free loopback port (initdb + pg_ctl)."""
     initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
     if not initdb or not pg_ctl:
         pytest.skip("PostgreSQL is not installed (scripts/system-deps.sh installs it)")
-    data = tmp_path_factory.mktemp("pg") / "data"
+    # Outside pytest's root-only temp folder, so the postgres user can reach it.
+    data = Path(tempfile.mkdtemp(prefix="bridge-pg-")) / "data"
     prefix: list[str] = []
     if os.geteuid() == 0:  # initdb refuses to run as root
         prefix = ["runuser", "-u", "postgres", "--"]
-        data.parent.chmod(0o777)
+        shutil.chown(data.parent, "postgres")
     port = _free_port()
     subprocess.run([*prefix, initdb, "-D", str(data), "-U", "bridge", "--auth=trust",
                     "-E", "UTF8"], check=True, capture_output=True)
@@ -71,6 +73,7 @@ def postgres_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         subprocess.run([*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "stop"],
                        capture_output=True)
+        shutil.rmtree(data.parent, ignore_errors=True)
 
 
 def _wait_for_port(port: int, timeout: float = 30) -> None:

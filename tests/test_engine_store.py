@@ -1,0 +1,156 @@
+"""The call-graph store: what an execution records, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+
+from bridge import Scheduler, task
+from bridge.native import schema
+from bridge.native.store import CallGraphStore, StoreError
+
+
+@task()
+def st_reads(sample: str) -> dict:
+    return {"reads1": f"{sample}_1.fq", "reads2": f"{sample}_2.fq"}
+
+
+@task()
+def st_align(sample: str, reads1: str, reads2: str) -> dict:
+    return {"bam": f"{sample}.bam", "pairs": [reads1, reads2]}
+
+
+@task()
+def st_count(bam: str) -> int:
+    return len(bam)
+
+
+@task()
+def st_pipeline(sample: str) -> int:
+    reads = st_reads(sample)
+    aligned = st_align(sample, reads["reads1"], reads2=reads["reads2"])
+    return st_count(aligned["bam"])
+
+
+def _run_pipeline(scheduler: Scheduler) -> str:
+    assert scheduler.run(st_pipeline("s1"), execution_id=None) == len("s1.bam")
+    return scheduler.store.find_executions(limit=1)[0]["execution_id"]
+
+
+def test_execution_records_jobs_tree_and_argument_provenance(scheduler: Scheduler) -> None:
+    execution_id = _run_pipeline(scheduler)
+    graph = scheduler.store.execution_graph(execution_id)
+    by_task = {job["task_name"]: job for job in graph.jobs}
+    assert set(by_task) == {"st_pipeline", "st_reads", "st_align", "st_count"}
+    root = by_task["st_pipeline"]
+    assert root["parent_id"] is None
+    assert all(by_task[name]["parent_id"] == root["job_id"]
+               for name in ("st_reads", "st_align", "st_count"))
+    assert {job["status"] for job in graph.jobs} == {"DONE"}
+
+    edges = {(e.from_job, e.to_job, e.argument, tuple(e.path)) for e in graph.edges}
+    reads, align, count = (by_task[n]["job_id"] for n in ("st_reads", "st_align", "st_count"))
+    assert (reads, align, "reads1", ("reads1",)) in edges
+    assert (reads, align, "reads2", ("reads2",)) in edges
+    assert (align, count, "bam", ("bam",)) in edges
+    sample_arg = next(a for a in by_task["st_align"]["arguments"] if a["name"] == "sample")
+    assert sample_arg["sources"] == []  # a constant
+    assert graph.values[sample_arg["hash"]]["preview"] == "'s1'"
+
+
+def test_parent_calls_record_the_expression_they_returned(scheduler: Scheduler) -> None:
+    execution_id = _run_pipeline(scheduler)
+    graph = scheduler.store.execution_graph(execution_id)
+    root = next(j for j in graph.jobs if j["task_name"] == "st_pipeline")
+    returned = graph.calls[root["call_hash"]]["returned"]
+    assert returned["task"] == "st_count"
+    bam_arg = returned["args"][0]
+    assert bam_arg["getitem"][0]["task"] == "st_align"
+    assert bam_arg["getitem"][0]["call"] in {j["call_hash"] for j in graph.jobs}
+
+
+def test_a_replay_records_a_cached_job(scheduler: Scheduler) -> None:
+    _run_pipeline(scheduler)
+    execution_id = _run_pipeline(scheduler)
+    graph = scheduler.store.execution_graph(execution_id)
+    assert [(j["task_name"], j["status"]) for j in graph.jobs] == [("st_pipeline", "CACHED")]
+
+
+gate = threading.Event()
+
+
+@task(cache=False)
+def st_slow_sibling(x: int) -> int:
+    gate.wait(10)
+    time.sleep(0.2)
+    return x
+
+
+@task(cache=False)
+def st_failing(x: int) -> int:
+    gate.set()
+    raise ValueError(f"bad input {x}")
+
+
+@task(cache=False)
+def st_fan(n: int) -> list:
+    return [st_slow_sibling(1), st_failing(2), *[st_slow_sibling(10 + i) for i in range(n)]]
+
+
+def test_a_failure_fails_the_execution_and_leaves_no_job_running(scheduler: Scheduler) -> None:
+    gate.clear()
+    with pytest.raises(ValueError, match="bad input 2") as caught:
+        scheduler.run(st_fan(40))
+    # the original exception, with the traceback of the task body
+    assert any(entry.name == "st_failing" for entry in caught.traceback)
+    execution = scheduler.store.find_executions(limit=1)[0]
+    assert execution["status"] == "FAILED"
+    graph = scheduler.store.execution_graph(execution["execution_id"])
+    statuses = {job["task_name"]: set() for job in graph.jobs}
+    for job in graph.jobs:
+        statuses[job["task_name"]].add(job["status"])
+    assert statuses["st_failing"] == {"FAILED"}
+    assert "ValueError: bad input 2" in next(
+        j["error"] for j in graph.jobs if j["task_name"] == "st_failing")
+    assert "DONE" in statuses["st_slow_sibling"]  # siblings already running finished
+    assert not any(job["status"] in ("RUNNING", "PENDING") for job in graph.jobs)
+
+
+@task()
+def st_cpu(n: int) -> int:
+    return sum(i * i for i in range(n))
+
+
+def test_process_mode_runs_tasks_in_other_processes(workdir: Path) -> None:
+    (workdir / ".bridge").mkdir()
+    (workdir / ".bridge" / "bridge.ini").write_text(
+        "[executors.default]\ntype = local\nmode = processes\nmax_workers = 2\n"
+    )
+    with Scheduler() as scheduler:
+        assert scheduler.run([st_cpu(n) for n in (10, 20, 30)]) == [
+            sum(i * i for i in range(n)) for n in (10, 20, 30)]
+
+
+def test_a_store_of_another_schema_version_says_what_to_run(workdir: Path) -> None:
+    uri = f"sqlite:///{workdir}/bridge.db"
+    store = CallGraphStore(uri).open()
+    with store.engine.begin() as conn:
+        conn.execute(update(schema.meta).values(value="0"))
+    store.close()
+    with pytest.raises(StoreError, match="schema version 0.*bridge db upgrade"):
+        CallGraphStore(uri).open()
+
+
+def test_the_store_works_on_postgresql(postgres_uri: str, workdir: Path) -> None:
+    with Scheduler(db_uri=postgres_uri) as scheduler:
+        execution_id = _run_pipeline(scheduler)
+        graph = scheduler.store.execution_graph(execution_id)
+        assert len(graph.jobs) == 4 and len(graph.edges) == 3
+    with Scheduler(db_uri=postgres_uri) as scheduler:  # a new process would see the same
+        replay = _run_pipeline(scheduler)
+        jobs = scheduler.store.execution_graph(replay).jobs
+        assert [j["status"] for j in jobs] == ["CACHED"]
