@@ -21,7 +21,9 @@ from bridge.native.control import (
     throw,
 )
 from bridge.native.expression import Expression
-from bridge.native.file import File
+from bridge.native.file import Dir, File
+from bridge.native.filetasks import copy_dir, copy_file, glob_file
+from bridge.native.script import script
 from bridge.native.task import Task, namespace, task
 
 __version__ = "0.1.0"
@@ -32,8 +34,9 @@ _LAZY = {
 }
 
 __all__ = [
-    "Config", "Expression", "File", "Scheduler", "Task", "apply_tags", "catch", "cond",
-    "const", "eval_", "flatten", "map_", "namespace", "seq", "task", "throw",
+    "Config", "Dir", "Expression", "File", "Scheduler", "Task", "apply_tags", "catch", "cond",
+    "const", "copy_dir", "copy_file", "eval_", "flatten", "glob_file", "map_", "namespace",
+    "script", "seq", "task", "throw",
 ]
 
 

@@ -9,7 +9,7 @@ import types
 import typing
 from typing import Any
 
-from bridge.native.file import File
+from bridge.native.file import Dir, File
 from bridge.native.task import Task
 
 
@@ -93,7 +93,7 @@ def convert(text: str, hint: Any, flag: str, task: Task) -> Any:
                 return hint[text]
             except KeyError:
                 return hint(text)
-        if isinstance(hint, type) and issubclass(hint, File):
+        if isinstance(hint, type) and issubclass(hint, File | Dir):
             return hint(text)
         if origin in (list, tuple, set) or hint in (list, tuple, set, dict) or origin is dict:
             parsed = json.loads(text) if text.lstrip().startswith(("[", "{")) else text.split(",")

@@ -1,62 +1,223 @@
-"""Files as values: hashed by path and content identity, so changed data re-runs
-what read it and a changed or deleted output re-runs what made it."""
+"""Files as values: hashed by path and content identity, so changed data re-runs what
+read it and a changed or deleted output re-runs what made it.
+
+``File`` and ``Dir`` work for local paths, ``s3://`` and ``http(s)://`` (read only);
+the storage itself lives in :mod:`bridge.native.filesystem`. The engine calls
+:func:`find_files` on every result and :func:`files_unchanged` on a cache hit.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Iterable
-from typing import Any
+import posixpath
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
 
-from bridge.native.hashing import hash_text
+from bridge.native.filesystem import FileError, copy_path, get_filesystem
+from bridge.native.hashing import hash_parts, hash_text
+
+__all__ = ["Dir", "File", "FileError", "StagingDir", "StagingFile", "files_unchanged",
+           "find_files"]
 
 
-class File:
-    """A file on local disk. Its hash is its path plus size and mtime (content identity)."""
+def _file_hash(path: str, identity: str | None) -> str:
+    return hash_text(f"file:{path}:{identity or 'missing'}")
+
+
+class _Path:
+    """What File and Dir share: a path on some storage backend."""
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = os.fspath(path)
 
     def __repr__(self) -> str:
-        return f"File({self.path!r})"
+        return f"{type(self).__name__}({self.path!r})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, File) and other.path == self.path
+        return type(other) is type(self) and other.path == self.path  # type: ignore[attr-defined]
 
     def __hash__(self) -> int:
-        return hash(("File", self.path))
+        return hash((type(self).__name__, self.path))
+
+    def __bridge_hash__(self) -> str:
+        return self.hash
+
+    @property
+    def hash(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def filesystem(self) -> Any:
+        return get_filesystem(self.path)
 
     @property
     def uri(self) -> str:
         return self.path
 
+    def basename(self) -> str:
+        return posixpath.basename(self.path.rstrip("/"))
+
+    def dirname(self) -> str:
+        return posixpath.dirname(self.path.rstrip("/"))
+
+
+class File(_Path):
+    """A file on local disk, in S3 or behind an HTTP(S) URL.
+
+    Its hash is its path plus its content identity (size and mtime locally, the ETag on
+    S3, the ETag or Last-Modified over HTTP), so no data is read to hash it."""
+
     @property
     def hash(self) -> str:
-        try:
-            stat = os.stat(self.path)
-            identity = f"{stat.st_size}:{stat.st_mtime_ns}"
-        except FileNotFoundError:
-            identity = "missing"
-        return hash_text(f"file:{self.path}:{identity}")
-
-    def __bridge_hash__(self) -> str:
-        return self.hash
+        return _file_hash(self.path, self.filesystem.identity(self.path))
 
     def exists(self) -> bool:
-        return os.path.exists(self.path)
+        return self.filesystem.exists(self.path)
 
-    def read(self, mode: str = "r") -> str | bytes:
-        with open(self.path, mode) as handle:
-            return handle.read()
+    def size(self) -> int:
+        return self.filesystem.size(self.path)
 
-    def write(self, data: str | bytes) -> File:
-        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-        with open(self.path, "wb" if isinstance(data, bytes) else "w") as handle:
-            handle.write(data)
+    def open(self, mode: str = "r", encoding: str | None = None) -> IO[Any]:
+        return self.filesystem.open(self.path, mode, encoding)
+
+    def read(self, mode: str = "r", encoding: str | None = None) -> str | bytes:
+        data = self.filesystem.read_bytes(self.path)
+        return data if "b" in mode else data.decode(encoding or "utf-8")
+
+    def write(self, data: str | bytes, mode: str | None = None, encoding: str | None = None
+              ) -> File:
+        """Write all of ``data`` (text or bytes) and return this File."""
+        if isinstance(data, str):
+            data = data.encode(encoding or "utf-8")
+        elif mode is not None and "b" not in mode:
+            raise TypeError(f"File({self.path!r}).write: text mode {mode!r} needs str data")
+        self.filesystem.write_bytes(self.path, data)
         return self
+
+    def remove(self) -> None:
+        self.filesystem.remove(self.path)
+
+    def copy_to(self, dest: File | str, skip_if_exists: bool = False) -> File:
+        """Copy to ``dest`` (a File or a path, on any backend) and return it as a File."""
+        target = dest if isinstance(dest, File) else File(dest)
+        if skip_if_exists and target.exists():
+            return target
+        if not self.exists():
+            raise FileError(f"cannot copy {self.path}: it does not exist")
+        copy_path(self.path, target.path)
+        return target
+
+    def stage(self, local: str | None = None) -> StagingFile:
+        """Pair this (remote) file with a local path, for script()."""
+        return StagingFile(local if local is not None else self.basename(), self)
+
+
+class Dir(_Path):
+    """A folder of files (local, or an S3 prefix). Its hash is the hashes of its files."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        text = os.fspath(path)
+        super().__init__(text.rstrip("/") or text)
+
+    def _entries(self) -> list[tuple[str, str]]:
+        return self.filesystem.walk(self.path)
+
+    @property
+    def hash(self) -> str:
+        entries = self._entries()
+        return hash_parts("dir:" + self.path, [_file_hash(p, ident) for p, ident in entries])
+
+    def exists(self) -> bool:
+        return self.filesystem.isdir(self.path)
+
+    def files(self) -> list[File]:
+        """Every file beneath this folder, sorted by path."""
+        return [File(path) for path, _ in self._entries()]
+
+    def __iter__(self) -> Iterator[File]:
+        return iter(self.files())
+
+    def file(self, relative: str) -> File:
+        return File(self.filesystem.join(self.path, relative))
+
+    def rel_path(self, file: File) -> str:
+        return file.path[len(self.path):].lstrip("/")
+
+    def size(self) -> int:
+        return sum(file.size() for file in self.files())
+
+    def remove(self) -> None:
+        self.filesystem.remove(self.path)
+
+    def copy_to(self, dest: Dir | str, skip_if_exists: bool = False) -> Dir:
+        """Copy every file to the same relative path under ``dest``; return it as a Dir."""
+        target = dest if isinstance(dest, Dir) else Dir(dest)
+        for file in self.files():
+            file.copy_to(target.file(self.rel_path(file)), skip_if_exists=skip_if_exists)
+        return target
+
+    def stage(self, local: str | None = None) -> StagingDir:
+        return StagingDir(local if local is not None else self.basename(), self)
+
+
+class _Staging:
+    """A (local, remote) pair: ``stage()`` copies remote to local, ``unstage()`` back."""
+
+    kind: type[File] | type[Dir] = File
+
+    def __init__(self, local: str | os.PathLike | _Path, remote: str | os.PathLike | _Path
+                 ) -> None:
+        self.local = local if isinstance(local, self.kind) else self.kind(_text(local))
+        self.remote = remote if isinstance(remote, self.kind) else self.kind(_text(remote))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(local={self.local.path!r}, remote={self.remote.path!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return (type(other) is type(self) and other.local == self.local  # type: ignore[attr-defined]
+                and other.remote == self.remote)  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.local.path, self.remote.path))
+
+    def __bridge_hash__(self) -> str:
+        return hash_parts("staging", [hash_text(self.local.path), self.remote.hash])
+
+    def stage(self) -> Any:
+        return self.remote.copy_to(self.local.path)
+
+    def unstage(self) -> Any:
+        return self.local.copy_to(self.remote.path)
+
+    def shell_stage(self) -> str:
+        """The shell command that stages in (remote to local), for script()."""
+        return self.remote.filesystem.shell_download(
+            self.remote.path, self.local.path, recursive=self.kind is Dir)
+
+    def shell_unstage(self) -> str:
+        return self.remote.filesystem.shell_upload(
+            self.local.path, self.remote.path, recursive=self.kind is Dir)
+
+
+class StagingFile(_Staging):
+    kind = File
+
+
+class StagingDir(_Staging):
+    kind = Dir
+
+
+def _text(path: str | os.PathLike | _Path) -> str:
+    return path.path if isinstance(path, _Path) else os.fspath(path)
+
+
+# -- what the engine calls ---------------------------------------------------------------
 
 
 def find_files(value: Any) -> list[list[str]]:
-    """[[uri, hash], ...] for every File in a (nested) value."""
+    """[[uri, hash], ...] for every File and Dir in a (nested) value. A Dir's uri ends
+    with "/", so :func:`files_unchanged` knows to hash it as a folder."""
     found: list[list[str]] = []
     _collect(value, found)
     return found
@@ -68,12 +229,19 @@ def _collect(value: Any, found: list[list[str]]) -> None:
         return
     if isinstance(value, File):
         found.append([value.uri, value.hash])
+    elif isinstance(value, Dir):
+        found.append([value.uri + "/", value.hash])
+    elif isinstance(value, _Staging):
+        _collect(value.remote, found)
     elif cls is dict:
         for item in value.values():
             _collect(item, found)
     elif cls in (list, tuple, set, frozenset) or isinstance(value, tuple):
         for item in value:
             _collect(item, found)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for field in dataclasses.fields(value):
+            _collect(getattr(value, field.name), found)
 
 
 _SCALARS = frozenset({int, float, str, bool, bytes, type(None)})
@@ -81,4 +249,8 @@ _SCALARS = frozenset({int, float, str, bool, bytes, type(None)})
 
 def files_unchanged(recorded: Iterable[list[str]]) -> bool:
     """True when every recorded [uri, hash] still has that hash."""
-    return all(File(uri).hash == recorded_hash for uri, recorded_hash in recorded)
+    for uri, recorded_hash in recorded:
+        current = Dir(uri).hash if uri.endswith("/") else File(uri).hash
+        if current != recorded_hash:
+            return False
+    return True

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import pickle
-import tempfile
-from pathlib import Path
 from typing import Any
+
+from bridge.native.filesystem import get_filesystem
 
 PREVIEW_CHARS = 200
 DEFAULT_INLINE_LIMIT = 64 * 1024
@@ -24,31 +24,33 @@ def preview(value: Any) -> str:
 
 def type_name(value: Any) -> str:
     cls = type(value)
-    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    if cls.__module__ == "builtins":
+        return cls.__qualname__
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 class ValueStore:
-    """A folder of pickled values named by their hash (the large-value side of the store)."""
+    """Pickled values named by their hash (the large-value side of the store): a local
+    folder, or an S3 prefix (``s3://bucket/prefix``)."""
 
     def __init__(self, root: str | os.PathLike) -> None:
-        self.root = Path(root)
+        self.root = os.fspath(root)
+        self.filesystem = get_filesystem(self.root)
 
-    def path(self, value_hash: str) -> Path:
-        return self.root / value_hash[:2] / value_hash
+    def path(self, value_hash: str) -> str:
+        return self.filesystem.join(self.filesystem.join(self.root, value_hash[:2]), value_hash)
 
     def put(self, value_hash: str, data: bytes) -> str:
+        """Store ``data`` (once: the name is its hash) and return its location. Local
+        writes go through a temporary file and a rename, so a crash never leaves a
+        truncated value behind; an S3 put is atomic."""
         target = self.path(value_hash)
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            # Write then rename, so a crash never leaves a truncated value behind.
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(tmp, target)
-        return str(target)
+        if not self.filesystem.exists(target):
+            self.filesystem.write_bytes(target, data)
+        return target
 
     def get(self, location: str) -> bytes:
-        return Path(location).read_bytes()
+        return get_filesystem(location).read_bytes(location)
 
 
 def dumps(value: Any) -> bytes:

@@ -1,0 +1,213 @@
+"""script(): run a shell command in a scratch folder, with files staged in and out.
+
+The work is split in layers so that every executor runs the very same shell script:
+
+- :func:`prepare_script` turns (command, inputs, outputs) into one plain bash script.
+  It stages the inputs in (``cp``, ``aws s3 cp``, ``curl``), runs the command in a
+  subshell (its stdout is the script's stdout; staging messages go to stderr), checks
+  that every staged output was written (else it names the missing ones and exits with
+  :data:`MISSING_OUTPUT_EXIT`), and stages the outputs out. It needs bash and
+  coreutils, plus the AWS CLI for ``s3://`` and curl for ``http(s)://`` inputs, and no
+  bridge: a container runs it as-is with ``bash -euo pipefail script.sh`` in an empty
+  working folder.
+- :func:`finish_script` turns the outputs' shape into the call's result: each staged
+  file becomes its remote File, ``File("-")`` becomes the script's stdout (text).
+- :func:`run_script` is the local path: scratch folder, bash, errors, finish_script.
+
+``script()`` returns a call of the task ``bridge.script`` (:data:`SCRIPT_TASK_NAME`)
+with keyword arguments ``command``, ``inputs`` and ``outputs``. The local executor runs
+its body (:func:`run_script`); a container executor recognises it with
+:func:`is_script_task` and runs ``prepare_script(**work.kwargs)`` in its image, then
+``finish_script(work.kwargs["outputs"], stdout)`` on the host.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+from collections.abc import Iterator
+from typing import Any
+
+from bridge.native.expression import TaskCall, contains_expression
+from bridge.native.file import Dir, File, _Staging
+from bridge.native.hashing import hash_value
+from bridge.native.task import namespace, task
+
+SCRIPT_TASK_NAME = "bridge.script"
+MISSING_OUTPUT_EXIT = 97
+STDERR_TAIL_LINES = 20
+STDOUT = "-"
+
+
+class ScriptError(Exception):
+    """A script exited non-zero, or did not write a staged output."""
+
+    def __init__(self, message: str, exit_code: int | None = None, scratch: str | None = None):
+        super().__init__(message)
+        self.exit_code = exit_code
+        self.scratch = scratch
+
+    def __reduce__(self) -> tuple:
+        return (type(self), (str(self), self.exit_code, self.scratch))
+
+
+class ScriptOutputs:
+    """The outputs' shape, hashed by paths only: an output's content is what the script
+    makes, so it must not change the call's hash (a deleted or changed output is caught
+    by the result's file check instead)."""
+
+    def __init__(self, shape: Any) -> None:
+        self.shape = shape
+
+    def __repr__(self) -> str:
+        return f"ScriptOutputs({self.shape!r})"
+
+    def __bridge_hash__(self) -> str:
+        return hash_value(_paths_only(self.shape))
+
+
+def _paths_only(value: Any) -> Any:
+    if isinstance(value, _Staging):
+        return (type(value).__name__, value.local.path, value.remote.path)
+    if isinstance(value, File | Dir):
+        return (type(value).__name__, value.path)
+    if type(value) is dict:
+        return {key: _paths_only(item) for key, item in value.items()}
+    if type(value) in (list, tuple):
+        return type(value)(_paths_only(item) for item in value)
+    return value
+
+
+def script(command: str, inputs: Any = None, outputs: Any = None,
+           executor: str = "default", **options: Any) -> TaskCall:
+    """Run ``command`` with bash in a fresh scratch folder on ``executor``.
+
+    ``inputs``: staged files (``File(remote).stage("local")``) copied in first, and any
+    other values the command depends on. ``outputs``: any shape (a File, a list, a dict)
+    whose staged files are copied out after; the result has the same shape with each
+    staged file replaced by its remote File and ``File("-")`` by the stdout. Other
+    options (``memory``, ``vcpus``, ``image``, ...) go to the executor."""
+    if outputs is None:
+        outputs = File(STDOUT)
+    if contains_expression(outputs):
+        raise TypeError(
+            "script(): outputs must name concrete paths (File(path).stage('local')), "
+            "not lazy task results"
+        )
+    call_options = {"executor": executor, **options}
+    return script_task.options(**call_options)(
+        command=command, inputs=list(inputs or []), outputs=ScriptOutputs(outputs)
+    )
+
+
+def is_script_task(a_task: Any) -> bool:
+    return getattr(a_task, "fullname", None) == SCRIPT_TASK_NAME
+
+
+def iter_staging(value: Any) -> Iterator[_Staging]:
+    """Every staged file or folder in a (nested) value."""
+    if isinstance(value, ScriptOutputs):
+        yield from iter_staging(value.shape)
+    elif isinstance(value, _Staging):
+        yield value
+    elif type(value) is dict:
+        for item in value.values():
+            yield from iter_staging(item)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            yield from iter_staging(item)
+
+
+def prepare_script(command: str, inputs: Any = (), outputs: Any = None) -> str:
+    """The whole job as one bash script: stage in, run the command, stage out."""
+    outputs_staged = list(iter_staging(outputs))
+    lines = ["set -euo pipefail", "# stage in"]
+    lines += [f"{staging.shell_stage()} >&2" for staging in iter_staging(inputs)]
+    lines += ["# command", "(", textwrap.dedent(command).strip("\n"), ")"]
+    if outputs_staged:
+        lines += ["# check and stage out", "bridge_missing=()"]
+        lines += [
+            f"[ -e {shlex.quote(s.local.path)} ] || bridge_missing+=({shlex.quote(s.local.path)})"
+            for s in outputs_staged
+        ]
+        lines += [
+            'if ((${#bridge_missing[@]})); then',
+            '  echo "bridge: the script did not write its output(s): ${bridge_missing[*]}" >&2',
+            f"  exit {MISSING_OUTPUT_EXIT}",
+            "fi",
+        ]
+        lines += [f"{staging.shell_unstage()} >&2" for staging in outputs_staged]
+    return "\n".join(lines) + "\n"
+
+
+def finish_script(outputs: Any, stdout: str) -> Any:
+    """The call's result: the outputs' shape with staged files turned into their remote
+    Files and ``File("-")`` into the script's stdout."""
+    if isinstance(outputs, ScriptOutputs):
+        outputs = outputs.shape
+    if isinstance(outputs, _Staging):
+        return outputs.remote
+    if isinstance(outputs, File) and outputs.path == STDOUT:
+        return stdout
+    if type(outputs) is dict:
+        return {key: finish_script(item, stdout) for key, item in outputs.items()}
+    if type(outputs) in (list, tuple):
+        return type(outputs)(finish_script(item, stdout) for item in outputs)
+    return outputs
+
+
+def run_script(command: str, inputs: Any, outputs: Any) -> Any:
+    """Run the prepared script with bash in a scratch folder on this machine. The folder
+    is removed on success and kept, named in the error, on failure."""
+    scratch = tempfile.mkdtemp(prefix="bridge-script-")
+    workdir = os.path.join(scratch, "work")
+    os.mkdir(workdir)
+    script_path = os.path.join(scratch, "script.sh")
+    with open(script_path, "w") as handle:
+        handle.write(prepare_script(command, inputs, outputs))
+    stdout_path, stderr_path = os.path.join(scratch, "stdout"), os.path.join(scratch, "stderr")
+    with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
+        code = subprocess.run(["bash", "-euo", "pipefail", script_path], cwd=workdir,
+                              stdout=out, stderr=err, env=_script_env()).returncode
+    if code != 0:
+        raise _script_error(code, scratch, workdir, outputs)
+    with open(stdout_path, encoding="utf-8", errors="replace") as handle:
+        stdout = handle.read()
+    shutil.rmtree(scratch, ignore_errors=True)
+    return finish_script(outputs, stdout)
+
+
+def _script_env() -> dict[str, str]:
+    """The caller's environment, with this Python's bin folder on PATH so tools installed
+    beside bridge (the AWS CLI) are found."""
+    env = dict(os.environ)
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    return env
+
+
+def _script_error(code: int, scratch: str, workdir: str, outputs: Any) -> ScriptError:
+    with open(os.path.join(scratch, "stderr"), encoding="utf-8", errors="replace") as handle:
+        tail = "\n".join(handle.read().splitlines()[-STDERR_TAIL_LINES:])
+    if code == MISSING_OUTPUT_EXIT:
+        missing = [s.local.path for s in iter_staging(outputs)
+                   if not os.path.exists(os.path.join(workdir, s.local.path))]
+        if missing:
+            return ScriptError(
+                f"script did not write its output(s) {', '.join(missing)} "
+                f"(scratch folder kept at {scratch})", code, scratch)
+    return ScriptError(
+        f"script exited with code {code} (scratch folder kept at {scratch}); "
+        f"stderr tail:\n{tail}", code, scratch)
+
+
+with namespace("bridge"):
+
+    @task(name="script", version="1")
+    def script_task(command: str, inputs: list, outputs: ScriptOutputs) -> Any:
+        """Run a shell script with staged files (see :func:`script`)."""
+        return run_script(command, inputs, outputs)
