@@ -49,7 +49,9 @@ def apply_tags(
     execution_tags: dict[str, Any] | None = None,
 ) -> SpecialForm:
     """Evaluate ``value`` and tag it (and optionally the calling job and the execution)."""
-    params = {"tags": tags or {}, "job_tags": job_tags or {}, "execution_tags": execution_tags or {}}
+    params = {
+        "tags": tags or {}, "job_tags": job_tags or {}, "execution_tags": execution_tags or {},
+    }
     return SpecialForm("apply_tags", (value,), params)
 
 

@@ -85,6 +85,8 @@ class Execution:
         self.pending_lookups: list[Job] = []
         self.waiting: deque[Job] = deque()
         self.available = dict(scheduler.settings.limits)
+        # Read once: a call whose task has no cache entry at all skips the lookup query.
+        self.cached_task_hashes = self.store.cached_task_hashes() if use_cache else set()
         self.recorded_tasks: set[str] = set()
         self.root_job_id: str | None = None
         self.stopping = False
@@ -190,9 +192,8 @@ class Execution:
             promise = self._reduce_expression(value, parent)
             self.expr_promises[id(value)] = (value, promise)
             return promise
-        if type(value) in _CONTAINERS or isinstance(value, tuple):
-            if contains_expression(value):
-                return self._reduce_container(value, parent)
+        if (type(value) in _CONTAINERS or isinstance(value, tuple)) and contains_expression(value):
+            return self._reduce_container(value, parent)
         return resolved(self.ready, (value, NO_SOURCES))
 
     def _reduce_container(self, value: Any, parent: Job | None) -> Promise:
@@ -203,11 +204,9 @@ class Execution:
             key_items = gather(self.ready, [self.reduce(k, parent) for k in keys])
 
             def on_dict(both: list) -> None:
-                resolved_keys, resolved_values = both
-                built = {k: v for (k, _), (v, _) in zip(resolved_keys, resolved_values, strict=True)}
-                sources = _prefixed(
-                    [(_json_key(k), s) for (k, _), (_, s) in zip(resolved_keys, resolved_values, strict=True)]
-                )
+                pairs = list(zip(*both, strict=True))  # ((key, key_sources), (value, sources))
+                built = {key: value for (key, _), (value, _) in pairs}
+                sources = _prefixed([(_json_key(key), s) for (key, _), (_, s) in pairs])
                 result.resolve((built, sources))
 
             gather(self.ready, [key_items, items]).then(on_dict, result.reject)
@@ -216,10 +215,8 @@ class Execution:
         def on_items(items: list) -> None:
             values = [v for v, _ in items]
             cls = type(value)
-            if cls in (list, tuple, set, frozenset):
-                built = cls(values)
-            else:  # a namedtuple
-                built = cls(*values)
+            # namedtuples take their fields as arguments
+            built = cls(values) if cls in (list, tuple, set, frozenset) else cls(*values)
             sources = () if cls in (set, frozenset) else _prefixed(
                 [(index, s) for index, (_, s) in enumerate(items)]
             )
@@ -332,7 +329,7 @@ class Execution:
         for name, arg in kwargs.items():
             add_value(self.batch, kwarg_hashes[name], arg)
         job.use_cache = self.use_cache and job.option("cache", task.cache)
-        if job.use_cache:
+        if job.use_cache and task.hash in self.cached_task_hashes:
             self.pending_lookups.append(job)
         else:
             self._submit(job)

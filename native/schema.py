@@ -104,6 +104,7 @@ jobs = Table(
     Column("tags", JSON, nullable=False),
 )
 
+Index("ix_calls_task_hash", calls.c.task_hash)
 Index("ix_jobs_execution", jobs.c.execution_id)
 Index("ix_jobs_call_hash", jobs.c.call_hash)
 

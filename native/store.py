@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, create_engine, event, inspect, select, update
-
 from bridge.native import schema
+from bridge.native.bulk import BulkStatement
 from bridge.native.schema import SCHEMA_VERSION, calls, executions, jobs, meta, tasks
 from bridge.native.schema import values as values_table
 from bridge.native.values import DEFAULT_INLINE_LIMIT, ValueStore, dumps, loads, preview, type_name
+from sqlalchemy import Engine, bindparam, create_engine, event, inspect, select, update
 
 LOOKUP_CHUNK = 500
 
@@ -138,19 +138,18 @@ class CallGraphStore:
     def flush(self, batch: WriteBatch) -> None:
         if not batch:
             return
+        updates_by_columns: dict[tuple[str, ...], list[dict]] = {}
+        for row in batch.job_updates.values():
+            updates_by_columns.setdefault(tuple(sorted(row)), []).append(row)
         with self.engine.begin() as conn:
-            for statement, rows in (
-                (self._insert_task, batch.tasks.values()),
-                (self._insert_value, batch.values.values()),
-                (self._upsert_call, batch.calls.values()),
-                (self._upsert_execution, batch.executions.values()),
-                (self._insert_job, batch.new_jobs.values()),
-                (self._insert_tag, batch.tags),
-            ):
-                if rows:
-                    conn.execute(statement, list(rows))
-            for row in batch.job_updates.values():
-                conn.execute(self._job_update_statement(row), [row])
+            self._insert_task.run(conn, batch.tasks.values())
+            self._insert_value.run(conn, batch.values.values())
+            self._upsert_call.run(conn, batch.calls.values())
+            self._upsert_execution.run(conn, batch.executions.values())
+            self._insert_job.run(conn, batch.new_jobs.values())
+            self._insert_tag.run(conn, batch.tags)
+            for columns, rows in updates_by_columns.items():
+                self._job_update(columns).run(conn, rows)
 
     # -- reads for the scheduler ---------------------------------------------------------
 
@@ -171,6 +170,11 @@ class CallGraphStore:
                 for row in conn.execute(query.where(calls.c.call_hash.in_(chunk))):
                     found.setdefault(row.call_hash, []).append(CachedCall(*row))
         return found
+
+    def cached_task_hashes(self) -> set[str]:
+        """Task hashes with any cache entry: calls of other tasks cannot hit."""
+        with self.engine.connect() as conn:
+            return set(conn.execute(select(calls.c.task_hash).distinct()).scalars())
 
     def load_cached_result(self, cached: CachedCall) -> Any:
         data = cached.data if cached.data is not None else self.value_store.get(cached.location)
@@ -237,18 +241,28 @@ class CallGraphStore:
 
     def _prepare_statements(self) -> None:
         insert = _dialect_insert(self.engine)
-        self._insert_task = insert(tasks).on_conflict_do_nothing()
-        self._insert_value = insert(values_table).on_conflict_do_nothing()
-        self._insert_job = insert(jobs)
-        self._insert_tag = insert(schema.tags).on_conflict_do_nothing()
-        self._upsert_meta = _upsert(insert, meta, "key")
-        self._upsert_call = _upsert(insert, calls, "call_hash", "subtree_hash")
-        self._upsert_execution = _upsert(insert, executions, "execution_id")
 
-    @staticmethod
-    def _job_update_statement(row: dict) -> Any:
-        columns = {key[2:]: bindparam(key) for key in row if key != "b_job_id"}
-        return update(jobs).where(jobs.c.job_id == bindparam("b_job_id")).values(**columns)
+        def bulk(statement: Any, table: Any) -> BulkStatement:
+            return BulkStatement(self.engine, statement, table)
+
+        self._upsert_meta = _upsert(insert, meta, "key")
+        self._insert_task = bulk(insert(tasks).on_conflict_do_nothing(), tasks)
+        self._insert_value = bulk(insert(values_table).on_conflict_do_nothing(), values_table)
+        self._insert_job = bulk(insert(jobs), jobs)
+        self._insert_tag = bulk(insert(schema.tags).on_conflict_do_nothing(), schema.tags)
+        self._upsert_call = bulk(_upsert(insert, calls, "call_hash", "subtree_hash"), calls)
+        self._upsert_execution = bulk(_upsert(insert, executions, "execution_id"), executions)
+        self._job_updates: dict[tuple[str, ...], BulkStatement] = {}
+
+    def _job_update(self, columns: tuple[str, ...]) -> BulkStatement:
+        """An UPDATE of the given ``b_<column>`` parameters, compiled once per column set."""
+        statement = self._job_updates.get(columns)
+        if statement is None:
+            values = {key[2:]: bindparam(key) for key in columns if key != "b_job_id"}
+            update_jobs = update(jobs).where(jobs.c.job_id == bindparam("b_job_id"))
+            statement = BulkStatement(self.engine, update_jobs.values(**values), jobs)
+            self._job_updates[columns] = statement
+        return statement
 
 
 @dataclass

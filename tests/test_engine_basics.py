@@ -7,9 +7,9 @@ import time
 from collections import Counter
 
 import pytest
+from bridge.native.task import TaskError, namespace
 
 from bridge import Expression, Scheduler, task
-from bridge.native.task import TaskError, namespace
 
 calls: Counter = Counter()
 calls_lock = threading.Lock()
@@ -73,7 +73,7 @@ def test_getitem_getattr_and_operators_are_lazy(scheduler: Scheduler) -> None:
     pair = basics_pair(5)
     assert scheduler.run(pair["double"] + 1) == 11
     assert scheduler.run(basics_point(7).x * 2) == 14
-    assert scheduler.run((basics_add(1, 1) < basics_add(2, 2))) is True
+    assert scheduler.run(basics_add(1, 1) < basics_add(2, 2)) is True
     assert scheduler.run(-basics_add(1, 1)) == -2
     assert scheduler.run(10 - basics_add(1, 1)) == 8
 
@@ -110,7 +110,7 @@ def test_two_tasks_with_one_name_clash_with_a_clear_error() -> None:
     def second(x: int) -> int:
         return x
 
-    with pytest.raises(TaskError, match="two tasks are named 'clash_example'.*namespace"):
+    with pytest.raises(TaskError, match=r"two tasks are named 'clash_example'.*namespace"):
         task(name="clash_example")(second)
 
 

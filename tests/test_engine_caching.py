@@ -48,7 +48,7 @@ def test_editing_a_task_reruns_it_and_what_depends_on_it_and_reverting_reruns_no
     bridge(workdir, "run", "workflow.py", "report", "--n", "4")
     ran_tasks(workdir)
 
-    edited = PIPELINE.replace("return [v * v for v in values]", "return [v * v * v for v in values]")
+    edited = PIPELINE.replace("[v * v for v in values]", "[v * v * v for v in values]")
     write_workflow(workdir, edited)
     result = bridge(workdir, "run", "workflow.py", "report", "--n", "4")
     # square changed, so its caller (report) re-runs its body; load is replayed, and

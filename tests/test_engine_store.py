@@ -7,11 +7,11 @@ import time
 from pathlib import Path
 
 import pytest
+from bridge.native import schema
+from bridge.native.store import CallGraphStore, StoreError
 from sqlalchemy import update
 
 from bridge import Scheduler, task
-from bridge.native import schema
-from bridge.native.store import CallGraphStore, StoreError
 
 
 @task()
@@ -141,7 +141,7 @@ def test_a_store_of_another_schema_version_says_what_to_run(workdir: Path) -> No
     with store.engine.begin() as conn:
         conn.execute(update(schema.meta).values(value="0"))
     store.close()
-    with pytest.raises(StoreError, match="schema version 0.*bridge db upgrade"):
+    with pytest.raises(StoreError, match=r"schema version 0.*bridge db upgrade"):
         CallGraphStore(uri).open()
 
 

@@ -23,7 +23,9 @@ class LocalExecutor(Executor):
         super().__init__(name, options)
         self.mode = options.get("mode", "threads")
         if self.mode not in ("threads", "processes"):
-            raise ValueError(f"executor {name}: mode must be threads or processes, not {self.mode!r}")
+            raise ValueError(
+                f"executor {name}: mode must be threads or processes, not {self.mode!r}"
+            )
         default_workers = DEFAULT_THREADS if self.mode == "threads" else os.cpu_count() or 2
         self.max_workers = int(options.get("max_workers", default_workers))
         self._queue: queue.SimpleQueue[Work | None] = queue.SimpleQueue()
