@@ -3,10 +3,11 @@
 The work is split in layers so that every executor runs the very same shell script:
 
 - :func:`prepare_script` turns (command, inputs, outputs) into one plain bash script.
-  It stages the inputs in (``cp``, ``aws s3 cp``, ``curl``), runs the command in a
-  subshell (its stdout is the script's stdout; staging messages go to stderr), checks
-  that every staged output was written (else it names the missing ones and exits with
-  :data:`MISSING_OUTPUT_EXIT`), and stages the outputs out. It needs bash and
+  It stages the inputs in (``cp``, ``aws s3 cp``, ``curl``), makes the folders that
+  staged output files go in, runs the command in a subshell (its stdout is the
+  script's stdout; staging messages go to stderr), checks that every staged output was
+  written (else it names the missing ones and exits with :data:`MISSING_OUTPUT_EXIT`),
+  and stages the outputs out. It needs bash and
   coreutils, plus the AWS CLI for ``s3://`` and curl for ``http(s)://`` inputs, and no
   bridge: a container runs it as-is with ``bash -euo pipefail script.sh`` in an empty
   working folder.
@@ -34,7 +35,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from bridge.native.expression import TaskCall, contains_expression
-from bridge.native.file import Dir, File, _Staging
+from bridge.native.file import Dir, File, StagingFile, _Staging
 from bridge.native.hashing import hash_value
 from bridge.native.task import namespace, task
 
@@ -128,6 +129,9 @@ def prepare_script(command: str, inputs: Any = (), outputs: Any = None) -> str:
     outputs_staged = list(iter_staging(outputs))
     lines = ["set -euo pipefail", "# stage in"]
     lines += [f"{staging.shell_stage()} >&2" for staging in iter_staging(inputs)]
+    parents = sorted({os.path.dirname(s.local.path) for s in outputs_staged
+                      if isinstance(s, StagingFile)} - {""})
+    lines += [f"mkdir -p {shlex.quote(parent)}" for parent in parents]
     lines += ["# command", "(", textwrap.dedent(command).strip("\n"), ")"]
     if outputs_staged:
         lines += ["# check and stage out", "bridge_missing=()"]

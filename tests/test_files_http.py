@@ -1,0 +1,81 @@
+"""File over HTTP (read only), against a real local HTTP server on 127.0.0.1. Paths
+under /etag/ are served with an ETag; the others carry only Last-Modified."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from bridge.native.file import FileError
+
+from bridge import File
+
+
+class _Handler(SimpleHTTPRequestHandler):
+    def end_headers(self) -> None:
+        if self.path.startswith("/etag/"):
+            stat = os.stat(self.translate_path(self.path))
+            self.send_header("ETag", f'"{stat.st_size}-{stat.st_mtime_ns}"')
+        super().end_headers()
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def http_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """(base URL, served folder)."""
+    root = tmp_path_factory.mktemp("http")
+    (root / "etag").mkdir()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Handler, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", root
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_http_file_methods(http_root: tuple[str, Path], tmp_path: Path) -> None:
+    base, root = http_root
+    (root / "a.txt").write_text("hello\nworld\n")
+    file = File(f"{base}/a.txt")
+    assert file.exists() and not File(f"{base}/missing.txt").exists()
+    assert file.size() == 12
+    assert file.read() == "hello\nworld\n" and file.read("rb") == b"hello\nworld\n"
+    with file.open() as handle:
+        assert handle.readline() == "hello\n"
+    assert file.basename() == "a.txt" and file.dirname() == base
+    assert file.copy_to(tmp_path / "a.txt").read() == "hello\nworld\n"
+    assert file.stage(str(tmp_path / "staged.txt")).stage().read() == "hello\nworld\n"
+    with pytest.raises(FileNotFoundError, match=r"missing\.txt"):
+        File(f"{base}/missing.txt").read()
+
+
+def test_http_is_read_only(http_root: tuple[str, Path]) -> None:
+    base, _ = http_root
+    with pytest.raises(FileError, match="read only"):
+        File(f"{base}/new.txt").write("x")
+    with pytest.raises(FileError, match="read only"):
+        File(f"{base}/new.txt").stage("x").shell_unstage()
+
+
+@pytest.mark.parametrize("folder", ["", "etag/"])
+def test_http_hash_follows_etag_or_last_modified(http_root: tuple[str, Path], folder: str
+                                                 ) -> None:
+    base, root = http_root
+    path = root / folder / "data.txt"
+    path.write_text("one")
+    os.utime(path, (1_000_000, 1_000_000))
+    file = File(f"{base}/{folder}data.txt")
+    first = file.hash
+    assert file.hash == first
+    path.write_text("two")
+    os.utime(path, (2_000_000, 2_000_000))
+    assert file.hash != first

@@ -1,0 +1,98 @@
+"""File and Dir on local disk: every method, hashing by content identity, staging."""
+
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+
+import pytest
+from bridge.native.file import FileError, StagingDir, StagingFile, files_unchanged, find_files
+from bridge.native.hashing import hash_value
+
+from bridge import Dir, File
+
+
+def test_file_methods(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "a.txt"
+    file = File(path)
+    assert not file.exists()
+    assert file.write("hello\nworld\n") is file  # creates the parent folder
+    assert file.exists()
+    assert file.read() == "hello\nworld\n"
+    assert file.read("rb") == b"hello\nworld\n"
+    assert file.size() == 12
+    with file.open() as handle:
+        assert handle.readline() == "hello\n"
+    with File(tmp_path / "b.bin").open("wb") as handle:
+        handle.write(b"\x00\x01")
+    assert File(tmp_path / "b.bin").read("rb") == b"\x00\x01"
+    assert file.basename() == "a.txt"
+    assert file.dirname() == str(tmp_path / "sub")
+    copy = file.copy_to(tmp_path / "c" / "copy.txt")
+    assert copy == File(tmp_path / "c" / "copy.txt") and copy.read() == "hello\nworld\n"
+    file.remove()
+    assert not file.exists()
+
+
+def test_hash_follows_size_and_mtime_not_reads(tmp_path: Path) -> None:
+    file = File(tmp_path / "a.txt")
+    missing = file.hash
+    file.write("one")
+    first = file.hash
+    assert first != missing and hash_value(file) == first
+    assert File(str(tmp_path / "a.txt")).hash == first  # same path, same identity
+    file.write("two")  # same size, new mtime
+    os.utime(file.path, ns=(1, 1))
+    assert file.hash != first
+    assert File(tmp_path / "other.txt").write("two").hash != file.hash  # path counts
+
+
+def test_copy_to_skip_if_exists_and_missing_source(tmp_path: Path) -> None:
+    src = File(tmp_path / "src.txt").write("new")
+    dest = File(tmp_path / "dest.txt").write("old")
+    assert src.copy_to(dest, skip_if_exists=True).read() == "old"
+    assert src.copy_to(dest).read() == "new"
+    with pytest.raises(FileError, match=r"missing\.txt"):
+        File(tmp_path / "missing.txt").copy_to(tmp_path / "x.txt")
+
+
+def test_dir_iterates_and_hashes_its_files(tmp_path: Path) -> None:
+    folder = Dir(str(tmp_path / "d") + "/")
+    assert folder.path == str(tmp_path / "d") and not folder.exists()
+    File(tmp_path / "d" / "b.txt").write("b")
+    File(tmp_path / "d" / "sub" / "a.txt").write("aa")
+    assert folder.exists()
+    assert [f.path for f in folder] == [str(tmp_path / "d" / "b.txt"),
+                                         str(tmp_path / "d" / "sub" / "a.txt")]
+    assert folder.size() == 3
+    assert folder.file("sub/a.txt").read() == "aa"
+    before = folder.hash
+    File(tmp_path / "d" / "sub" / "c.txt").write("c")
+    assert folder.hash != before
+    copied = folder.copy_to(tmp_path / "e")
+    assert sorted(copied.rel_path(f) for f in copied) == ["b.txt", "sub/a.txt", "sub/c.txt"]
+
+
+def test_staging_pairs_remote_and_local(tmp_path: Path) -> None:
+    remote = File(tmp_path / "remote.txt").write("data")
+    staged = remote.stage(str(tmp_path / "local.txt"))
+    assert isinstance(staged, StagingFile) and staged.remote == remote
+    assert remote.stage().local.path == "remote.txt"  # default: the basename
+    assert staged.stage().read() == "data"
+    File(tmp_path / "local.txt").write("changed")
+    assert staged.unstage().read() == "changed"
+    assert isinstance(Dir(tmp_path).stage("d"), StagingDir)
+    assert pickle.loads(pickle.dumps(staged)) == staged
+
+
+def test_find_files_and_files_unchanged(tmp_path: Path) -> None:
+    a = File(tmp_path / "a.txt").write("a")
+    folder = Dir(tmp_path / "d")
+    File(tmp_path / "d" / "x.txt").write("x")
+    recorded = find_files({"a": a, "nested": [(folder, 3)], "n": 1})
+    assert recorded == [[a.path, a.hash], [folder.path + "/", folder.hash]]
+    assert files_unchanged(recorded)
+    File(tmp_path / "d" / "x.txt").write("xx")
+    assert not files_unchanged(recorded)
+    assert not files_unchanged([[a.path, a.hash], [str(tmp_path / "gone.txt"), a.hash]])
