@@ -48,7 +48,10 @@ def parse_task_arguments(task: Task, argv: list[str]) -> dict[str, Any]:
             index += 1
         else:
             raise ArgumentError(f"task {task.fullname}: --{key} needs a value")
-        values[param.name] = convert(text, hint, f"--{key}", task)
+        value = convert(text, hint, f"--{key}", task)
+        if param.name in values and isinstance(value, list) and _is_list(hint):
+            value = values[param.name] + value  # --item a --item b
+        values[param.name] = value
         index += 1
     missing = [
         f"--{p.name.replace('_', '-')}" for p in task.signature.parameters.values()
@@ -58,6 +61,35 @@ def parse_task_arguments(task: Task, argv: list[str]) -> dict[str, Any]:
     if missing:
         raise ArgumentError(f"task {task.fullname} needs {', '.join(missing)}")
     return values
+
+
+def _is_list(hint: Any) -> bool:
+    hint = _optional_inner(hint) or hint
+    return hint is list or typing.get_origin(hint) is list
+
+
+def describe_parameters(task: Task) -> list[tuple[str, str, str]]:
+    """(flag, type, default) per parameter, for ``bridge run FILE TASK --help``."""
+    hints = typing.get_type_hints(task.func)
+    described = []
+    for param in task.signature.parameters.values():
+        hint = hints.get(param.name, param.annotation)
+        kind = "" if hint is inspect.Parameter.empty else _type_name(hint)
+        if isinstance(hint, type) and issubclass(hint, enum.Enum):
+            kind += " (" + "|".join(member.name for member in hint) + ")"
+        default = " (required)" if param.default is param.empty else \
+            f" (default {param.default!r})"
+        flag = f"--{param.name.replace('_', '-')}"
+        if _is_bool(hint):
+            flag += f" / --no-{param.name.replace('_', '-')}"
+        described.append((flag, kind, default))
+    return described
+
+
+def _type_name(hint: Any) -> str:
+    if isinstance(hint, type) and not typing.get_args(hint):
+        return hint.__name__
+    return str(hint).replace("typing.", "")
 
 
 def _is_bool(hint: Any) -> bool:
@@ -92,7 +124,11 @@ def convert(text: str, hint: Any, flag: str, task: Task) -> Any:
             try:
                 return hint[text]
             except KeyError:
+                pass
+            try:
                 return hint(text)
+            except ValueError:
+                raise ValueError("choose one of " + ", ".join(m.name for m in hint)) from None
         if isinstance(hint, type) and issubclass(hint, File | Dir):
             return hint(text)
         if origin in (list, tuple, set) or hint in (list, tuple, set, dict) or origin is dict:

@@ -1,0 +1,120 @@
+"""`bridge init` and `bridge db info|upgrade`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from bridge.cli.common import UserError, load_config, open_store
+
+TEMPLATE = """\
+# bridge configuration. Every key is checked: a mistyped section or key is an error
+# naming it. BRIDGE_CONFIG picks another folder; BRIDGE_DB_URI overrides db_uri.
+
+[backend]
+# The call-graph database: SQLite (a path relative to this folder) or PostgreSQL.
+# db_uri = sqlite:///bridge.db
+# db_uri = postgresql://user@host:5432/bridge
+# Where values larger than inline_limit bytes are kept (default: values/ here).
+# value_store = values
+# inline_limit = 65536
+
+[scheduler]
+# Seconds between writes of the record while jobs run.
+# flush_interval = 0.5
+
+[limits]
+# Named resources tasks take with @task(limits=...): at most this many at once.
+# db_connections = 4
+
+# Executors: tasks pick one with @task(executor="NAME") or `bridge run -o executor=NAME`.
+# [executors.default] is the local thread pool unless configured here.
+[executors.default]
+type = local
+# mode = threads
+# max_workers = 20
+
+# [executors.docker]
+# type = docker
+# image = my-image:latest
+
+# [executors.batch]
+# type = aws_batch
+# image = ACCOUNT.dkr.ecr.REGION.amazonaws.com/IMAGE:latest
+# queue = QUEUE
+# s3_scratch = s3://BUCKET/bridge/
+"""
+
+
+@click.command()
+@click.argument("directory", required=False, metavar="[DIR]")
+def init(directory: str | None) -> None:
+    """Create a config folder (default .bridge, or BRIDGE_CONFIG) with a commented
+    bridge.ini and an empty call-graph database."""
+    from bridge.config import CONFIG_FILE
+
+    folder = Path(directory or os.environ.get("BRIDGE_CONFIG") or ".bridge")
+    ini = folder / CONFIG_FILE
+    folder.mkdir(parents=True, exist_ok=True)
+    if ini.exists():
+        click.echo(f"{ini} exists: left as it is")
+    else:
+        ini.write_text(TEMPLATE)
+        click.echo(f"Wrote {ini}")
+    store = open_store(str(folder), create=True)
+    click.echo(f"Call-graph store ready at {store.safe_uri}")
+    store.close()
+
+
+@click.group()
+def db() -> None:
+    """Inspect or upgrade the call-graph database."""
+
+
+@db.command()
+@click.option("--config", "config_dir", metavar="DIR",
+              help="Config folder (default .bridge, or BRIDGE_CONFIG).")
+def info(config_dir: str | None) -> None:
+    """The database's location, schema version and size."""
+    from bridge.migrations import current_version, table_counts
+    from bridge.native.schema import SCHEMA_VERSION
+    from bridge.native.store import CallGraphStore
+
+    settings = load_config(config_dir).to_settings()
+    store = CallGraphStore(settings.resolved_db_uri(), settings.value_store)
+    try:
+        version = current_version(store)
+        click.echo(f"Database:       {store.safe_uri}")
+        click.echo(f"Schema version: {version} (this bridge: {SCHEMA_VERSION})"
+                   + ("  run `bridge db upgrade`" if version < SCHEMA_VERSION else ""))
+        click.echo(f"Value store:    {store.value_store.root}")
+        for table, count in table_counts(store).items():
+            click.echo(f"  {table:<14} {count}")
+    except Exception as error:
+        raise UserError(f"cannot read the database at {store.safe_uri}: {error}") from None
+    finally:
+        store.close()
+
+
+@db.command()
+@click.option("--config", "config_dir", metavar="DIR",
+              help="Config folder (default .bridge, or BRIDGE_CONFIG).")
+def upgrade(config_dir: str | None) -> None:
+    """Bring the database's schema up to this bridge's version."""
+    from bridge.migrations import upgrade as run_upgrade
+    from bridge.native.store import CallGraphStore, StoreError
+
+    settings = load_config(config_dir).to_settings()
+    store = CallGraphStore(settings.resolved_db_uri(), settings.value_store)
+    try:
+        applied = run_upgrade(store)
+    except StoreError as error:
+        raise UserError(str(error)) from None
+    finally:
+        store.close()
+    if applied:
+        click.echo(f"Upgraded {store.safe_uri} to schema version {applied[-1]}")
+    else:
+        click.echo(f"{store.safe_uri} is up to date")

@@ -1,0 +1,52 @@
+"""What the commands share: the user-error exception, config and store opening."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+
+class UserError(click.ClickException):
+    """A mistake in what the user asked for: one clear line, exit code 2, no traceback."""
+
+    exit_code = 2
+
+
+def load_config(config_dir: str | None) -> Any:
+    from bridge.config import Config, ConfigError
+
+    try:
+        return Config.load(config_dir)
+    except ConfigError as error:
+        raise UserError(str(error)) from None
+
+
+def open_store(config_dir: str | None, create: bool = False) -> Any:
+    """The configured call-graph store; without ``create``, a missing store is an error."""
+    from bridge.native.store import CallGraphStore, StoreError
+
+    settings = load_config(config_dir).to_settings()
+    try:
+        return CallGraphStore(
+            settings.resolved_db_uri(), settings.value_store, settings.inline_limit
+        ).open(create=create)
+    except StoreError as error:
+        raise UserError(str(error)) from None
+
+
+def parse_pairs(pairs: tuple[str, ...], option: str) -> dict[str, Any]:
+    """``("memory=4", "executor=batch")`` -> ``{"memory": 4, "executor": "batch"}``;
+    values that read as JSON (numbers, true/false, lists) become those."""
+    import json
+
+    parsed: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"{option} {pair!r}: expected key=value")
+        try:
+            parsed[key.strip()] = json.loads(text)
+        except ValueError:
+            parsed[key.strip()] = text
+    return parsed

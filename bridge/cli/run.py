@@ -1,0 +1,184 @@
+"""`bridge run FILE TASK [--arg value ...]`: run a task with a live job-status table."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import uuid
+from typing import Any
+
+import click
+
+from bridge.cli.common import UserError, load_config, parse_pairs
+
+INTERRUPTED = 130  # the shell's code for a process stopped by Ctrl+C
+
+
+@click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
+                                 "help_option_names": []})
+@click.argument("workflow", required=False)
+@click.argument("task_name", required=False)
+@click.option("-m", "as_module", is_flag=True, help="WORKFLOW is a module name, not a file.")
+@click.option("--config", "config_dir", metavar="DIR",
+              help="Config folder (default .bridge, or BRIDGE_CONFIG).")
+@click.option("--no-cache", is_flag=True, help="Run every call, even those cached.")
+@click.option("--dryrun", is_flag=True,
+              help="Show what would run and why each call is not a cache hit; run nothing.")
+@click.option("--execution-id", help="Id for this execution (default: a new UUID).")
+@click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE",
+              help="Task option for the top-level call (executor, memory, ...). Repeatable.")
+@click.option("--tag", "tags", multiple=True, metavar="KEY=VALUE",
+              help="Tag the execution. Repeatable.")
+@click.pass_context
+def run(ctx: click.Context, workflow: str | None, task_name: str | None, as_module: bool,
+        config_dir: str | None, no_cache: bool, dryrun: bool, execution_id: str | None,
+        options: tuple[str, ...], tags: tuple[str, ...]) -> None:
+    """Run TASK_NAME of WORKFLOW (a file, or a module with -m), its arguments given as
+    --name value. Without TASK_NAME, list the workflow's tasks; with --help after
+    TASK_NAME, show the task's arguments."""
+    from bridge.arguments import ArgumentError, parse_task_arguments
+    from bridge.loading import WorkflowError, find_task, load_workflow, workflow_tasks
+
+    wants_help = any(arg in ("-h", "--help") for arg in ctx.args)
+    if workflow is None or workflow in ("-h", "--help"):
+        if workflow is None and not wants_help:
+            raise UserError("bridge run needs a workflow file (or -m module) and a task")
+        click.echo(ctx.get_help())
+        return
+    try:
+        module = load_workflow(workflow, as_module)
+        if task_name is None or task_name in ("-h", "--help"):
+            _print_tasks(workflow, workflow_tasks(module))
+            return
+        task = find_task(module, task_name)
+        if wants_help:
+            click.echo(task_help(task))
+            return
+        kwargs = parse_task_arguments(task, list(ctx.args))
+    except (WorkflowError, ArgumentError) as error:
+        raise UserError(str(error)) from None
+    call_options = parse_pairs(options, "-o")
+    expr = task.options(**call_options)(**kwargs) if call_options else task(**kwargs)
+    description = " ".join([workflow, task_name, *ctx.args])
+    config = load_config(config_dir)
+    if dryrun:
+        _dryrun(config, expr, no_cache)
+        return
+    tag_values = {k: str(v) for k, v in parse_pairs(tags, "--tag").items()}
+    sys.exit(_run(config, expr, no_cache, execution_id, description, tag_values))
+
+
+def _scheduler(config: Any) -> Any:
+    from bridge.scheduler import Scheduler
+
+    return Scheduler(config=config)
+
+
+def _dryrun(config: Any, expr: Any, no_cache: bool) -> None:
+    from bridge.dryrun import report
+    from bridge.native.store import StoreError
+
+    try:
+        with _scheduler(config) as scheduler:
+            text, _ = report(scheduler.dryrun(expr, cache=not no_cache))
+    except StoreError as error:
+        raise UserError(str(error)) from None
+    click.echo(text)
+
+
+def _run(config: Any, expr: Any, no_cache: bool, execution_id: str | None,
+         description: str, tags: dict[str, str]) -> int:
+    """Run with the live table; returns the exit code."""
+    from rich.console import Console
+
+    from bridge.native.scheduler import ExecutorConfigError
+    from bridge.native.store import StoreError
+    from bridge.status import LiveStatus, StatusBoard, format_duration
+
+    console = Console(stderr=True)
+    board = StatusBoard()
+    interval = float(os.environ.get("BRIDGE_STATUS_INTERVAL", "10"))
+    started = time.monotonic()
+    with _scheduler(config) as scheduler:
+        try:
+            store = scheduler.store
+            execution_id = _new_execution_id(store, execution_id)
+        except StoreError as error:
+            raise UserError(str(error)) from None
+        try:
+            with LiveStatus(board, console, interval):
+                result = scheduler.run(expr, cache=not no_cache, execution_id=execution_id,
+                                       description=description, tags=tags, listener=board)
+        except KeyboardInterrupt:
+            done = sum(c.get("DONE", 0) + c.get("CACHED", 0) for c in board.snapshot().values())
+            click.echo(f"Interrupted: execution {execution_id[:8]} stopped, running jobs "
+                       f"cancelled; {done} finished job(s) recorded "
+                       f"(bridge log {execution_id[:8]}).", err=True)
+            return INTERRUPTED
+        except (ExecutorConfigError, StoreError) as error:
+            raise UserError(str(error)) from None
+        except Exception as error:
+            _report_failure(store, execution_id, error)
+            return 1
+    click.echo(f"[bridge] Execution duration: {format_duration(time.monotonic() - started)}"
+               f"  id: {execution_id}", err=True)
+    _print_result(result)
+    return 0
+
+
+def _new_execution_id(store: Any, execution_id: str | None) -> str:
+    if execution_id is None:
+        return str(uuid.uuid4())
+    if not execution_id or len(execution_id) > 36:
+        raise UserError(f"--execution-id {execution_id!r}: give 1 to 36 characters")
+    if store.execution(execution_id) is not None:
+        raise UserError(f"--execution-id {execution_id!r} is already recorded: choose a new id")
+    return execution_id
+
+
+def _report_failure(store: Any, execution_id: str, error: BaseException) -> None:
+    """The failed jobs' errors with their tracebacks (the task's own code), then a line."""
+    from bridge.queries import find_jobs
+
+    failed = find_jobs(store, execution_id=execution_id, status="FAILED", limit=5)
+    for job in failed:
+        click.echo(f"\nJob {job['job_id'][:8]} {job['task_name']} FAILED:\n{job['error']}",
+                   err=True)
+    click.echo(f"Error: execution {execution_id[:8]} failed: {type(error).__name__}: {error} "
+               f"(bridge log {execution_id[:8]})", err=True)
+
+
+def _print_result(result: Any) -> None:
+    if sys.stdout.isatty():
+        from rich.console import Console
+        from rich.pretty import Pretty
+
+        Console().print(Pretty(result))
+    else:
+        from pprint import pformat
+
+        click.echo(pformat(result, width=100, sort_dicts=False))
+
+
+def _print_tasks(workflow: str, tasks: list) -> None:
+    if not tasks:
+        click.echo(f"{workflow} defines no tasks")
+        return
+    click.echo(f"Tasks in {workflow}:")
+    for task in sorted(tasks, key=lambda t: t.fullname):
+        doc = (task.func.__doc__ or "").strip().splitlines()
+        click.echo(f"  {task.fullname:<30} {doc[0] if doc else ''}")
+
+
+def task_help(task: Any) -> str:
+    """The task's docstring and its arguments, with types and defaults."""
+    from bridge.arguments import describe_parameters
+
+    lines = [f"Usage: bridge run WORKFLOW {task.fullname} [ARGS]", ""]
+    if task.func.__doc__:
+        lines += [task.func.__doc__.strip(), ""]
+    lines.append("Arguments:")
+    for flag, kind, default in describe_parameters(task):
+        lines.append(f"  {flag:<26} {kind}{default}")
+    return "\n".join(lines)

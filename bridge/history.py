@@ -1,0 +1,255 @@
+"""What `bridge log` shows from the record: executions, jobs, calls and files. Each view
+is a plain dict (what `--format json` prints) and has a text rendering."""
+
+from __future__ import annotations
+
+import textwrap
+from datetime import datetime
+from typing import Any
+
+from bridge import queries
+from bridge.status import count_jobs, format_duration, plain_table
+
+SCALAR_TYPES = {"str", "int", "float", "bool", "NoneType", "bytes"}
+ARGS_WIDTH = 160
+
+
+class NotFound(Exception):
+    """No execution, job, call or file matches what the user named."""
+
+
+def when(timestamp: float | None) -> str:
+    return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M:%S") if timestamp else "-"
+
+
+def duration(row: dict) -> str:
+    if not row.get("ended") or not row.get("started"):
+        return "-"
+    return format_duration(row["ended"] - row["started"])
+
+
+def _short_call(job: dict, values: dict[str, dict]) -> str:
+    args = ", ".join(
+        f"{arg['name']}={values.get(arg['hash'], {}).get('preview', '?')}"
+        for arg in job["arguments"]
+    )
+    text = f"{job['task_name']}({args})"
+    return text if len(text) <= ARGS_WIDTH else text[: ARGS_WIDTH - 4] + "...)"
+
+
+# -- resolving what the user named -----------------------------------------------------------
+
+def resolve(store: Any, ident: str) -> tuple[str, dict]:
+    """An execution, job or call by id prefix (``-`` is the latest execution)."""
+    if ident == "-":
+        latest = queries.latest_execution(store)
+        if latest is None:
+            raise NotFound("no executions are recorded yet: run `bridge run` first")
+        return "execution", latest
+    for kind, found in (
+        ("execution", store.find_executions(ident, limit=2)),
+        ("job", queries.find_jobs(store, ident, limit=2)),
+        ("call", queries.find_calls(store, ident, limit=2)),
+    ):
+        distinct = {row.get("execution_id") if kind == "execution" else
+                    row.get("job_id") if kind == "job" else row["call_hash"] for row in found}
+        if len(distinct) > 1:
+            raise NotFound(f"{ident!r} matches more than one {kind}: give more characters")
+        if found:
+            return kind, found[0]
+    raise NotFound(f"no execution, job, call or file matches {ident!r}: `bridge log` lists "
+                   "recent executions")
+
+
+# -- executions ------------------------------------------------------------------------------
+
+def executions_view(store: Any, limit: int) -> dict:
+    rows = store.find_executions("", limit=limit)
+    counts = queries.job_counts(store, [row["execution_id"] for row in rows])
+    return {"executions": [
+        {**_execution_fields(row), "jobs": counts.get(row["execution_id"], 0)} for row in rows
+    ]}
+
+
+def _execution_fields(row: dict) -> dict:
+    return {"execution_id": row["execution_id"], "status": row["status"],
+            "started": when(row["started"]), "duration": duration(row),
+            "description": row["description"], "tags": row["tags"]}
+
+
+def render_executions(view: dict) -> str:
+    if not view["executions"]:
+        return "No executions recorded yet: `bridge run FILE TASK` records one."
+    lines = ["Recent executions:", ""]
+    for ex in view["executions"]:
+        lines.append(f"Exec {ex['execution_id'][:8]} [{ex['status']:^9}] {ex['started']}:  "
+                     f"{ex['description']}  ({ex['jobs']} jobs, {ex['duration']})")
+    return "\n".join(lines)
+
+
+def execution_view(store: Any, row: dict, task: str | None, status: str | None) -> dict:
+    graph = store.execution_graph(row["execution_id"])
+    values = graph.values
+    selected = {job["job_id"] for job in queries.find_jobs(
+        store, execution_id=row["execution_id"], task_name=task, status=status, limit=None)}
+    filtered = bool(task or status)
+
+    def node(job: dict, depth: int) -> list[dict]:
+        here = [] if filtered and job["job_id"] not in selected else [{
+            "job_id": job["job_id"], "status": job["status"], "task": job["task_name"],
+            "call": _short_call(job, values), "started": when(job["started"]),
+            "depth": 0 if filtered else depth}]
+        for child in graph.children(job["job_id"]):
+            here += node(child, depth + 1)
+        return here
+
+    jobs = [entry for root in graph.children(None) for entry in node(root, 0)]
+    return {**_execution_fields(row), "jobs": jobs, "status_counts": count_jobs(graph.jobs)}
+
+
+def render_execution(view: dict) -> str:
+    lines = [f"Exec {view['execution_id']} [{view['status']:^9}] {view['started']}:  "
+             f"{view['description']}", f"Duration: {view['duration']}"]
+    if view["tags"]:
+        lines.append("Tags: " + ", ".join(f"{k}={v}" for k, v in view["tags"].items()))
+    lines += ["", f"Jobs: {len(view['jobs'])}"]
+    for job in view["jobs"]:
+        lines.append("  " + "  " * job["depth"] + f"Job {job['job_id'][:8]} "
+                     f"[{job['status']:^9}] {job['started']}:  {job['call']}")
+    lines += ["", plain_table(view["status_counts"], prefix="")]
+    return "\n".join(lines)
+
+
+def jobs_view(store: Any, task: str | None, status: str | None, limit: int) -> dict:
+    rows = queries.find_jobs(store, task_name=task, status=status, limit=limit)
+    values = queries.values_by_hash(store, (a["hash"] for r in rows for a in r["arguments"]))
+    return {"jobs": [{"job_id": r["job_id"], "execution_id": r["execution_id"],
+                      "status": r["status"], "started": when(r["started"]),
+                      "call": _short_call(r, values)} for r in rows]}
+
+
+def render_jobs(view: dict) -> str:
+    if not view["jobs"]:
+        return "No jobs match."
+    return "\n".join(f"Job {j['job_id'][:8]} [{j['status']:^9}] {j['started']}:  {j['call']}"
+                     f"  (exec {j['execution_id'][:8]})" for j in view["jobs"])
+
+
+# -- one job, one call -----------------------------------------------------------------------
+
+def job_view(store: Any, job: dict) -> dict:
+    trail = []
+    parent_id = job["parent_id"]
+    while parent_id:
+        parent = queries.job_by_id(store, parent_id)
+        if parent is None:
+            break
+        trail.append(f"Job {parent['job_id'][:8]} {parent['task_name'].rsplit('.', 1)[-1]}")
+        parent_id = parent["parent_id"]
+    trail = [f"Exec {job['execution_id'][:8]}", *reversed(trail),
+             f"Job {job['job_id'][:8]} {job['task_name'].rsplit('.', 1)[-1]}"]
+    entries = queries.calls_by_hash(store, [job["call_hash"]]).get(job["call_hash"], [])
+    entry = next((e for e in entries if e["job_id"] == job["job_id"]), entries[0] if entries
+                 else None)
+    hashes = [a["hash"] for a in job["arguments"]] + ([entry["result_hash"]] if entry else [])
+    values = queries.values_by_hash(store, hashes)
+    task = queries.tasks_by_hash(store, [job["task_hash"]]).get(job["task_hash"])
+    return {
+        "job_id": job["job_id"], "execution_id": job["execution_id"], "status": job["status"],
+        "started": when(job["started"]), "duration": duration(job), "executor": job["executor"],
+        "traceback": " > ".join(trail), "call": _short_call(job, values),
+        "call_hash": job["call_hash"], "task": job["task_name"], "task_hash": job["task_hash"],
+        "arguments": [{"name": a["name"], "hash": a["hash"],
+                       "preview": values.get(a["hash"], {}).get("preview", "?")}
+                      for a in job["arguments"]],
+        "result": values.get(entry["result_hash"], {}).get("preview") if entry else None,
+        "result_hash": entry["result_hash"] if entry else None,
+        "source": task["source"] if task else None, "error": job["error"],
+    }
+
+
+def render_job(view: dict, indent: str = "") -> str:
+    args = ", ".join(f"{a['name']}={a['preview']}" for a in view["arguments"])
+    lines = [
+        f"Job {view['job_id']} [{view['status']:^9}] {view['started']}:  {view['call']}",
+        f"Traceback: {view['traceback']}",
+        f"Duration: {view['duration']}   Executor: {view['executor']}", "",
+        f"  CallNode {view['call_hash']} {view['task']}",
+        f"    Args:   {args}",
+        f"    Result: {view['result'] if view['result'] is not None else '(none recorded)'}", "",
+        f"  Task {view['task_hash']} {view['task']}", "",
+    ]
+    if view["source"]:
+        lines += [textwrap.indent(view["source"].rstrip(), "    "), ""]
+    if view["error"]:
+        lines += ["  Error:", textwrap.indent(view["error"].rstrip(), "    ")]
+    return textwrap.indent("\n".join(lines), indent)
+
+
+def call_view(store: Any, call: dict) -> dict:
+    jobs = queries.find_jobs(store, limit=None, call_hash=call["call_hash"])
+    values = queries.values_by_hash(store, [call["result_hash"]])
+    task = queries.tasks_by_hash(store, [call["task_hash"]]).get(call["task_hash"], {})
+    return {"call_hash": call["call_hash"], "task": task.get("fullname"),
+            "task_hash": call["task_hash"], "created": when(call["created"]),
+            "result": values.get(call["result_hash"], {}).get("preview"),
+            "result_files": call["result_files"],
+            "jobs": [{"job_id": j["job_id"], "execution_id": j["execution_id"],
+                      "status": j["status"], "started": when(j["started"])} for j in jobs]}
+
+
+def render_call(view: dict) -> str:
+    lines = [f"CallNode {view['call_hash']} {view['task']}", f"  Created: {view['created']}",
+             f"  Result: {view['result']}", "", "  Jobs:"]
+    lines += [f"    Job {j['job_id'][:8]} [{j['status']:^9}] {j['started']}  "
+              f"(exec {j['execution_id'][:8]})" for j in view["jobs"]]
+    return "\n".join(lines)
+
+
+# -- files -------------------------------------------------------------------------------------
+
+def files_view(store: Any, execution_id: str | None) -> dict:
+    """Every file the recorded jobs read (a File in an argument) or wrote (a File in the
+    result of a call that ran, not a parent passing its child's result on)."""
+    from bridge.native.file import find_files
+
+    jobs = queries.find_jobs(store, execution_id=execution_id, limit=None)
+    files: dict[str, dict] = {}
+
+    def note(path: str, file_hash: str, mark: str, at: float) -> None:
+        entry = files.setdefault(path, {"path": path, "hash": file_hash, "time": at,
+                                        "read": False, "written": False})
+        entry[mark] = True
+        entry["time"] = min(entry["time"], at)
+
+    entries = queries.calls_by_hash(store, {j["call_hash"] for j in jobs if j["status"] == "DONE"})
+    for job in jobs:
+        for entry in entries.get(job["call_hash"], [])[:1]:
+            if entry["returned"] is None:
+                for path, file_hash in entry["result_files"]:
+                    note(path, file_hash, "written", job["started"])
+    arg_values = queries.values_by_hash(store, (a["hash"] for j in jobs for a in j["arguments"]))
+    found: dict[str, list] = {}
+    for job in jobs:
+        for arg in job["arguments"]:
+            row = arg_values.get(arg["hash"])
+            if row is None or row["type_name"] in SCALAR_TYPES:
+                continue
+            if arg["hash"] not in found:
+                try:
+                    found[arg["hash"]] = find_files(store.load_value(arg["hash"]))
+                except Exception:  # a value whose class cannot be imported here
+                    found[arg["hash"]] = []
+            for path, file_hash in found[arg["hash"]]:
+                note(path, file_hash, "read", job["started"])
+    listed = sorted(files.values(), key=lambda f: f["path"])
+    return {"files": [{**f, "time": when(f["time"]),
+                       "mode": ("r" if f["read"] else "") + ("w" if f["written"] else "")}
+                      for f in listed]}
+
+
+def render_files(view: dict) -> str:
+    if not view["files"]:
+        return "No files recorded."
+    return "\n".join(f"File {f['hash'][:8]} {f['time']} {f['mode']:<2} {f['path']}"
+                     for f in view["files"])

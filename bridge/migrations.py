@@ -1,0 +1,60 @@
+"""Schema upgrades for `bridge db upgrade`.
+
+The schema version lives in ``bridge_meta`` (key ``schema_version``). ``STEPS[n]`` takes a
+store from version n-1 to n inside one transaction; version 0 is a database with no
+bridge tables (or an unversioned one). A new schema version adds its step here and bumps
+``SCHEMA_VERSION`` in ``bridge.native.schema``; ``upgrade`` runs the missing steps in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection, func, inspect, select
+
+from bridge.native import schema
+from bridge.native.store import StoreError
+
+
+def _create_tables(conn: Connection) -> None:
+    """Version 1: the call-graph tables (only those missing are created)."""
+    schema.metadata.create_all(conn)
+
+
+STEPS: dict[int, Callable[[Connection], None]] = {1: _create_tables}
+
+
+def current_version(store: Any) -> int:
+    with store.engine.connect() as conn:
+        if not inspect(conn).has_table(schema.meta.name):
+            return 0
+        value = conn.execute(
+            select(schema.meta.c.value).where(schema.meta.c.key == "schema_version")
+        ).scalar()
+    return int(value) if value is not None else 0
+
+
+def upgrade(store: Any) -> list[int]:
+    """Run the missing steps; the versions applied (empty when up to date)."""
+    version = current_version(store)
+    if version > schema.SCHEMA_VERSION:
+        raise StoreError(f"the store at {store.safe_uri} has schema version {version}, newer "
+                         f"than this bridge's {schema.SCHEMA_VERSION}: upgrade bridge")
+    applied = []
+    for target in range(version + 1, schema.SCHEMA_VERSION + 1):
+        with store.engine.begin() as conn:
+            STEPS[target](conn)
+            conn.execute(store._upsert_meta, [{"key": "schema_version", "value": str(target)}])
+        applied.append(target)
+    return applied
+
+
+def table_counts(store: Any) -> dict[str, int]:
+    counts = {}
+    with store.engine.connect() as conn:
+        present = set(inspect(conn).get_table_names())
+        for table in schema.metadata.sorted_tables:
+            if table.name in present and table.name != schema.meta.name:
+                counts[table.name] = conn.execute(select(func.count()).select_from(table)).scalar()
+    return counts

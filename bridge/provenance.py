@@ -1,0 +1,182 @@
+"""`bridge log PATH`: the job that produced a file, and its upstream dataflow down to the
+origins. Each argument is traced to the call whose result it came from (the recorded
+argument sources), or through the enclosing parent's arguments when a body passed its own
+argument on, until it reaches a constant: an origin."""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from typing import Any
+
+from bridge import queries
+from bridge.history import NotFound, job_view, render_job, when
+
+
+def producer(store: Any, path: str) -> tuple[dict, dict]:
+    """The newest call whose result holds ``path``, preferring leaves (a parent only
+    passes on what a child made), and the job that ran it."""
+    entries = calls_for_path(store, path)
+    if not entries:
+        raise NotFound(f"no recorded job produced a file {path!r}: check the path "
+                       "(`bridge log --file` lists the recorded files)")
+    entries.sort(key=lambda e: (e["returned"] is None, e["created"]), reverse=True)
+    for entry in entries:
+        job = queries.job_by_id(store, entry["job_id"])
+        if job is not None:
+            return entry, job
+    raise NotFound(f"the job that produced {path!r} is no longer recorded")
+
+
+def calls_for_path(store: Any, path: str) -> list[dict]:
+    """Cache entries holding ``path`` as given, or as its absolute or relative form."""
+    forms = [path]
+    if "://" not in path:
+        forms += [os.path.abspath(path), os.path.relpath(path)]
+    for form in dict.fromkeys(forms):
+        entries = queries.calls_with_file(store, form)
+        if entries:
+            return entries
+    return []
+
+
+def file_view(store: Any, path: str) -> dict:
+    entry, job = producer(store, path)
+    path, file_hash = next((uri, h) for uri, h in entry["result_files"]
+                           if uri in (path, os.path.abspath(path), os.path.relpath(path)))
+    graph = store.execution_graph(job["execution_id"])
+    return {
+        "file": {"path": path, "hash": file_hash, "time": when(entry["created"])},
+        "producer": job_view(store, job),
+        **upstream(graph, job["job_id"]),
+    }
+
+
+class _Names:
+    """Unique variable names: the argument's name, then name_2, name_3, ..."""
+
+    def __init__(self) -> None:
+        self.used: dict[tuple[str, str], str] = {}
+        self.taken: set[str] = {"result"}
+
+    def __call__(self, job_id: str, name: str) -> str:
+        key = (job_id, name)
+        if key not in self.used:
+            candidate, n = name, 1
+            while candidate in self.taken:
+                n += 1
+                candidate = f"{name}_{n}"
+            self.taken.add(candidate)
+            self.used[key] = candidate
+        return self.used[key]
+
+
+def upstream(graph: Any, job_id: str) -> dict:
+    """Blocks (one per traced variable, in breadth-first order) and the dataflow edges
+    between calls (``from`` call's result fed ``argument`` of the ``to`` call)."""
+    jobs = {job["job_id"]: job for job in graph.jobs}
+    by_call: dict[str, dict] = {}
+    for job in graph.jobs:
+        by_call.setdefault(job["call_hash"], job)
+    values = graph.values
+    names = _Names()
+
+    def step(job: dict) -> dict:
+        return {"job_id": job["job_id"], "call_hash": job["call_hash"],
+                "task": job["task_name"],
+                "arguments": [{"name": a["name"], "variable": names(job["job_id"], a["name"]),
+                               "hash": a["hash"],
+                               "preview": values.get(a["hash"], {}).get("preview", "?")}
+                              for a in job["arguments"]]}
+
+    root = jobs[job_id]
+    result_hash = graph.calls.get(root["call_hash"], {}).get("result_hash")
+    blocks: list[dict] = [{"variable": "result", "hops": [],
+                           "end": {"kind": "call", "path": [], **step(root)},
+                           "preview": values.get(result_hash, {}).get("preview")}]
+    edges: list[dict] = []
+    queue: deque[tuple[dict, dict]] = deque((root, arg) for arg in root["arguments"])
+    seen: set[tuple[str, str]] = set()
+    while queue:
+        job, arg = queue.popleft()
+        key = (job["job_id"], arg["name"])
+        if key in seen:
+            continue
+        seen.add(key)
+        block: dict[str, Any] = {"variable": names(job["job_id"], arg["name"]), "hops": []}
+        holder, held = job, arg
+        while not held["sources"]:  # a constant in the body: maybe the parent's argument
+            parent = jobs.get(holder["parent_id"]) if holder["parent_id"] else None
+            match = next((a for a in parent["arguments"] if a["hash"] == held["hash"]),
+                         None) if parent else None
+            if match is None:
+                break
+            block["hops"].append({"kind": "argument_of", "job_id": parent["job_id"],
+                                  "call_hash": parent["call_hash"], "task": parent["task_name"],
+                                  "argument": match["name"]})
+            holder, held = parent, match
+        sources = [s for s in held["sources"] if s[1] in by_call]
+        if holder is not job and sources:
+            # Traced to an argument of an enclosing parent that has its own block.
+            block["end"] = {"kind": "variable",
+                            "variable": names(holder["job_id"], held["name"])}
+            queue.append((holder, held))
+        elif sources:
+            subpath, call_hash, path = sources[0]
+            source_job = by_call[call_hash]
+            block["end"] = {"kind": "call", "path": path, "subpath": subpath,
+                            **step(source_job)}
+            for subpath, call_hash, path in sources:
+                source_job = by_call[call_hash]
+                edges.append({"from_job": source_job["job_id"], "from_call": call_hash,
+                              "from_task": source_job["task_name"], "to_job": holder["job_id"],
+                              "to_task": holder["task_name"], "argument": held["name"],
+                              "path": path, "subpath": subpath})
+                queue.extend((source_job, a) for a in source_job["arguments"])
+        else:
+            block["end"] = {"kind": "origin"}
+        blocks.append(block)
+    return {"blocks": blocks, "edges": edges}
+
+
+def render_file(view: dict) -> str:
+    file = view["file"]
+    producer_job = view["producer"]
+    lines = [f"File {file['hash'][:8]} {file['time']} w  {file['path']}",
+             f"Produced by Job {producer_job['job_id'][:8]}", "",
+             render_job(producer_job, indent="  "), "    Upstream dataflow:", ""]
+    for block in view["blocks"]:
+        lines += [("      " + line).rstrip() for line in _render_block(block)] + [""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _render_block(block: dict) -> list[str]:
+    var = block["variable"]
+    pad = " " * len(var)
+    if var == "result" and block.get("preview") is not None:
+        lines = [f"result = {block['preview']}", ""]
+    else:
+        lines = []
+    first = True
+    for hop in block["hops"]:
+        lines.append(f"{var if first else pad} <-- argument of <{hop['call_hash'][:8]}> "
+                     f"{_short(hop['task'])}(...).{hop['argument']}")
+        first = False
+    end = block["end"]
+    lead = var if first else pad
+    if end["kind"] == "origin":
+        lines.append(f"{lead} <-- origin")
+    elif end["kind"] == "variable":
+        lines.append(f"{lead} <-- {end['variable']}")
+    else:
+        args = ", ".join(a["variable"] for a in end["arguments"])
+        path = "".join(f"[{p!r}]" for p in end["path"])
+        lines.append(f"{lead} <-- <{end['call_hash'][:8]}> {_short(end['task'])}({args}){path}")
+        width = max((len(a["variable"]) for a in end["arguments"]), default=0)
+        lines += [f"  {a['variable']:<{width}} = <{a['hash'][:8]}> {a['preview']}"
+                  for a in end["arguments"]]
+    return lines
+
+
+def _short(task_name: str) -> str:
+    return task_name.rsplit(".", 1)[-1]

@@ -1,0 +1,131 @@
+"""Read queries over the call-graph store for `bridge log`, `bridge viz` and dry runs.
+
+They read the tables directly (SQLAlchemy Core) and never write; the engine's own reads
+live on :class:`CallGraphStore`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import String, cast, select
+
+from bridge.native.schema import calls, executions, jobs, tasks
+from bridge.native.schema import values as values_table
+from bridge.native.store import CallGraphStore
+
+CHUNK = 500
+
+
+def _rows(store: CallGraphStore, query: Any) -> list[dict]:
+    with store.engine.connect() as conn:
+        return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def find_jobs(
+    store: CallGraphStore,
+    id_prefix: str = "",
+    *,
+    execution_id: str | None = None,
+    task_name: str | None = None,
+    status: str | None = None,
+    call_hash: str | None = None,
+    limit: int | None = 100,
+) -> list[dict]:
+    """Jobs, newest first, narrowed by id prefix, execution, task name and status.
+    A task name matches the full name or its last part (``count`` matches ``wf.count``)."""
+    query = select(jobs).order_by(jobs.c.started.desc())
+    if id_prefix:
+        query = query.where(jobs.c.job_id.startswith(id_prefix))
+    if execution_id:
+        query = query.where(jobs.c.execution_id == execution_id)
+    if task_name:
+        query = query.where(
+            (jobs.c.task_name == task_name) | jobs.c.task_name.endswith("." + task_name)
+        )
+    if status:
+        query = query.where(jobs.c.status == status.upper())
+    if call_hash:
+        query = query.where(jobs.c.call_hash == call_hash)
+    if limit:
+        query = query.limit(limit)
+    return _rows(store, query)
+
+
+def find_calls(store: CallGraphStore, hash_prefix: str, limit: int = 20) -> list[dict]:
+    """Cache entries whose call hash starts with ``hash_prefix``, newest first."""
+    query = (
+        select(calls).where(calls.c.call_hash.startswith(hash_prefix))
+        .order_by(calls.c.created.desc()).limit(limit)
+    )
+    return _rows(store, query)
+
+
+def calls_by_hash(store: CallGraphStore, call_hashes: Iterable[str]) -> dict[str, list[dict]]:
+    """Every cache entry (all subtree variants) of each call hash, newest first."""
+    found: dict[str, list[dict]] = {}
+    wanted = sorted(set(call_hashes))
+    for start in range(0, len(wanted), CHUNK):
+        query = select(calls).where(calls.c.call_hash.in_(wanted[start : start + CHUNK]))
+        for row in _rows(store, query.order_by(calls.c.created.desc())):
+            found.setdefault(row["call_hash"], []).append(row)
+    return found
+
+
+def calls_with_file(store: CallGraphStore, path: str) -> list[dict]:
+    """Cache entries whose result holds a File or Dir at ``path``, newest first."""
+    needle = json.dumps(path)[1:-1]  # as the path appears inside the JSON text
+    query = (
+        select(calls).where(cast(calls.c.result_files, String).contains(needle))
+        .order_by(calls.c.created.desc())
+    )
+    return [
+        row for row in _rows(store, query)
+        if any(uri == path for uri, _ in row["result_files"])
+    ]
+
+
+def tasks_by_hash(store: CallGraphStore, task_hashes: Iterable[str]) -> dict[str, dict]:
+    wanted = sorted(set(task_hashes))
+    found = {}
+    for start in range(0, len(wanted), CHUNK):
+        query = select(tasks).where(tasks.c.task_hash.in_(wanted[start : start + CHUNK]))
+        for row in _rows(store, query):
+            found[row["task_hash"]] = row
+    return found
+
+
+def values_by_hash(store: CallGraphStore, value_hashes: Iterable[str]) -> dict[str, dict]:
+    """Value rows without their data: type name, size and a short preview."""
+    wanted = sorted(set(value_hashes))
+    columns = [c for c in values_table.c if c.name != "data"]
+    found = {}
+    for start in range(0, len(wanted), CHUNK):
+        query = select(*columns).where(values_table.c.value_hash.in_(wanted[start : start + CHUNK]))
+        for row in _rows(store, query):
+            found[row["value_hash"]] = row
+    return found
+
+
+def job_by_id(store: CallGraphStore, job_id: str) -> dict | None:
+    found = _rows(store, select(jobs).where(jobs.c.job_id == job_id))
+    return found[0] if found else None
+
+
+def latest_execution(store: CallGraphStore) -> dict | None:
+    found = _rows(store, select(executions).order_by(executions.c.started.desc()).limit(1))
+    return found[0] if found else None
+
+
+def job_counts(store: CallGraphStore, execution_ids: list[str]) -> dict[str, int]:
+    """Number of jobs per execution."""
+    from sqlalchemy import func
+
+    query = (
+        select(jobs.c.execution_id, func.count())
+        .where(jobs.c.execution_id.in_(execution_ids)).group_by(jobs.c.execution_id)
+    )
+    with store.engine.connect() as conn:
+        return {row[0]: row[1] for row in conn.execute(query)}

@@ -1,0 +1,159 @@
+"""The job-status table: per task, how many jobs are PENDING, RUNNING, FAILED, CACHED and
+DONE. Live while `bridge run` runs (redrawn in place on a terminal, periodic plain lines
+otherwise), and from the record in `bridge log`."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+COLUMNS = ("PENDING", "RUNNING", "FAILED", "CACHED", "DONE")
+STYLES = {"PENDING": "yellow", "RUNNING": "cyan", "FAILED": "bold red", "CACHED": "green",
+          "DONE": "bold green", "CANCELLED": "magenta"}
+Counts = dict[str, dict[str, int]]  # task name -> status -> number of jobs
+
+
+class StatusBoard:
+    """The engine's job listener: keeps the latest status of every job. Called from the
+    execution's thread, read from the display's; a lock keeps the two apart."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._status: dict[str, str] = {}
+        self._counts: Counts = {}
+        self.started = time.monotonic()
+
+    def __call__(self, job: Any, status: str) -> None:
+        with self._lock:
+            previous = self._status.get(job.id)
+            counts = self._counts.get(job.task.fullname)
+            if counts is None:
+                counts = self._counts[job.task.fullname] = {}
+            if previous is not None:
+                counts[previous] -= 1
+            counts[status] = counts.get(status, 0) + 1
+            self._status[job.id] = status
+
+    def snapshot(self) -> Counts:
+        with self._lock:
+            return {task: dict(counts) for task, counts in self._counts.items()}
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+
+def count_jobs(rows: Iterable[dict]) -> Counts:
+    """Counts from recorded job rows (`bridge log`)."""
+    counts: Counts = {}
+    for row in rows:
+        per_task = counts.setdefault(row["task_name"], {})
+        per_task[row["status"]] = per_task.get(row["status"], 0) + 1
+    return counts
+
+
+def _columns(counts: Counts) -> tuple[str, ...]:
+    cancelled = any(c.get("CANCELLED") for c in counts.values())
+    return (*COLUMNS, "CANCELLED") if cancelled else COLUMNS
+
+
+def _rows(counts: Counts) -> list[tuple[str, dict[str, int]]]:
+    total: dict[str, int] = {}
+    for per_task in counts.values():
+        for status, n in per_task.items():
+            total[status] = total.get(status, 0) + n
+    return [("ALL", total), *sorted(counts.items())]
+
+
+def plain_table(counts: Counts, prefix: str = "[bridge] | ") -> str:
+    """The table as redun prints it: fixed-width text lines."""
+    columns = _columns(counts)
+    rows = _rows(counts)
+    width = max([len("TASK"), *(len(name) for name, _ in rows)]) + 2
+    header = "TASK".ljust(width) + "".join(f"{c:>10}" for c in (*columns, "TOTAL"))
+    lines = [f"JOB STATUS {datetime.now():%Y/%m/%d %H:%M:%S}", header, ""]
+    for name, per_task in rows:
+        numbers = [per_task.get(c, 0) for c in columns]
+        lines.append(name.ljust(width) + "".join(f"{n:>10}" for n in
+                                                 (*numbers, sum(per_task.values()))))
+    return "\n".join(prefix + line for line in lines)
+
+
+def summary_line(counts: Counts, elapsed: float) -> str:
+    """One line for logs and pipes: the ALL row."""
+    total = _rows(counts)[0][1]
+    parts = " ".join(f"{c} {total.get(c, 0)}" for c in _columns(counts))
+    return f"[bridge] {datetime.now():%H:%M:%S} {parts} TOTAL {sum(total.values())} " \
+           f"({format_duration(elapsed)})"
+
+
+def rich_table(counts: Counts, elapsed: float | None = None) -> Any:
+    from rich.table import Table
+
+    title = f"JOB STATUS {datetime.now():%Y/%m/%d %H:%M:%S}"
+    if elapsed is not None:
+        title += f"  elapsed {format_duration(elapsed)}"
+    table = Table(title=title, title_justify="left", box=None, header_style="bold")
+    columns = _columns(counts)
+    table.add_column("TASK")
+    for column in (*columns, "TOTAL"):
+        table.add_column(column, justify="right", style=STYLES.get(column, ""))
+    for index, (name, per_task) in enumerate(_rows(counts)):
+        numbers = [str(per_task.get(c, 0)) for c in columns]
+        table.add_row(name, *numbers, str(sum(per_task.values())),
+                      style="bold" if index == 0 else None, end_section=index == 0)
+    return table
+
+
+def format_duration(seconds: float) -> str:
+    """``0:00:03.25``: hours, minutes, seconds to the hundredth."""
+    hours, rest = divmod(max(seconds, 0.0), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{int(hours)}:{int(minutes):02d}:{secs:05.2f}"
+
+
+class LiveStatus:
+    """Shows a StatusBoard while a run lasts: a rich Live table redrawn ~4 times a second
+    on a terminal, else a summary line every `interval` seconds; the full table at the end."""
+
+    def __init__(self, board: StatusBoard, console: Any, interval: float = 10.0) -> None:
+        self.board = board
+        self.console = console
+        self.interval = interval
+        self._live: Any = None
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
+
+    def __rich__(self) -> Any:
+        return rich_table(self.board.snapshot(), self.board.elapsed)
+
+    def __enter__(self) -> LiveStatus:
+        if self.console.is_terminal:
+            from rich.live import Live
+
+            self._live = Live(self, console=self.console, refresh_per_second=4,
+                              redirect_stdout=True, redirect_stderr=False)
+            self._live.start()
+        else:
+            self._ticker = threading.Thread(target=self._tick, daemon=True,
+                                            name="bridge-status")
+            self._ticker.start()
+        return self
+
+    def _tick(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.console.print(summary_line(self.board.snapshot(), self.board.elapsed),
+                               markup=False, highlight=False, soft_wrap=True)
+
+    def __exit__(self, *_: Any) -> None:
+        if self._live is not None:
+            self._live.stop()  # leaves the last table on screen
+            return
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join()
+        self.console.print(plain_table(self.board.snapshot()), markup=False,
+                           highlight=False, soft_wrap=True)
