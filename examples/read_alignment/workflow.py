@@ -20,7 +20,7 @@ import csv
 import io
 import json
 
-from bridge import File, script, task
+from bridge import File, copy_file, script, task
 
 bridge_namespace = "read_alignment"
 
@@ -107,7 +107,7 @@ def download_genome_ref(genome_ref_src: File, ref_dir: str) -> File:
             outputs=File(join(ref_dir, "genome.fa")).stage("genome.fa"),
             executor=TOOLS,
         )
-    return genome_ref_src.copy_to(join(ref_dir, genome_ref_src.basename()))
+    return copy_file(genome_ref_src, join(ref_dir, genome_ref_src.basename()))
 
 
 @task(version="1")
