@@ -23,8 +23,10 @@ lint: setup
 test: setup system-deps lint
 	$(PY) -m pytest -q
 
-demo: setup
-	cd examples/quickstart && ../../$(VENV)/bin/bridge run workflow.py main --n 20
+# The read-alignment example on its synthetic data, on the local executor; run it again
+# and every step is replayed from the cache.
+demo: setup system-deps
+	cd examples/read_alignment && ../../$(VENV)/bin/bridge run workflow.py main
 
 bench: setup
 	bash bench/setup.sh
