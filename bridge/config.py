@@ -52,6 +52,8 @@ class DockerExecutorConfig(_Section):
     gpus: int | None = Field(None, ge=0)
     scratch: str | None = None
     include_code: bool = True
+    network: str | None = None
+    max_workers: int | None = Field(None, ge=1)
 
 
 class AwsBatchExecutorConfig(_Section):

@@ -14,6 +14,8 @@ from bridge.native.task import registry
 
 EXECUTOR_TYPES = {
     "local": "bridge.native.executors.local:LocalExecutor",
+    "docker": "bridge.native.executors.docker:DockerExecutor",
+    "aws_batch": "bridge.native.executors.aws_batch:AwsBatchExecutor",
 }
 
 

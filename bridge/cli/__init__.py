@@ -10,6 +10,7 @@ from bridge import __version__
 from bridge.cli.admin import db, init
 from bridge.cli.common import UserError
 from bridge.cli.log import log
+from bridge.cli.oneshot import oneshot
 from bridge.cli.run import run
 from bridge.cli.viz import viz
 
@@ -22,7 +23,7 @@ def cli() -> None:
     """bridge runs Python workflows of lazy, cached tasks and records their call graph."""
 
 
-for command in (run, log, viz, init, db):
+for command in (run, log, viz, init, db, oneshot):
     cli.add_command(command)
 
 
