@@ -23,6 +23,9 @@ def load_workflow(target: str, as_module: bool = False) -> ModuleType:
             return importlib.import_module(target)
         except ModuleNotFoundError as error:
             raise WorkflowError(f"cannot import module {target!r}: {error}") from None
+        except Exception as error:
+            raise WorkflowError(f"cannot load module {target!r}: "
+                                f"{type(error).__name__}: {error}") from None
     path = Path(target)
     if not path.exists():
         raise WorkflowError(f"no workflow file {target!r}: check the path")
@@ -38,8 +41,26 @@ def load_workflow(target: str, as_module: bool = False) -> ModuleType:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as error:
+        del sys.modules[module_name]
+        raise WorkflowError(f"cannot load {target}: {_where(error, path)}"
+                            f"{type(error).__name__}: {error}") from None
     return module
+
+
+def _where(error: BaseException, path: Path) -> str:
+    """``line N: `` of the workflow file where loading failed, when it is known."""
+    if isinstance(error, SyntaxError):
+        return ""  # its message names the line already
+    line = None
+    traceback = error.__traceback__
+    while traceback is not None:
+        if traceback.tb_frame.f_code.co_filename == str(path):
+            line = traceback.tb_lineno
+        traceback = traceback.tb_next
+    return f"line {line}: " if line else ""
 
 
 def workflow_tasks(module: ModuleType) -> list[Task]:

@@ -1,0 +1,85 @@
+"""`bridge log` through click's runner: executions, jobs, calls, files, provenance."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from cli_helpers import assert_user_error, invoke, write_workflow
+
+
+@pytest.fixture
+def three_steps(workdir: Path) -> Path:
+    write_workflow(workdir)
+    result = invoke("run", "wf.py", "main", "--n", "3")
+    assert result.exit_code == 0, result.output
+    return workdir
+
+
+def test_file_provenance_traces_each_step_and_the_linking_argument(three_steps: Path) -> None:
+    result = invoke("log", "out/total.txt")
+    assert result.exit_code == 0, result.output
+    text = result.output
+    assert "File " in text and "out/total.txt" in text
+    assert "Produced by Job" in text and "Traceback: Exec" in text
+    assert "def total(squares: File, out: str) -> dict:" in text  # the task's source
+    # each upstream step, and the argument that links it to the next
+    assert "squares <-- <" in text and "> square(data, out_2)" in text
+    assert "data <-- <" in text and "> make_data(n, out_3)" in text
+    assert "n <-- argument of <" in text and "main(...).n" in text
+    assert "<-- origin" in text
+    view = json.loads(invoke("log", "out/total.txt", "--format", "json").output)
+    edges = {(e["from_task"], e["to_task"], e["argument"]) for e in view["edges"]}
+    assert edges == {("three.make_data", "three.square", "data"),
+                     ("three.square", "three.total", "squares")}
+    assert view["producer"]["task"] == "three.total"
+    # an absolute path names the same file
+    assert "Produced by Job" in invoke("log", str(three_steps / "out/total.txt")).output
+
+
+def test_executions_and_one_execution(three_steps: Path) -> None:
+    invoke("run", "wf.py", "main", "--n", "3")
+    listed = invoke("log")
+    assert listed.output.count("Exec ") == 2 and "wf.py main --n 3" in listed.output
+    newest = json.loads(invoke("log", "--format", "json").output)["executions"][0]
+    latest = invoke("log", "-")
+    assert f"Exec {newest['execution_id']}" in latest.output
+    assert "three.main(n=3)" in latest.output and "JOB STATUS" in latest.output
+    by_prefix = invoke("log", newest["execution_id"][:6])
+    assert by_prefix.output == latest.output
+    view = json.loads(invoke("log", "-", "--format", "json").output)
+    assert view["status"] == "DONE" and view["status_counts"] == {"three.main": {"CACHED": 1}}
+
+
+def test_jobs_and_calls_by_prefix_and_filters(three_steps: Path) -> None:
+    jobs = json.loads(invoke("log", "-", "--format", "json").output)["jobs"]
+    square = next(job for job in jobs if job["call"].startswith("three.square"))
+    shown = invoke("log", square["job_id"][:8])
+    assert shown.exit_code == 0
+    assert "CallNode" in shown.output and "def square" in shown.output
+    job = json.loads(invoke("log", square["job_id"][:8], "--format", "json").output)
+    call = invoke("log", job["call_hash"][:12])
+    assert f"CallNode {job['call_hash']} three.square" in call.output
+    only = invoke("log", "-", "--task", "square")
+    assert "three.square" in only.output and "three.make_data(" not in only.output
+    done = json.loads(invoke("log", "--status", "done", "--format", "json").output)["jobs"]
+    assert len(done) == 4 and all(j["status"] == "DONE" for j in done)
+    assert "No jobs match." in invoke("log", "--status", "FAILED").output
+
+
+def test_files_with_read_and_write_marks(three_steps: Path) -> None:
+    result = invoke("log", "--file")
+    lines = {line.split()[-1]: line.split()[-2] for line in result.output.splitlines()}
+    assert lines == {"out/data.txt": "rw", "out/squares.txt": "rw", "out/total.txt": "w"}
+    assert "out/data.txt" in invoke("log", "-", "--file").output
+
+
+def test_unknown_ids_and_paths(three_steps: Path) -> None:
+    assert_user_error(invoke("log", "zzzz"), "zzzz")
+    assert_user_error(invoke("log", "out/nothing.txt"), "out/nothing.txt")
+    assert_user_error(invoke("log", "-", "--status", "BUSY"), "BUSY")
+
+
+def test_log_without_a_store(workdir: Path) -> None:
+    assert_user_error(invoke("log"), "bridge init")

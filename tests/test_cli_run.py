@@ -1,0 +1,149 @@
+"""`bridge run` through click's runner: arguments from type hints, options, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from cli_helpers import assert_user_error, invoke, write_workflow
+
+
+def test_lists_tasks_and_shows_task_help(workdir: Path) -> None:
+    write_workflow(workdir)
+    listed = invoke("run", "wf.py")
+    assert listed.exit_code == 0
+    assert "three.main" in listed.output and "Run the three steps." in listed.output
+    helped = invoke("run", "wf.py", "kinds", "--help")
+    assert helped.exit_code == 0
+    assert "Echo the arguments' types and values." in helped.output
+    assert "--count" in helped.output and "int (required)" in helped.output
+    assert "red|blue" in helped.output and "--verbose / --no-verbose" in helped.output
+    assert "bridge run" in invoke("run", "--help").output
+
+
+def test_arguments_are_parsed_from_type_hints(workdir: Path) -> None:
+    write_workflow(workdir)
+    result = invoke("run", "wf.py", "kinds", "--count", "3", "--ratio=0.5", "--names", "a,b",
+                    "--names", "c", "--path", "in.txt", "--color", "blue", "--verbose",
+                    "--limit", "7")
+    assert result.exit_code == 0, result.output
+    assert "3 0.5 ['a', 'b', 'c'] File:in.txt blue True 7" in result.stdout
+
+
+def test_dashes_and_underscores_and_a_module_path(workdir: Path) -> None:
+    write_workflow(workdir)
+    dashed = invoke("run", "-m", "wf", "main", "--n", "3", "--out-dir", "o1")
+    assert dashed.exit_code == 0, dashed.output
+    assert "'sum': 5" in dashed.stdout
+    underscored = invoke("run", "wf.py", "main", "--n", "3", "--out_dir", "o1")
+    assert underscored.exit_code == 0
+    assert "CACHED" in underscored.output  # the same call, replayed
+
+
+def test_final_status_table_counts_done_then_cached(workdir: Path) -> None:
+    write_workflow(workdir)
+    first = invoke("run", "wf.py", "main", "--n", "3")
+    assert first.exit_code == 0, first.output
+    all_row = next(line for line in first.output.splitlines() if "| ALL" in line)
+    assert all_row.split()[-6:] == ["0", "0", "0", "0", "4", "4"]  # P R F C D TOTAL
+    assert "Execution duration" in first.output
+    again = invoke("run", "wf.py", "main", "--n", "3")
+    all_row = next(line for line in again.output.splitlines() if "| ALL" in line)
+    assert all_row.split()[-6:] == ["0", "0", "0", "1", "0", "1"]
+    forced = invoke("run", "--no-cache", "wf.py", "main", "--n", "3")
+    all_row = next(line for line in forced.output.splitlines() if "| ALL" in line)
+    assert all_row.split()[-6:] == ["0", "0", "0", "0", "4", "4"]
+
+
+def test_dryrun_says_what_would_run_and_why(workdir: Path) -> None:
+    write_workflow(workdir)
+    never = invoke("run", "--dryrun", "wf.py", "main", "--n", "3")
+    assert never.exit_code == 0
+    assert "WOULD RUN  three.main(n=3)" in never.output
+    assert "the task never ran" in never.output
+    assert "not known until those bodies run" in never.output
+    assert "No executions" in invoke("log").output  # nothing was recorded
+    invoke("run", "wf.py", "main", "--n", "3")
+    cached = invoke("run", "--dryrun", "wf.py", "main", "--n", "3")
+    assert "CACHED     three.main(n=3)" in cached.output and "0 call(s) would run" in cached.output
+    changed = invoke("run", "--dryrun", "wf.py", "main", "--n", "4")
+    assert "new argument values: n" in changed.output
+    Path("out/squares.txt").write_text("edited by hand\n")
+    edited = invoke("run", "--dryrun", "wf.py", "main", "--n", "3")
+    assert "file changed or missing: out/squares.txt" in edited.output
+    disabled = invoke("run", "--dryrun", "--no-cache", "wf.py", "main", "--n", "3")
+    assert "cache disabled (--no-cache)" in disabled.output
+
+
+def test_dryrun_names_a_changed_task(workdir: Path) -> None:
+    path = write_workflow(workdir)
+    invoke("run", "wf.py", "main", "--n", "3")
+    path.write_text(path.read_text().replace("int(x) ** 2", "int(x) * int(x)"))
+    result = invoke("run", "--dryrun", "wf.py", "main", "--n", "3")
+    assert "task code changed beneath it: three.square" in result.output
+
+
+def test_execution_id_tags_and_task_options(workdir: Path) -> None:
+    write_workflow(workdir)
+    result = invoke("run", "--execution-id", "my-run-1", "--tag", "project=demo",
+                    "-o", "memory=2", "wf.py", "main", "--n", "2")
+    assert result.exit_code == 0, result.output
+    assert "my-run-1" in result.output
+    shown = json.loads(invoke("log", "my-run-1", "--format", "json").output)
+    assert shown["execution_id"] == "my-run-1" and shown["tags"] == {"project": "demo"}
+    again = invoke("run", "--execution-id", "my-run-1", "wf.py", "main")
+    assert_user_error(again, "my-run-1", "already recorded")
+    unknown = invoke("run", "-o", "executor=nowhere", "wf.py", "main", "--n", "9")
+    assert_user_error(unknown, "nowhere", "[executors.nowhere]")
+    assert_user_error(invoke("run", "-o", "memory", "wf.py", "main"), "-o", "key=value")
+
+
+def test_a_failing_task_shows_its_error_and_exits_1(workdir: Path) -> None:
+    write_workflow(workdir)
+    result = invoke("run", "wf.py", "boom", "--message", "kaput")
+    assert result.exit_code == 1
+    assert "three.boom FAILED" in result.output and "ValueError: kaput" in result.output
+    all_row = next(line for line in result.output.splitlines() if "| ALL" in line)
+    assert all_row.split()[-6:] == ["0", "0", "1", "0", "0", "1"]
+
+
+def test_bad_inputs_get_one_clear_line(workdir: Path) -> None:
+    write_workflow(workdir)
+    assert_user_error(invoke("run", "nope.py", "main"), "nope.py")
+    assert_user_error(invoke("run", "-m", "no_such_module", "main"), "no_such_module")
+    assert_user_error(invoke("run", "wf.py", "nothing"), "nothing", "three.main")
+    assert_user_error(invoke("run", "wf.py", "main", "--n", "many"), "--n", "int", "many")
+    assert_user_error(invoke("run", "wf.py", "main", "--bogus", "1"), "--bogus")
+    assert_user_error(invoke("run", "wf.py", "kinds", "--count", "1"), "needs", "--ratio")
+    assert_user_error(invoke("run", "wf.py", "kinds", "--count", "1", "--ratio", "1",
+                             "--names", "a", "--path", "p", "--color", "green"),
+                      "--color", "red, blue")
+    assert_user_error(invoke("run"), "workflow")
+    (workdir / "broken.py").write_text("import os\n\nraise RuntimeError('no data')\n")
+    assert_user_error(invoke("run", "broken.py", "main"), "broken.py", "line 3", "no data")
+
+
+def test_config_errors_name_the_key_and_the_file(workdir: Path) -> None:
+    write_workflow(workdir)
+    config = workdir / ".bridge"
+    config.mkdir()
+    ini = config / "bridge.ini"
+    ini.write_text("[backend]\ndb_urii = sqlite:///x.db\n")
+    assert_user_error(invoke("run", "wf.py", "main"), "db_urii", "bridge.ini", "unknown key")
+    ini.write_text("[bakend]\n")
+    assert_user_error(invoke("run", "wf.py", "main"), "[bakend]", "bridge.ini")
+    ini.write_text("[executors.x]\ntype = teleport\n")
+    assert_user_error(invoke("run", "wf.py", "main"), "executors.x", "bridge.ini")
+
+
+def test_bridge_config_and_db_uri_overrides(workdir: Path, tmp_path_factory) -> None:
+    write_workflow(workdir)
+    other = tmp_path_factory.mktemp("elsewhere")
+    result = invoke("run", "wf.py", "main", "--n", "2", env={"BRIDGE_CONFIG": str(other)})
+    assert result.exit_code == 0
+    assert (other / "bridge.db").exists() and not (workdir / ".bridge" / "bridge.db").exists()
+    db = other / "override.db"
+    invoke("run", "wf.py", "main", "--n", "2", env={"BRIDGE_DB_URI": f"sqlite:///{db}"})
+    assert db.exists()
+    listed = invoke("log", env={"BRIDGE_DB_URI": f"sqlite:///{db}"})
+    assert listed.output.count("Exec ") == 1
