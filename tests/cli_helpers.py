@@ -74,6 +74,12 @@ def nap(seconds: float, index: int) -> int:
 def naps(width: int = 3, seconds: float = 1.0) -> list:
     """Sleep in parallel."""
     return [nap(seconds, i) for i in range(width)]
+
+
+@task()
+def fast_and_slow(seconds: float = 60.0) -> list:
+    """One call finishes at once, the other sleeps."""
+    return [nap(0.0, 0), nap(seconds, 1)]
 '''
 
 

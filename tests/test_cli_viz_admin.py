@@ -1,0 +1,92 @@
+"""`bridge viz`, `bridge init`, `bridge db`, `--version` and `--help`."""
+
+from __future__ import annotations
+
+import struct
+import subprocess
+from pathlib import Path
+
+import pytest
+from cli_helpers import BRIDGE, assert_user_error, invoke, subprocess_env, write_workflow
+from sqlalchemy import create_engine, text
+
+
+@pytest.fixture
+def recorded(workdir: Path) -> Path:
+    write_workflow(workdir)
+    assert invoke("run", "wf.py", "main", "--n", "3").exit_code == 0
+    return workdir
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_viz_draws_the_call_graph(recorded: Path) -> None:
+    dot = invoke("viz", "-o", "graph.dot")
+    assert dot.exit_code == 0, dot.output
+    source = Path("graph.dot").read_text()
+    assert source.count("three.") == 4  # one node per job
+    assert 'label="data"' in source and 'label="squares"' in source  # dataflow edges
+    assert "style=dashed" in source  # parent -> child
+    assert "#b7e4c7" in source  # DONE colour
+    assert invoke("viz", "-", "-o", "graph.png").exit_code == 0
+    width, height = _png_size(Path("graph.png"))
+    assert width > 300 and height > 80
+    assert invoke("viz", "-o", "graph.svg").exit_code == 0
+    assert "<svg" in Path("graph.svg").read_text()
+    assert invoke("viz", "-o", "graph.html").exit_code == 0
+    page = Path("graph.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and "<svg" in page and "three.square" in page
+
+
+def test_viz_bad_inputs(recorded: Path) -> None:
+    assert_user_error(invoke("viz", "-o", "graph.jpeg"), ".png")
+    assert_user_error(invoke("viz", "nosuch", "-o", "g.svg"), "nosuch")
+
+
+def test_init_writes_a_valid_commented_config_and_a_store(workdir: Path) -> None:
+    result = invoke("init")
+    assert result.exit_code == 0, result.output
+    ini = workdir / ".bridge" / "bridge.ini"
+    assert ini.read_text().startswith("# bridge configuration")
+    assert (workdir / ".bridge" / "bridge.db").exists()
+    assert "left as it is" in invoke("init").output
+    info = invoke("db", "info")
+    assert "Schema version: 1 (this bridge: 1)" in info.output
+    assert "executions" in info.output
+    write_workflow(workdir)
+    assert invoke("run", "wf.py", "main", "--n", "2").exit_code == 0  # the template is valid
+
+
+def test_db_upgrade_sets_up_an_unversioned_database(workdir: Path) -> None:
+    db = workdir / "old.db"
+    create_engine(f"sqlite:///{db}").connect().close()  # an empty database file
+    env = {"BRIDGE_DB_URI": f"sqlite:///{db}"}
+    assert "Schema version: 0" in invoke("db", "info", env=env).output
+    assert_user_error(invoke("log", env=env), "bridge init")
+    upgraded = invoke("db", "upgrade", env=env)
+    assert "schema version 1" in upgraded.output
+    assert "up to date" in invoke("db", "upgrade", env=env).output
+    with create_engine(f"sqlite:///{db}").begin() as conn:
+        conn.execute(text("UPDATE bridge_meta SET value='99' WHERE key='schema_version'"))
+    assert_user_error(invoke("db", "upgrade", env=env), "99", "upgrade bridge")
+
+
+def test_version_and_help_in_a_real_process(workdir: Path) -> None:
+    version = subprocess.run([BRIDGE, "--version"], capture_output=True, text=True,
+                             env=subprocess_env(), check=True)
+    assert version.stdout.startswith("bridge, version")
+    helped = subprocess.run([BRIDGE, "--help"], capture_output=True, text=True,
+                            env=subprocess_env(), check=True)
+    for command in ("run", "log", "viz", "init", "db"):
+        assert f"  {command} " in helped.stdout
+    # the fast path stays light: no SQLAlchemy, pydantic or rich behind --help
+    probe = subprocess.run(
+        [str(Path(BRIDGE).parent / "python"), "-c",
+         "import sys; from bridge.cli import cli; "
+         "print(sorted(m for m in ('sqlalchemy', 'pydantic', 'rich') if m in sys.modules))"],
+        capture_output=True, text=True, env=subprocess_env(), check=True)
+    assert probe.stdout.strip() == "[]"
