@@ -83,3 +83,15 @@ def test_unknown_ids_and_paths(three_steps: Path) -> None:
 
 def test_log_without_a_store(workdir: Path) -> None:
     assert_user_error(invoke("log"), "bridge init")
+
+
+def test_provenance_and_files_on_postgresql(workdir: Path, postgres_uri: str) -> None:
+    write_workflow(workdir)
+    env = {"BRIDGE_DB_URI": postgres_uri}
+    out = str(workdir / "out")  # unique in the shared database
+    assert invoke("run", "wf.py", "main", "--n", "2", "--out-dir", out, env=env).exit_code == 0
+    view = json.loads(invoke("log", f"{out}/total.txt", "--format", "json", env=env).output)
+    assert {(e["from_task"], e["to_task"]) for e in view["edges"]} == {
+        ("three.make_data", "three.square"), ("three.square", "three.total")}
+    files = invoke("log", view["producer"]["execution_id"][:8], "--file", env=env).output
+    assert f"rw {out}/data.txt" in files and f"w  {out}/total.txt" in files

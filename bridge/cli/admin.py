@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from bridge.cli.common import UserError, load_config, open_store
+from bridge.cli.common import UserError, config_option, open_store, store_for
 
 TEMPLATE = """\
 # bridge configuration. Every key is checked: a mistyped section or key is an error
@@ -74,16 +74,13 @@ def db() -> None:
 
 
 @db.command()
-@click.option("--config", "config_dir", metavar="DIR",
-              help="Config folder (default .bridge, or BRIDGE_CONFIG).")
+@config_option
 def info(config_dir: str | None) -> None:
     """The database's location, schema version and size."""
     from bridge.migrations import current_version, table_counts
     from bridge.native.schema import SCHEMA_VERSION
-    from bridge.native.store import CallGraphStore
 
-    settings = load_config(config_dir).to_settings()
-    store = CallGraphStore(settings.resolved_db_uri(), settings.value_store)
+    store = store_for(config_dir)
     try:
         version = current_version(store)
         click.echo(f"Database:       {store.safe_uri}")
@@ -99,15 +96,13 @@ def info(config_dir: str | None) -> None:
 
 
 @db.command()
-@click.option("--config", "config_dir", metavar="DIR",
-              help="Config folder (default .bridge, or BRIDGE_CONFIG).")
+@config_option
 def upgrade(config_dir: str | None) -> None:
     """Bring the database's schema up to this bridge's version."""
     from bridge.migrations import upgrade as run_upgrade
-    from bridge.native.store import CallGraphStore, StoreError
+    from bridge.native.store import StoreError
 
-    settings = load_config(config_dir).to_settings()
-    store = CallGraphStore(settings.resolved_db_uri(), settings.value_store)
+    store = store_for(config_dir)
     try:
         applied = run_upgrade(store)
     except StoreError as error:

@@ -22,15 +22,25 @@ def load_config(config_dir: str | None) -> Any:
         raise UserError(str(error)) from None
 
 
-def open_store(config_dir: str | None, create: bool = False) -> Any:
-    """The configured call-graph store; without ``create``, a missing store is an error."""
-    from bridge.native.store import CallGraphStore, StoreError
+config_option = click.option("--config", "config_dir", metavar="DIR",
+                             help="Config folder (default .bridge, or BRIDGE_CONFIG).")
+
+
+def store_for(config_dir: str | None) -> Any:
+    """The configured call-graph store, not yet opened (its schema not checked)."""
+    from bridge.native.store import CallGraphStore
 
     settings = load_config(config_dir).to_settings()
+    return CallGraphStore(settings.resolved_db_uri(), settings.value_store,
+                          settings.inline_limit)
+
+
+def open_store(config_dir: str | None, create: bool = False) -> Any:
+    """The configured call-graph store; without ``create``, a missing store is an error."""
+    from bridge.native.store import StoreError
+
     try:
-        return CallGraphStore(
-            settings.resolved_db_uri(), settings.value_store, settings.inline_limit
-        ).open(create=create)
+        return store_for(config_dir).open(create=create)
     except StoreError as error:
         raise UserError(str(error)) from None
 

@@ -7,7 +7,7 @@ import os
 
 import click
 
-from bridge.cli.common import UserError, open_store
+from bridge.cli.common import UserError, config_option, open_store
 
 STATUSES = ("PENDING", "RUNNING", "DONE", "CACHED", "FAILED", "CANCELLED")
 
@@ -22,8 +22,7 @@ STATUSES = ("PENDING", "RUNNING", "DONE", "CACHED", "FAILED", "CANCELLED")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 @click.option("-n", "--limit", default=20, show_default=True, help="How many to list.")
-@click.option("--config", "config_dir", metavar="DIR",
-              help="Config folder (default .bridge, or BRIDGE_CONFIG).")
+@config_option
 def log(ident: str | None, files: bool, task: str | None, status: str | None, fmt: str,
         limit: int, config_dir: str | None) -> None:
     """Show the record: recent executions; an execution, job or call by id prefix

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from bridge.cli.common import UserError, load_config, parse_pairs
+from bridge.cli.common import UserError, config_option, load_config, parse_pairs
 
 INTERRUPTED = 130  # the shell's code for a process stopped by Ctrl+C
 
@@ -20,8 +20,7 @@ INTERRUPTED = 130  # the shell's code for a process stopped by Ctrl+C
 @click.argument("workflow", required=False)
 @click.argument("task_name", required=False)
 @click.option("-m", "as_module", is_flag=True, help="WORKFLOW is a module name, not a file.")
-@click.option("--config", "config_dir", metavar="DIR",
-              help="Config folder (default .bridge, or BRIDGE_CONFIG).")
+@config_option
 @click.option("--no-cache", is_flag=True, help="Run every call, even those cached.")
 @click.option("--dryrun", is_flag=True,
               help="Show what would run and why each call is not a cache hit; run nothing.")

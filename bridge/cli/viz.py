@@ -6,15 +6,14 @@ import os
 
 import click
 
-from bridge.cli.common import UserError, open_store
+from bridge.cli.common import UserError, config_option, open_store
 
 
 @click.command()
 @click.argument("ident", required=False, default="-", metavar="[ID]")
 @click.option("-o", "--output", required=True, metavar="FILE",
               help="graph.svg, graph.png, graph.dot or graph.html (format from the suffix).")
-@click.option("--config", "config_dir", metavar="DIR",
-              help="Config folder (default .bridge, or BRIDGE_CONFIG).")
+@config_option
 def viz(ident: str, output: str, config_dir: str | None) -> None:
     """Draw the call graph of execution ID (default: the latest): jobs coloured by
     status, dataflow edges labelled with the argument they fed."""
