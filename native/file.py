@@ -103,9 +103,12 @@ class File(_Path):
         target = dest if isinstance(dest, File) else File(dest)
         if skip_if_exists and target.exists():
             return target
-        if not self.exists():
-            raise FileError(f"cannot copy {self.path}: it does not exist")
-        copy_path(self.path, target.path)
+        try:
+            copy_path(self.path, target.path)
+        except Exception:
+            if not self.exists():  # checked only on failure: one request less per copy
+                raise FileError(f"cannot copy {self.path}: it does not exist") from None
+            raise
         return target
 
     def stage(self, local: str | None = None) -> StagingFile:
