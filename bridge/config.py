@@ -169,10 +169,11 @@ def _describe(error: ValidationError, path: Path) -> str:
             section, key = f"executors.{location[1]}", ".".join(location[2:])
         else:
             section, key = (location[0] if location else ""), ".".join(location[1:])
-        if item["type"] == "extra_forbidden":
-            message = "unknown key"
-        else:
-            message = item["msg"]
+        message = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
+        if item["type"] == "union_tag_invalid":  # an executor type that does not exist
+            key = "type"
+            message = (f"unknown executor type {item['ctx']['tag']!r}; known types: "
+                       f"{item['ctx']['expected_tags']}")
         where = f"[{section}] {key}".strip() if key else f"[{section}]"
         problems.append(f"{where}: {message}")
     return f"{path}: " + "; ".join(problems)

@@ -133,7 +133,8 @@ def test_config_errors_name_the_key_and_the_file(workdir: Path) -> None:
     ini.write_text("[bakend]\n")
     assert_user_error(invoke("run", "wf.py", "main"), "[bakend]", "bridge.ini")
     ini.write_text("[executors.x]\ntype = teleport\n")
-    assert_user_error(invoke("run", "wf.py", "main"), "executors.x", "bridge.ini")
+    assert_user_error(invoke("run", "wf.py", "main"), "[executors.x] type", "teleport",
+                      "unknown executor type", "bridge.ini")
 
 
 def test_bridge_config_and_db_uri_overrides(workdir: Path, tmp_path_factory) -> None:
