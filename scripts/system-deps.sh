@@ -14,6 +14,7 @@ command -v samtools >/dev/null || need+=(samtools)
 command -v cutadapt >/dev/null || need+=(cutadapt)
 command -v PicardCommandLine >/dev/null || need+=(picard-tools)
 command -v Rscript >/dev/null || need+=(r-base-core)
+command -v curl >/dev/null || need+=(curl)            # script() stages http(s) inputs
 
 if ((${#need[@]})); then
     echo "installing system packages: ${need[*]}"

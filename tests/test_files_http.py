@@ -9,11 +9,12 @@ from collections.abc import Iterator
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 from bridge.native.file import FileError
 
-from bridge import File
+from bridge import File, script
 
 
 class _Handler(SimpleHTTPRequestHandler):
@@ -79,3 +80,12 @@ def test_http_hash_follows_etag_or_last_modified(http_root: tuple[str, Path], fo
     path.write_text("two")
     os.utime(path, (2_000_000, 2_000_000))
     assert file.hash != first
+
+
+def test_script_stages_http_inputs_with_curl(scheduler: Any, http_root: tuple[str, Path]
+                                             ) -> None:
+    base, root = http_root
+    (root / "page.txt").write_text("served\n")
+    result = scheduler.run(script("cat page.txt", inputs=[File(f"{base}/page.txt").stage(
+        "page.txt")]))
+    assert result == "served\n"
