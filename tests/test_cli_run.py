@@ -105,6 +105,9 @@ def test_a_failing_task_shows_its_error_and_exits_1(workdir: Path) -> None:
     assert "three.boom FAILED" in result.output and "ValueError: kaput" in result.output
     all_row = next(line for line in result.output.splitlines() if "| ALL" in line)
     assert all_row.split()[-6:] == ["0", "0", "1", "0", "0", "1"]
+    failed = json.loads(invoke("log", "--status", "FAILED", "--format", "json").output)["jobs"]
+    shown = invoke("log", failed[0]["job_id"][:8]).output
+    assert "Error:" in shown and "ValueError: kaput" in shown and "raise ValueError" in shown
 
 
 def test_bad_inputs_get_one_clear_line(workdir: Path) -> None:
