@@ -8,6 +8,9 @@ from typing import Any
 
 from bridge import File, task
 
+# Tasks of this module get their own names, apart from other tests' workflows.
+bridge_namespace = "tests_files_reactivity"
+
 RUNS: list[str] = []
 
 

@@ -12,6 +12,9 @@ from bridge.native.settings import SchedulerSettings
 
 from bridge import Dir, File, copy_dir, copy_file, glob_file, task
 
+# Tasks of this module get their own names, apart from other tests' workflows.
+bridge_namespace = "tests_files_tasks"
+
 
 def test_glob_file_local_and_s3(scheduler: Any, workdir: Path, s3_bucket: str) -> None:
     for name in ("a.fq", "b.fq", "notes.txt", "sub/c.fq"):

@@ -12,6 +12,9 @@ from bridge.native.script import ScriptError, prepare_script
 
 from bridge import Dir, File, script, task
 
+# Tasks of this module get their own names, apart from other tests' workflows.
+bridge_namespace = "tests_script"
+
 
 @task()
 def upper(src: File, out: str, log: str) -> dict:
