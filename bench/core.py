@@ -8,6 +8,7 @@ Every measurement runs in a fresh child process (this file again, with `--child`
 .venv's python and redun under .bench-venv's, each in a fresh temp folder with an on-disk SQLite
 database. A child times `scheduler.run(...)` only (not interpreter start, imports or opening the
 store) and reports its peak RSS. A cached replay is a second child against the same database.
+Each scenario reports the fastest of --repeat such runs; `import` is the median of 5.
 
 This file is stdlib-only: the redun child runs it under .bench-venv's python.
 """
@@ -152,6 +153,19 @@ def run_workflow(engine: str, workflow: str, n: int, replay: bool, timeout: floa
     return outcomes
 
 
+def best_of(
+    repeat: int, engine: str, workflow: str, n: int, replay: bool, timeout: float
+) -> list[Outcome]:
+    """The fastest of `repeat` runs (each in a fresh store) per scenario; stops at an error."""
+    runs: list[list[Outcome]] = []
+    while len(runs) < repeat and not any(o.error for run in runs for o in run):
+        runs.append(run_workflow(engine, workflow, n, replay, timeout))
+    return [
+        next((o for o in column if o.error), None) or min(column, key=lambda o: o.seconds or 0)
+        for column in zip(*runs, strict=True)
+    ]
+
+
 def import_time(engine: str) -> Outcome:
     """Median over fresh interpreters of the time `import <engine>` takes."""
     code = f"import time; t = time.perf_counter(); import {engine}; print(time.perf_counter() - t)"
@@ -179,7 +193,8 @@ def measure(args: argparse.Namespace) -> list[Row]:
             if engine not in args.engines or (engine == "redun" and n > args.redun_max):
                 outcomes = [Outcome()] * len(scenarios)
             else:
-                outcomes = run_workflow(engine, workflow, n, len(scenarios) > 1, args.timeout)
+                replay = len(scenarios) > 1
+                outcomes = best_of(args.repeat, engine, workflow, n, replay, args.timeout)
             for scenario, outcome in zip(scenarios, outcomes, strict=True):
                 rows[scenario, n].outcomes[engine] = outcome
     log("  import times")
@@ -306,12 +321,13 @@ def report(rows: list[Row], args: argparse.Namespace) -> str:
     command = shlex.join(
         [os.path.relpath(sys.executable, ROOT), os.path.relpath(__file__, ROOT), *sys.argv[1:]]
     )
-    fail = any("FAIL" in r.result for r in rows) or any(c[3] == "FAIL" for c in checks(rows))
+    verdicts = {r.result for r in rows} | {c[3] for c in checks(rows)}
     md = args.markdown
     parts = [
         f"{'`' if md else '$ '}{command}{'`' if md else ''} (from the repo root), "
         f"{datetime.date.today()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"redun {args.redun_version}, redun sizes capped at {args.redun_max}",
+        f"redun {args.redun_version}, redun sizes capped at {args.redun_max}, "
+        f"best of {args.repeat} runs",
         "",
         table(HEADER, [cells(r) for r in rows], md),
         "",
@@ -319,7 +335,10 @@ def report(rows: list[Row], args: argparse.Namespace) -> str:
     ]
     if found := notes(rows):
         parts += ["", *(f"{'- ' if md else '  '}{n}" for n in found)]
-    parts += ["", "Some targets FAIL." if fail else "All targets PASS."]
+    if "FAIL" in verdicts:
+        parts += ["", "Some targets FAIL."]
+    else:
+        parts += ["", "All targets PASS." if "n/a" not in verdicts else "Some targets unmeasured."]
     return "\n".join(parts)
 
 
@@ -348,6 +367,13 @@ def main() -> None:
         default=1000,
         metavar="N",
         help="run redun only for N tasks or fewer (default 1000; it is slow)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        metavar="K",
+        help="report the fastest of K runs per scenario and engine (default 3)",
     )
     parser.add_argument("--chain-depth", type=int, default=CHAIN_DEPTH, metavar="N")
     parser.add_argument(

@@ -1,4 +1,4 @@
-"""Bulk writes straight through the DBAPI cursor.
+"""Bulk writes and keyed reads straight through the DBAPI cursor.
 
 SQLAlchemy's per-row parameter processing costs more than SQLite's own insert, and the
 scheduler writes several rows per call. A statement is compiled once per dialect here,
@@ -45,3 +45,20 @@ class BulkStatement:
 def _column_name(param: str) -> str:
     """Update statements bind columns as ``b_<column>``."""
     return param[2:] if param.startswith("b_") else param
+
+
+def select_where_in(
+    conn: Connection, select_sql: str, column: str, keys: list[str], suffix: str = ""
+) -> list[tuple]:
+    """``SELECT ... WHERE column IN (keys) suffix`` with one placeholder per key.
+
+    SQLAlchemy's expanding IN costs milliseconds on its first use in a process, which is
+    the whole budget of a cached replay."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = f"{select_sql} WHERE {column} IN ({', '.join([mark] * len(keys))}) {suffix}"
+    return list(conn.exec_driver_sql(sql, tuple(keys)))
+
+
+def decode_json(value: Any) -> Any:
+    """JSON read through the driver: SQLite gives text, psycopg already-parsed values."""
+    return json.loads(value) if isinstance(value, str) else value

@@ -8,14 +8,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine, bindparam, create_engine, event, inspect, select, update
+
 from bridge.native import schema
-from bridge.native.bulk import BulkStatement
+from bridge.native.bulk import BulkStatement, decode_json, select_where_in
 from bridge.native.schema import SCHEMA_VERSION, calls, executions, jobs, meta, tasks
 from bridge.native.schema import values as values_table
 from bridge.native.values import DEFAULT_INLINE_LIMIT, ValueStore, dumps, loads, preview, type_name
-from sqlalchemy import Engine, bindparam, create_engine, event, inspect, select, update
 
 LOOKUP_CHUNK = 500
+LOOKUP_SQL = (
+    "SELECT calls.call_hash, calls.task_hash, calls.result_hash, calls.subtree_tasks, "
+    "calls.result_files, calls.subtree_files, stored_values.data, stored_values.location "
+    "FROM calls JOIN stored_values ON stored_values.value_hash = calls.result_hash"
+)
 
 
 class StoreError(Exception):
@@ -157,18 +163,15 @@ class CallGraphStore:
         """Cache entries by call hash, newest first."""
         found: dict[str, list[CachedCall]] = {}
         wanted = list(call_hashes)
-        query = select(
-            calls.c.call_hash, calls.c.task_hash, calls.c.result_hash, calls.c.subtree_tasks,
-            calls.c.result_files, calls.c.subtree_files, values_table.c.data,
-            values_table.c.location,
-        ).join(values_table, values_table.c.value_hash == calls.c.result_hash).order_by(
-            calls.c.created.desc()
-        )
         with self.engine.connect() as conn:
-            for start in range(0, len(wanted), LOOKUP_CHUNK):
-                chunk = wanted[start : start + LOOKUP_CHUNK]
-                for row in conn.execute(query.where(calls.c.call_hash.in_(chunk))):
-                    found.setdefault(row.call_hash, []).append(CachedCall(*row))
+            for chunk in _chunks(wanted, LOOKUP_CHUNK):
+                for row in select_where_in(conn, LOOKUP_SQL, "calls.call_hash", chunk,
+                                           "ORDER BY calls.created DESC"):
+                    call_hash, task_hash, result_hash, tasks_, files, subtree, data, where = row
+                    found.setdefault(call_hash, []).append(CachedCall(
+                        call_hash, task_hash, result_hash, decode_json(tasks_),
+                        decode_json(files), decode_json(subtree), data, where,
+                    ))
         return found
 
     def cached_task_hashes(self) -> set[str]:

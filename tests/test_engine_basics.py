@@ -7,9 +7,9 @@ import time
 from collections import Counter
 
 import pytest
-from bridge.native.task import TaskError, namespace
 
 from bridge import Expression, Scheduler, task
+from bridge.native.task import TaskError, namespace
 
 calls: Counter = Counter()
 calls_lock = threading.Lock()

@@ -7,8 +7,6 @@ import warnings
 from collections import Counter
 
 import pytest
-from bridge.native import schema
-from bridge.native.runner import UnreturnedExpressionWarning
 from sqlalchemy import select
 
 from bridge import (
@@ -24,6 +22,8 @@ from bridge import (
     task,
     throw,
 )
+from bridge.native import schema
+from bridge.native.runner import UnreturnedExpressionWarning
 
 ran: Counter = Counter()
 order: list[str] = []

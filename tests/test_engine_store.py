@@ -7,11 +7,11 @@ import time
 from pathlib import Path
 
 import pytest
-from bridge.native import schema
-from bridge.native.store import CallGraphStore, StoreError
 from sqlalchemy import update
 
 from bridge import Scheduler, task
+from bridge.native import schema
+from bridge.native.store import CallGraphStore, StoreError
 
 
 @task()
