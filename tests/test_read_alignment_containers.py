@@ -1,0 +1,72 @@
+"""The read-alignment example with its shell steps in containers, switched by bridge.ini
+alone: on the docker executor (a real Docker engine), and on the aws_batch executor
+(moto's Batch, which runs the jobs as real containers) with inputs and outputs under
+s3:// on moto. The tools image is built from the host's Debian packages (no registry)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+docker_engine_module = pytest.importorskip(
+    "docker_engine", reason="the Docker test engine (tests/docker_engine.py) is not available")
+from docker_engine import base_image, docker_engine, script_image  # noqa: E402, F401
+from test_read_alignment import (  # noqa: E402
+    EXAMPLE,
+    flagstat,
+    job_statuses,
+    missing_tools,
+    picard_metrics,
+    run_main,
+)
+
+pytestmark = pytest.mark.skipif(
+    bool(missing_tools()),
+    reason=f"{', '.join(missing_tools())} not installed (scripts/system-deps.sh installs them)",
+)
+BUILD = EXAMPLE / "docker" / "build-image.sh"
+
+
+@pytest.fixture(scope="session")
+def tools_image(script_image: str) -> str:  # noqa: F811 (a fixture)
+    """The example's tools image on the script-only base; rebuilt when its recipe or the
+    host's tool packages change."""
+    versions = subprocess.run(
+        ["dpkg-query", "-W", "bwa", "samtools", "cutadapt", "picard-tools", "r-base-core"],
+        capture_output=True, text=True).stdout
+    digest = hashlib.sha256(BUILD.read_bytes() + versions.encode() + script_image.encode())
+    tag = f"bridge-read-alignment:{digest.hexdigest()[:12]}"
+    exists = subprocess.run(["docker", "image", "inspect", tag], capture_output=True)
+    if exists.returncode != 0:
+        built = subprocess.run([str(BUILD), "--base", script_image, tag],
+                               capture_output=True, text=True)
+        if built.returncode != 0:
+            pytest.fail(f"building {tag} failed:\n{built.stderr[-3000:]}")
+    return tag
+
+
+def check_alignment(bam: str, dup_metrics: str, truth: dict) -> None:
+    """The essentials of the science: every pair aligned, the planted duplicates found."""
+    counts = flagstat(bam)
+    assert counts["primary"] == 2 * truth["read_pairs"]
+    assert counts["primary mapped"] >= 0.99 * counts["primary"]
+    found = int(picard_metrics(dup_metrics)[0]["READ_PAIR_DUPLICATES"])
+    assert abs(found - truth["duplicate_pairs"]) <= max(3, 0.02 * truth["duplicate_pairs"])
+
+
+def test_pipeline_on_the_docker_executor(tools_image: str, tmp_path: Path) -> None:
+    config = f"[executors.tools]\ntype = docker\nimage = {tools_image}\n"
+    out = tmp_path / "results"
+    result, execution = run_main(tmp_path, config, output_path=str(out))
+    truth = json.loads((out / "data" / "truth.json").read_text())
+    for sample, sample_truth in truth["samples"].items():
+        check_alignment(result[sample]["bam"].path, result[sample]["dup_metrics"].path,
+                        sample_truth)
+    statuses = job_statuses(tmp_path, execution)
+    assert statuses["DONE"] > 20 and set(statuses) == {"DONE"}
+    _, again = run_main(tmp_path, config, output_path=str(out))
+    assert set(job_statuses(tmp_path, again)) == {"CACHED"}
