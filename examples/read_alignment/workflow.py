@@ -52,8 +52,10 @@ def staged_bam(bam_path: str, local: str) -> dict:
 
 @task(version="1")
 def prepare_samples(output_path: str = "data") -> dict:
-    """Write a small synthetic dataset: a reference genome, two samples sequenced on two
-    lanes each (gzipped paired FASTQs), the samples manifest, and the simulation's truth."""
+    """Write the small synthetic dataset (reference, FASTQs, manifest, truth).
+
+    A reference genome, two samples sequenced on two lanes each (gzipped paired FASTQs),
+    the samples manifest, and what the simulation planted (truth.json)."""
     from simulate import simulate  # beside this file; only this task needs it
 
     reference, lanes, truth = simulate()
@@ -82,8 +84,10 @@ def prepare_samples(output_path: str = "data") -> dict:
 
 @task(version="1")
 def get_sample_read_pairs(samples_file: File) -> dict:
-    """Read the samples manifest (TSV: sample_id, lane, reads1, reads2; relative paths are
-    relative to the manifest) into {sample_id: {"1": [lane FASTQs], "2": [...]}}."""
+    """Read the samples manifest into {sample_id: {"1": [lane FASTQs], "2": [...]}}.
+
+    The manifest is a TSV with columns sample_id, lane, reads1, reads2; relative paths are
+    relative to the manifest's folder."""
     base = samples_file.dirname()
     samples: dict[str, dict[str, list[File]]] = {}
     rows = csv.DictReader(io.StringIO(samples_file.read()), delimiter="\t")
@@ -98,8 +102,10 @@ def get_sample_read_pairs(samples_file: File) -> dict:
 
 @task(version="1")
 def download_genome_ref(genome_ref_src: File, ref_dir: str) -> File:
-    """Copy the reference genome (a local, http(s):// or s3:// FASTA, maybe gzipped)
-    into the output area, where its indexes will sit beside it."""
+    """Copy the reference genome into the output area.
+
+    The source may be a local, http(s):// or s3:// FASTA, gzipped or not; the copy is where
+    the indexes will sit beside it."""
     if genome_ref_src.path.endswith(".gz"):
         return script(
             "gzip -dc genome.fa.gz > genome.fa",
@@ -112,7 +118,7 @@ def download_genome_ref(genome_ref_src: File, ref_dir: str) -> File:
 
 @task(version="1")
 def find_tools() -> dict:
-    """Which optional tools the ``tools`` executor has: bwa-mem2 (else bwa), and gatk."""
+    """Ask the tools executor whether it has bwa-mem2 (else bwa is used) and gatk."""
     return parse_tool_report(script(
         """
         for tool in bwa-mem2 gatk; do
@@ -125,6 +131,7 @@ def find_tools() -> dict:
 
 @task(version="1")
 def parse_tool_report(report: str) -> dict:
+    """Turn find_tools' "tool=yes|no" lines into {"aligner": ..., "gatk": bool}."""
     found = dict(line.split("=") for line in report.split())
     return {"aligner": "bwa-mem2" if found["bwa-mem2"] == "yes" else "bwa",
             "gatk": found["gatk"] == "yes"}
@@ -132,7 +139,7 @@ def parse_tool_report(report: str) -> dict:
 
 @task(version="1")
 def index_genome_ref(genome_ref: File, aligner: str = "bwa") -> dict:
-    """Index the reference for the aligner, samtools (.fai) and Picard/GATK (.dict)."""
+    """Index the reference for the aligner, samtools (.fai) and Picard (.dict)."""
     exts = BWA_MEM2_INDEX_EXTS if aligner == "bwa-mem2" else BWA_INDEX_EXTS
     base = genome_ref.path.rsplit(".", 1)[0]
     outputs = {ext: File(f"{genome_ref.path}.{ext}").stage(f"genome.fa.{ext}") for ext in exts}
@@ -155,7 +162,9 @@ def index_genome_ref(genome_ref: File, aligner: str = "bwa") -> dict:
 
 @task(version="1")
 def merge_fastq(reads1: list[File], reads2: list[File], output_path: str) -> dict:
-    """Concatenate a sample's lanes (gzip members concatenate into a valid gzip file)."""
+    """Concatenate a sample's lanes, per mate.
+
+    Concatenated gzip files are a valid gzip file, so no recompression is needed."""
     lanes1 = [f"lane{i}_1.fastq.gz" for i in range(len(reads1))]
     lanes2 = [f"lane{i}_2.fastq.gz" for i in range(len(reads2))]
     return script(
@@ -177,8 +186,9 @@ def merge_fastq(reads1: list[File], reads2: list[File], output_path: str) -> dic
 def cut_adapters(reads1: File, reads2: File, output_path: str, adapter1: str = ADAPTER1,
                  adapter2: str = ADAPTER2, min_length: int = 30, max_n: float = 0.1,
                  threads: int = 2) -> dict:
-    """Trim adapter read-through from both mates with cutadapt; drop pairs left too short
-    or with too many Ns."""
+    """Cut adapter read-through from both mates with cutadapt.
+
+    Pairs left shorter than ``min_length`` or with too many Ns are dropped."""
     return script(
         f"""
         cutadapt -j {threads} -a {adapter1} -A {adapter2} --overlap 5 \\
@@ -201,7 +211,7 @@ def cut_adapters(reads1: File, reads2: File, output_path: str, adapter1: str = A
 def run_bwa(sample_id: str, reads1: File, reads2: File, output_bam_path: str,
             genome_ref: File, genome_ref_index: dict, aligner: str = "bwa",
             platform: str = "ILLUMINA", threads: int = 2) -> dict:
-    """Align a sample's read pairs with its read group, and sort and index the BAM."""
+    """Align a sample's read pairs (with its read group), then sort and index the BAM."""
     read_group = f"@RG\\tID:{sample_id}\\tSM:{sample_id}\\tLB:{sample_id}\\tPL:{platform}"
     return script(
         f"""
@@ -265,7 +275,7 @@ def base_recalib(bam: File, output_path: str, genome_ref: File, genome_ref_index
 
 @task(version="1")
 def collect_align_metrics(bam: File, output_path: str, genome_ref: File) -> dict:
-    """Alignment summary and insert-size metrics, with the insert-size histogram (PDF)."""
+    """Collect alignment summary and insert-size metrics, and the insert-size histogram."""
     return script(
         PICARD + """
         "$picard" CollectMultipleMetrics --INPUT sample.bam --REFERENCE_SEQUENCE genome.fa \\
@@ -287,7 +297,7 @@ def collect_align_metrics(bam: File, output_path: str, genome_ref: File) -> dict
 
 @task(version="1")
 def collect_depth_metrics(bam: File, output_path: str) -> dict:
-    """Per-position depth over the whole genome (duplicates excluded), and its mean."""
+    """Collect the depth at every reference position (duplicates excluded), and its mean."""
     return script(
         """
         samtools depth -a sample.bam > depth.txt
@@ -310,8 +320,9 @@ def collect_depth_metrics(bam: File, output_path: str) -> dict:
 @task(version="1")
 def align_sample(sample_id: str, read_pairs: dict, genome_ref: File, genome_ref_index: dict,
                  output_path: str, tools: dict, known_sites: list | None = None) -> dict:
-    """Every step for one sample, from its FASTQ lanes to a duplicate-marked BAM and its
-    metrics, under ``output_path/sample_id/``."""
+    """Run every step for one sample, from FASTQ lanes to a BAM and its metrics.
+
+    Outputs go under ``output_path/sample_id/``."""
     prefix = join(output_path, sample_id, sample_id)
     reads = merge_fastq(read_pairs["1"], read_pairs["2"], prefix)
     trimmed = cut_adapters(reads["reads1"], reads["reads2"], f"{prefix}.trimmed")
@@ -341,7 +352,7 @@ def _aligner_index(genome_ref_index: dict, aligner: str) -> dict:
 @task(version="1")
 def align_samples(samples: dict, genome_ref: File, genome_ref_index: dict, output_path: str,
                   tools: dict, known_sites: list | None = None) -> dict:
-    """Align every sample of the manifest in parallel (a fan-out known only at run time)."""
+    """Align every sample in parallel (a fan-out whose width is known only at run time)."""
     return {
         sample_id: align_sample(sample_id, read_pairs, genome_ref, genome_ref_index,
                                 output_path, tools, known_sites)
@@ -353,11 +364,13 @@ def align_samples(samples: dict, genome_ref: File, genome_ref_index: dict, outpu
 def main(output_path: str = "results", samples_file: File | None = None,
          genome_ref_src: File | None = None, known_sites: list[File] | None = None,
          aligner: str = "auto") -> dict:
-    """Align every sample in ``samples_file`` to ``genome_ref_src``, writing under
-    ``output_path``. Without a samples file, make the synthetic dataset first (in
-    ``output_path/data``) and align that. ``genome_ref_src`` defaults to
-    ``reference/genome.fa`` beside the samples file. ``aligner``: bwa, bwa-mem2, or auto (bwa-mem2
-    when the tools executor has it)."""
+    """Align every sample of a manifest to a reference genome, with metrics.
+
+    Reads ``samples_file``, aligns to ``genome_ref_src``, and writes under ``output_path``.
+    Without a samples file, it makes the synthetic dataset first (in ``output_path/data``)
+    and aligns that. ``genome_ref_src`` defaults to ``reference/genome.fa`` beside the
+    samples file. ``aligner``: bwa, bwa-mem2, or auto (bwa-mem2 when the tools executor
+    has it). Base recalibration runs when the tools executor has gatk."""
     if samples_file is None:
         data = prepare_samples(join(output_path, "data"))
         samples_file, genome_ref_src = data["samples_file"], data["genome_ref"]
