@@ -3,6 +3,7 @@ executors, replays cached ones, and records everything in the call-graph store."
 
 from __future__ import annotations
 
+import gc
 import queue
 import time
 import uuid
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 
 _CONTAINERS = (list, tuple, dict, set, frozenset)
 MAX_OUTCOMES_PER_TICK = 2000
+FREEZE_EVERY = 1000
 
 
 class ExecutionCancelled(Exception):
@@ -92,6 +94,8 @@ class Execution:
         self.stopping = False
         self.started = time.time()
         self._last_flush = time.monotonic()
+        self._frozen = False
+        self._jobs_at_freeze = 0
 
     # -- the loop ----------------------------------------------------------------------
 
@@ -130,6 +134,8 @@ class Execution:
             if not self.dryrun:
                 self.store.flush(self.batch)
             self.batch = WriteBatch()
+            if self._frozen:
+                gc.unfreeze()
         kind, value = outcome[0]
         if kind == "error":
             raise value
@@ -162,6 +168,17 @@ class Execution:
             except queue.Empty:
                 break
             self._on_outcome(outcome)
+
+    def _freeze_long_lived(self) -> None:
+        """Keep the collector off the execution's own bookkeeping.
+
+        Jobs, promises and expressions live until the execution ends, yet every full
+        collection walks them all again, which makes the cost per call grow with the
+        size of the graph. Every FREEZE_EVERY new jobs, what exists is moved out of the
+        collector's sight (``gc.freeze``) until the run ends."""
+        gc.freeze()
+        self._frozen = True
+        self._jobs_at_freeze = len(self.jobs_by_hash)
 
     def _flush(self) -> None:
         batch, self.batch = self.batch, WriteBatch()
@@ -318,6 +335,8 @@ class Execution:
         job = Job(task, call_options, args, kwargs, arguments, call_hash, parent,
                   Promise(self.ready))
         self.jobs_by_hash[call_hash] = job
+        if len(self.jobs_by_hash) - self._jobs_at_freeze >= FREEZE_EVERY:
+            self._freeze_long_lived()
         if self.listener is not None:
             self.listener(job, PENDING)
         if self.root_job_id is None:
