@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bridge.native.file import FileError
 
 from bridge import File, script
+from bridge.native.file import FileError
 
 
 class _Handler(SimpleHTTPRequestHandler):

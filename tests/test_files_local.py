@@ -7,10 +7,10 @@ import pickle
 from pathlib import Path
 
 import pytest
-from bridge.native.file import FileError, StagingDir, StagingFile, files_unchanged, find_files
-from bridge.native.hashing import hash_value
 
 from bridge import Dir, File
+from bridge.native.file import FileError, StagingDir, StagingFile, files_unchanged, find_files
+from bridge.native.hashing import hash_value
 
 
 def test_file_methods(tmp_path: Path) -> None:

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import boto3
 import pytest
+
+from bridge import Dir, File
 from bridge.native.file import FileError, files_unchanged, find_files
 from bridge.native.filesystem import get_filesystem
 from bridge.native.values import ValueStore
-
-from bridge import Dir, File
 
 
 def test_s3_file_methods(s3_bucket: str, tmp_path: Path) -> None:

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from bridge.native.scheduler import Scheduler
-from bridge.native.settings import SchedulerSettings
 
 from bridge import Dir, File, copy_dir, copy_file, glob_file, task
+from bridge.native.scheduler import Scheduler
+from bridge.native.settings import SchedulerSettings
 
 # Tasks of this module get their own names, apart from other tests' workflows.
 bridge_namespace = "tests_files_tasks"
@@ -62,9 +62,10 @@ def big(n: int) -> str:
 
 
 def _stored_location(sched: Scheduler, text: str) -> str | None:
+    from sqlalchemy import select
+
     from bridge.native.hashing import hash_value
     from bridge.native.schema import values
-    from sqlalchemy import select
 
     with sched.store.engine.connect() as conn:
         return conn.execute(

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bridge.native.script import ScriptError, prepare_script
 
 from bridge import Dir, File, script, task
+from bridge.native.script import ScriptError, prepare_script
 
 # Tasks of this module get their own names, apart from other tests' workflows.
 bridge_namespace = "tests_script"
