@@ -10,9 +10,12 @@ these fixtures in with ``from docker_engine import ...``.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -21,8 +24,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SOCKET_DIR = Path("/tmp/bridge-test-docker")
-DATA_ROOT = Path("/var/tmp/bridge-test-docker")
+SOCKET_DIR = Path("/tmp/bridge-engine")
+DATA_ROOT = Path("/var/tmp/bridge-engine")
 BASE_IMAGE = "bridge-base:py3.11"
 START_TIMEOUT = 60
 
@@ -72,34 +75,77 @@ def _stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
+def _stop_dockerd() -> None:
+    """Stop the engine by the pid it recorded (another session may have started it)."""
+    try:
+        pid = int((SOCKET_DIR / "docker.pid").read_text())
+        os.kill(pid, signal.SIGTERM)
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+
+
+@contextlib.contextmanager
+def _engine_lock() -> Iterator[None]:
+    SOCKET_DIR.mkdir(parents=True, exist_ok=True)
+    with open(SOCKET_DIR / "lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def _other_users() -> list[int]:
+    """Live test sessions (other than this one) that use the engine."""
+    live = []
+    for entry in (SOCKET_DIR / "users").glob("*"):
+        pid = int(entry.name)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            entry.unlink(missing_ok=True)
+            continue
+        if pid != os.getpid():
+            live.append(pid)
+    return live
+
+
 @pytest.fixture(scope="session")
 def docker_engine() -> Iterator[str]:
     """A running Docker engine; yields its DOCKER_HOST, also set in the environment (so
-    the docker SDK, moto's Batch and the docker CLI all use it)."""
+    the docker SDK, moto's Batch and the docker CLI all use it). Test sessions running at
+    the same time share one engine; the last one to finish stops it."""
     pytest.importorskip("docker", reason="the docker SDK is not installed (dev extra)")
     if shutil.which("dockerd") is None:
         pytest.skip("dockerd is not installed (scripts/system-deps.sh installs docker.io)")
     if os.geteuid() != 0:
         pytest.skip("starting dockerd needs root")
     host = f"unix://{SOCKET_DIR}/docker.sock"
-    process = None
-    if not _ping(host):  # else: reuse the engine another test session started
-        failures = []
-        for driver in ("overlay2", "vfs"):
-            started = _start_dockerd(host, driver)
-            if isinstance(started, subprocess.Popen):
-                process = started
-                break
-            failures.append(f"{driver}: {started}")
-        else:
-            pytest.skip("dockerd did not start: " + " | ".join(failures))
+    with _engine_lock():
+        if not _ping(host):
+            failures = []
+            for driver in ("overlay2", "vfs"):
+                started = _start_dockerd(host, driver)
+                if isinstance(started, subprocess.Popen):
+                    break
+                failures.append(f"{driver}: {started}")
+            else:
+                pytest.skip("dockerd did not start: " + " | ".join(failures))
+        (SOCKET_DIR / "users").mkdir(exist_ok=True)
+        (SOCKET_DIR / "users" / str(os.getpid())).touch()
     with pytest.MonkeyPatch.context() as env:
         env.setenv("DOCKER_HOST", host)
         try:
             yield host
         finally:
-            if process is not None:
-                _stop(process)
+            with _engine_lock():
+                (SOCKET_DIR / "users" / str(os.getpid())).unlink(missing_ok=True)
+                if not _other_users():
+                    _stop_dockerd()
 
 
 def _image_exists(tag: str) -> bool:

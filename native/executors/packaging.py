@@ -114,7 +114,9 @@ def _use_code(code: str | None) -> None:
             unpacking = tempfile.mkdtemp(dir=cache)
             data = get_filesystem(code).read_bytes(code)
             with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-                tar.extractall(unpacking, filter="data")
+                # (Python before 3.11.4 has no extraction filters; the archive is ours)
+                safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+                tar.extractall(unpacking, **safe)
             os.replace(unpacking, folder)
     if folder not in sys.path:
         sys.path.insert(0, folder)

@@ -1,0 +1,236 @@
+"""The aws_batch executor against a real moto server on 127.0.0.1 whose Batch runs each
+job's container on the Docker engine that docker_engine.py starts (moto's network mode
+host, so the containers reach moto's S3 and Logs). Nothing is mocked."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from bridge import File, Scheduler
+from bridge.loading import load_workflow
+from bridge.native.executors.aws_batch import INTERRUPTED
+from docker_engine import base_image, docker_engine, script_image, worker_image  # noqa: F401
+
+WORKFLOW = textwrap.dedent(
+    """
+    import time
+    from bridge import task, script, File
+
+    @task(executor="batch")
+    def square(x: int) -> int:
+        return x * x
+
+    @task()
+    def fan_out(n: int) -> list:
+        return [square(i) for i in range(n)]
+
+    @task(executor="batch")
+    def fails(message: str) -> None:
+        print("checking the reference index", flush=True)
+        raise ValueError(message)
+
+    @task(executor="batch")
+    def slow(x: int, seconds: float) -> int:
+        time.sleep(seconds)
+        return x + 100
+
+    @task()
+    def slow_fan(n: int, seconds: float) -> list:
+        return [slow(i, seconds) for i in range(n)]
+
+    @task()
+    def shout(text: File, out: str) -> dict:
+        return script(
+            "tr a-z A-Z < in.txt > out.txt; echo shouted",
+            executor="scripts", inputs=[text.stage("in.txt")],
+            outputs={"out": File(out).stage("out.txt"), "stdout": File("-")},
+        )
+    """
+)
+
+SLOW = 10.0  # seconds a slow call takes: long enough to catch it in flight
+
+RUNNER = textwrap.dedent(
+    """
+    import sys
+    from bridge import Scheduler
+    from bridge.loading import load_workflow
+
+    workflow = load_workflow(sys.argv[1])
+    with Scheduler() as scheduler:
+        print(scheduler.run(workflow.slow_fan(int(sys.argv[2]), float(sys.argv[3]))))
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def batch(moto_server: str, docker_engine: str, worker_image: str):  # noqa: F811
+    """A Batch queue on moto (unmanaged compute environment) running real containers."""
+    import boto3
+
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("MOTO_DOCKER_NETWORK_MODE", "host")
+        iam = boto3.client("iam")
+        role = iam.create_role(RoleName=f"batch-{uuid.uuid4().hex[:8]}",
+                               AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        client = boto3.client("batch")
+        name = f"queue-{uuid.uuid4().hex[:8]}"
+        environment = client.create_compute_environment(
+            computeEnvironmentName=name, type="UNMANAGED", state="ENABLED", serviceRole=role)
+        client.create_job_queue(
+            jobQueueName=name, state="ENABLED", priority=1,
+            computeEnvironmentOrder=[{"order": 1, "computeEnvironment":
+                                      environment["computeEnvironmentArn"]}])
+        bucket = f"scratch-{uuid.uuid4().hex[:8]}"
+        boto3.client("s3").create_bucket(Bucket=bucket)
+        yield {"client": client, "queue": name, "bucket": bucket}
+
+
+@pytest.fixture
+def prefix() -> str:
+    """Each test submits under its own job name prefix, to count its own jobs."""
+    return f"t{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def config(batch: dict, worker_image: str, script_image: str, prefix: str) -> dict:  # noqa: F811
+    scratch = f"s3://{batch['bucket']}/{prefix}"
+    common = {"type": "aws_batch", "queue": batch["queue"], "s3_scratch": scratch,
+              "job_name_prefix": prefix, "poll_interval": 0.5}
+    return {"executors": {
+        "batch": {**common, "image": worker_image, "tags": {"project": "bridge-tests"}},
+        "scripts": {**common, "image": script_image, "script_only": True},
+    }}
+
+
+@pytest.fixture(scope="module")
+def workflow_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("batch_workflow")
+    path = folder / "batch_workflow.py"
+    path.write_text(WORKFLOW)
+    (folder / "runner.py").write_text(RUNNER)
+    return path
+
+
+@pytest.fixture
+def workflow(workflow_path: Path):
+    return load_workflow(str(workflow_path))
+
+
+def run(config: dict, expr):
+    with Scheduler(config=config) as scheduler:
+        return scheduler.run(expr)
+
+
+def jobs(batch: dict, prefix: str) -> list[dict]:
+    """This test's jobs (array children left out), described."""
+    client = batch["client"]
+    ids = [job["jobId"] for status in ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING",
+                                       "RUNNING", "SUCCEEDED", "FAILED")
+           for job in client.list_jobs(jobQueue=batch["queue"], jobStatus=status)
+           ["jobSummaryList"]
+           if job["jobName"].startswith(prefix + "-") and ":" not in job["jobId"]]
+    return client.describe_jobs(jobs=ids)["jobs"] if ids else []
+
+
+def test_a_fan_out_runs_as_one_array_job_and_replays_from_the_cache(
+        workflow, config, batch, prefix, workdir):
+    assert run(config, workflow.fan_out(20)) == [i * i for i in range(20)]
+    submitted = jobs(batch, prefix)
+    assert len(submitted) == 1
+    assert submitted[0]["arrayProperties"]["size"] == 20
+    assert submitted[0]["tags"] == {"project": "bridge-tests"}
+
+    assert run(config, workflow.fan_out(20)) == [i * i for i in range(20)]
+    assert len(jobs(batch, prefix)) == 1  # the second run submitted nothing
+
+
+def test_a_failing_job_fails_its_call_with_the_log_tail(workflow, config, workdir):
+    with pytest.raises(ValueError, match="index is stale") as raised:
+        run(config, workflow.fails("index is stale"))
+    notes = "\n".join(raised.value.__notes__)
+    assert "CloudWatch log" in notes
+    assert "checking the reference index" in notes
+
+
+def test_a_script_runs_in_an_image_without_bridge(workflow, config, batch, workdir,
+                                                  script_image):  # noqa: F811
+    no_bridge = subprocess.run(["docker", "run", "--rm", script_image, "python3", "-c",
+                                "import bridge"], capture_output=True)
+    assert no_bridge.returncode != 0
+    source = File(f"s3://{batch['bucket']}/inputs/{uuid.uuid4().hex}.txt")
+    with source.open("w") as handle:
+        handle.write("quiet words\n")
+    out = f"s3://{batch['bucket']}/outputs/{uuid.uuid4().hex}.txt"
+    result = run(config, workflow.shout(source, out))
+    assert result["stdout"] == "shouted\n"
+    assert result["out"].read().strip() == "QUIET WORDS"
+
+
+def test_a_script_only_executor_refuses_python_tasks(workflow, config, workdir):
+    with pytest.raises(ValueError, match="script-only"):
+        run(config, workflow.square.options(executor="scripts")(3))
+
+
+def _start_runner(workflow_path: Path, config: dict, folder: Path, n: int) -> subprocess.Popen:
+    """A separate run of slow_fan, as a user would start it, with its own bridge.ini."""
+    executor = config["executors"]["batch"]
+    lines = ["[executors.batch]"] + [
+        f"{key} = {value}" for key, value in executor.items() if key != "tags"]
+    (folder / ".bridge").mkdir(exist_ok=True)
+    (folder / ".bridge/bridge.ini").write_text("\n".join(lines) + "\n")
+    return subprocess.Popen([sys.executable, str(workflow_path.parent / "runner.py"),
+                             str(workflow_path), str(n), str(SLOW)], cwd=folder,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_until_running(batch: dict, prefix: str, runner: subprocess.Popen, n: int) -> str:
+    """Waits until the run's array job has all its children running; returns its id."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        found = jobs(batch, prefix)
+        if found:
+            children = [f"{found[0]['jobId']}:{i}" for i in range(n)]
+            described = batch["client"].describe_jobs(jobs=children)["jobs"]
+            if len(described) == n and all(c["status"] == "RUNNING" for c in described):
+                return found[0]["jobId"]
+        if runner.poll() is not None:
+            pytest.fail(f"the run ended early:\n{runner.communicate()}")
+        time.sleep(0.3)
+    pytest.fail("the jobs never started")
+
+
+def test_a_restarted_run_reattaches_to_jobs_in_flight(
+        workflow_path, workflow, config, batch, prefix, workdir):
+    runner = _start_runner(workflow_path, config, workdir, 2)
+    array_id = _wait_until_running(batch, prefix, runner, 2)
+    runner.kill()  # a crash: nothing terminates the jobs
+    runner.wait()
+    restarted = Scheduler(config={**config, "config_dir": str(workdir / ".bridge")})
+    with restarted:
+        assert restarted.run(workflow.slow_fan(2, SLOW)) == [100, 101]
+    assert [job["jobId"] for job in jobs(batch, prefix)] == [array_id]
+
+
+def test_ctrl_c_terminates_the_submitted_jobs(workflow_path, config, batch, prefix, workdir):
+    runner = _start_runner(workflow_path, config, workdir, 2)
+    array_id = _wait_until_running(batch, prefix, runner, 2)
+    runner.send_signal(signal.SIGINT)
+    assert runner.wait(60) != 0
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        children = batch["client"].describe_jobs(jobs=[f"{array_id}:0", f"{array_id}:1"])
+        if all(child["status"] == "FAILED" for child in children["jobs"]):
+            break
+        time.sleep(0.5)
+    assert {child.get("statusReason") for child in children["jobs"]} == {INTERRUPTED}
+    assert os.environ.get("AWS_ENDPOINT_URL")  # the jobs ran against moto, not AWS
