@@ -15,6 +15,11 @@ command -v cutadapt >/dev/null || need+=(cutadapt)
 command -v PicardCommandLine >/dev/null || need+=(picard-tools)
 command -v Rscript >/dev/null || need+=(r-base-core)
 command -v curl >/dev/null || need+=(curl)            # script() stages http(s) inputs
+# the docker and aws_batch executors: a Docker engine the tests start, and the static
+# busybox and python3.11 that docker/make-base.sh builds the test images from
+command -v dockerd >/dev/null || need+=(docker.io)
+dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
+command -v python3.11 >/dev/null || need+=(python3.11)
 
 if ((${#need[@]})); then
     echo "installing system packages: ${need[*]}"
