@@ -8,6 +8,8 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -69,4 +71,53 @@ def test_pipeline_on_the_docker_executor(tools_image: str, tmp_path: Path) -> No
     statuses = job_statuses(tmp_path, execution)
     assert statuses["DONE"] > 20 and set(statuses) == {"DONE"}
     _, again = run_main(tmp_path, config, output_path=str(out))
+    assert set(job_statuses(tmp_path, again)) == {"CACHED"}
+
+
+@pytest.fixture
+def batch_queue(moto_server: str, docker_engine: str) -> Iterator[dict]:  # noqa: F811
+    """A Batch queue on moto (unmanaged compute environment) whose jobs run as real
+    containers on the test Docker engine, in host network mode so they reach moto's S3."""
+    import boto3
+
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("MOTO_DOCKER_NETWORK_MODE", "host")
+        role = boto3.client("iam").create_role(
+            RoleName=f"batch-{uuid.uuid4().hex[:8]}", AssumeRolePolicyDocument="{}")
+        batch = boto3.client("batch")
+        name = f"align-{uuid.uuid4().hex[:8]}"
+        environment = batch.create_compute_environment(
+            computeEnvironmentName=name, type="UNMANAGED", state="ENABLED",
+            serviceRole=role["Role"]["Arn"])
+        batch.create_job_queue(
+            jobQueueName=name, state="ENABLED", priority=1,
+            computeEnvironmentOrder=[{"order": 1, "computeEnvironment":
+                                      environment["computeEnvironmentArn"]}])
+        bucket = f"align-{uuid.uuid4().hex[:8]}"
+        boto3.client("s3").create_bucket(Bucket=bucket)
+        yield {"queue": name, "bucket": bucket}
+
+
+def test_pipeline_on_aws_batch_with_data_on_s3(batch_queue: dict, tools_image: str,
+                                               tmp_path: Path) -> None:
+    import boto3
+
+    bucket = batch_queue["bucket"]
+    config = (f"[executors.tools]\ntype = aws_batch\nimage = {tools_image}\n"
+              f"queue = {batch_queue['queue']}\ns3_scratch = s3://{bucket}/scratch\n"
+              "script_only = true\npoll_interval = 0.5\n")
+    out = f"s3://{bucket}/run1"
+    result, execution = run_main(tmp_path, config, output_path=out)
+    s3 = boto3.client("s3")
+    truth = json.loads(s3.get_object(Bucket=bucket, Key="run1/data/truth.json")["Body"].read())
+    for sample, sample_truth in truth["samples"].items():
+        local = {}
+        for key in ("bam", "bai", "dup_metrics"):
+            uri = result[sample][key].path
+            assert uri.startswith(f"{out}/{sample}/")
+            local[key] = str(tmp_path / uri.rsplit("/", 1)[1])
+            s3.download_file(bucket, uri.split("/", 3)[3], local[key])
+        check_alignment(local["bam"], local["dup_metrics"], sample_truth)
+    assert set(job_statuses(tmp_path, execution)) == {"DONE"}
+    _, again = run_main(tmp_path, config, output_path=out)
     assert set(job_statuses(tmp_path, again)) == {"CACHED"}
