@@ -23,7 +23,7 @@ from bridge.native.expression import (
     TaskCall,
     contains_expression,
 )
-from bridge.native.file import files_unchanged, find_files
+from bridge.native.file import files_unchanged, find_file_uris, find_files
 from bridge.native.hashing import hash_call, hash_parts, hash_value
 from bridge.native.job import (
     CACHED,
@@ -331,7 +331,9 @@ class Execution:
         job = self.jobs_by_hash.get(call_hash)
         if job is not None:
             return job
-        arguments = _describe_arguments(task, arg_hashes, kwarg_hashes, arg_sources, kwarg_sources)
+        arguments = _describe_arguments(
+            task, args, kwargs, arg_hashes, kwarg_hashes, arg_sources, kwarg_sources
+        )
         job = Job(task, call_options, args, kwargs, arguments, call_hash, parent,
                   Promise(self.ready))
         self.jobs_by_hash[call_hash] = job
@@ -597,18 +599,35 @@ def _narrow(sources: tuple[Source, ...], key: Any) -> tuple[Source, ...]:
 
 def _describe_arguments(
     task: Any,
+    args: tuple,
+    kwargs: dict,
     arg_hashes: list[str],
     kwarg_hashes: dict[str, str],
     arg_sources: tuple[Source, ...],
     kwarg_sources: tuple[Source, ...],
 ) -> list[dict]:
+    """Each argument's name, value hash and sources (the upstream calls it came from),
+    plus the uris of the files it holds, so a file built into an argument inside a body
+    (a script's staged inputs) can still be traced to the job that wrote it."""
     names = task.positional_names
     arguments = []
-    for index, arg_hash in enumerate(arg_hashes):
+    for index, (value, arg_hash) in enumerate(zip(args, arg_hashes, strict=True)):
         name = names[index] if index < len(names) else f"*{index}"
-        sources = [[list(sub[1:]), ch, list(p)] for sub, ch, p in arg_sources if sub[0] == index]
-        arguments.append({"name": name, "hash": arg_hash, "sources": sources})
+        arguments.append(_describe_argument(name, value, arg_hash, arg_sources, index))
     for name, arg_hash in kwarg_hashes.items():
-        sources = [[list(sub[1:]), ch, list(p)] for sub, ch, p in kwarg_sources if sub[0] == name]
-        arguments.append({"name": name, "hash": arg_hash, "sources": sources})
+        arguments.append(_describe_argument(name, kwargs[name], arg_hash, kwarg_sources, name))
     return arguments
+
+
+def _describe_argument(
+    name: str, value: Any, value_hash: str, sources: tuple[Source, ...], key: Any
+) -> dict:
+    described = {
+        "name": name,
+        "hash": value_hash,
+        "sources": [[list(sub[1:]), ch, list(path)] for sub, ch, path in sources if sub[0] == key],
+    }
+    uris = find_file_uris(value)
+    if uris:
+        described["files"] = uris
+    return described

@@ -221,30 +221,36 @@ def _text(path: str | os.PathLike | _Path) -> str:
 def find_files(value: Any) -> list[list[str]]:
     """[[uri, hash], ...] for every File and Dir in a (nested) value. A Dir's uri ends
     with "/", so :func:`files_unchanged` knows to hash it as a folder."""
-    found: list[list[str]] = []
-    _collect(value, found)
-    return found
+    return [[_recorded_uri(item), item.hash] for item in iter_files(value)]
 
 
-def _collect(value: Any, found: list[list[str]]) -> None:
+def find_file_uris(value: Any) -> list[str]:
+    """The uris of the Files and Dirs in a (nested) value, without touching storage."""
+    return [_recorded_uri(item) for item in iter_files(value)]
+
+
+def _recorded_uri(item: File | Dir) -> str:
+    return item.uri + "/" if isinstance(item, Dir) else item.uri
+
+
+def iter_files(value: Any) -> Iterator[File | Dir]:
+    """Every File and Dir in a value, through containers, dataclasses and staging pairs."""
     cls = type(value)
     if cls in _SCALARS:
         return
-    if isinstance(value, File):
-        found.append([value.uri, value.hash])
-    elif isinstance(value, Dir):
-        found.append([value.uri + "/", value.hash])
+    if isinstance(value, File | Dir):
+        yield value
     elif isinstance(value, _Staging):
-        _collect(value.remote, found)
+        yield from iter_files(value.remote)
     elif cls is dict:
         for item in value.values():
-            _collect(item, found)
+            yield from iter_files(item)
     elif cls in (list, tuple, set, frozenset) or isinstance(value, tuple):
         for item in value:
-            _collect(item, found)
+            yield from iter_files(item)
     elif dataclasses.is_dataclass(value) and not isinstance(value, type):
         for field in dataclasses.fields(value):
-            _collect(getattr(value, field.name), found)
+            yield from iter_files(getattr(value, field.name))
 
 
 _SCALARS = frozenset({int, float, str, bool, bytes, type(None)})
