@@ -10,7 +10,10 @@ import gzip
 import json
 import shutil
 import subprocess
+import threading
 from collections import Counter
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -43,24 +46,28 @@ def load_example() -> Any:
     return load_workflow(str(EXAMPLE / "workflow.py"))
 
 
+def open_scheduler(root: Path, config: str | None = None) -> Any:
+    """A scheduler on ``root/.bridge`` (writing ``config`` to its bridge.ini first)."""
+    from bridge import Config, Scheduler
+
+    if config is not None:
+        (root / ".bridge").mkdir(parents=True, exist_ok=True)
+        (root / ".bridge" / "bridge.ini").write_text(config)
+    return Scheduler(config=Config.load(root / ".bridge"))
+
+
 def run_main(root: Path, config: str, **kwargs: Any) -> tuple[Any, str]:
     """Run the example's main with bridge.ini ``config`` in ``root/.bridge``; returns
     (result, execution id)."""
-    from bridge import Config, Scheduler
-
-    (root / ".bridge").mkdir(parents=True, exist_ok=True)
-    (root / ".bridge" / "bridge.ini").write_text(config)
     workflow = load_example()
-    with Scheduler(config=Config.load(root / ".bridge")) as scheduler:
+    with open_scheduler(root, config) as scheduler:
         result = scheduler.run(workflow.main(**kwargs))
         latest = scheduler.store.find_executions(limit=1)[0]["execution_id"]
     return result, latest
 
 
 def job_statuses(root: Path, execution_id: str) -> Counter:
-    from bridge import Config, Scheduler
-
-    with Scheduler(config=Config.load(root / ".bridge")) as scheduler:
+    with open_scheduler(root) as scheduler:
         graph = scheduler.store.execution_graph(execution_id)
     return Counter(job["status"] for job in graph.jobs)
 
@@ -75,6 +82,22 @@ def local_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     truth = json.loads((root / "results" / "data" / "truth.json").read_text())
     return {"root": root, "result": result, "again": again, "first": first,
             "second": second, "truth": truth}
+
+
+@pytest.fixture
+def http_folder(tmp_path: Path) -> Any:
+    """(base URL, folder) of a plain HTTP server on 127.0.0.1 serving the folder."""
+    folder = tmp_path / "served"
+    folder.mkdir()
+    handler = partial(SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", folder
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 # -- reading the tools' outputs ---------------------------------------------------------
@@ -232,3 +255,20 @@ def test_bridge_log_shows_the_final_bams_upstream_dataflow(local_run: dict) -> N
         for mate in (1, 2):
             assert f"sample1_{lane}_R{mate}.fastq.gz" in shown.output
 
+
+
+def test_the_reference_downloads_over_http_plain_or_gzipped(http_folder: Any,
+                                                            tmp_path: Path) -> None:
+    from bridge import File
+
+    base_url, folder = http_folder
+    fasta = ">chrT\nACGTACGTTTGA\n"
+    (folder / "plain.fa").write_text(fasta)
+    (folder / "zipped.fa.gz").write_bytes(gzip.compress(fasta.encode()))
+    workflow = load_example()
+    for name, expected in (("plain.fa", "plain.fa"), ("zipped.fa.gz", "genome.fa")):
+        with open_scheduler(tmp_path, LOCAL_CONFIG) as scheduler:
+            copied = scheduler.run(workflow.download_genome_ref(
+                File(f"{base_url}/{name}"), str(tmp_path / "ref" / name.split(".")[0])))
+        assert copied.path == str(tmp_path / "ref" / name.split(".")[0] / expected)
+        assert Path(copied.path).read_text() == fasta
