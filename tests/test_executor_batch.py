@@ -25,6 +25,8 @@ WORKFLOW = textwrap.dedent(
     import time
     from bridge import task, script, File
 
+    bridge_namespace = "batch_tests"
+
     @task(executor="batch")
     def square(x: int) -> int:
         return x * x

@@ -8,15 +8,17 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from docker_engine import base_image, docker_engine, worker_image  # noqa: F401 (fixtures)
 
 from bridge import File, Scheduler
 from bridge.loading import load_workflow
+from docker_engine import base_image, docker_engine, worker_image  # noqa: F401 (fixtures)
 
 WORKFLOW = textwrap.dedent(
     """
     import os
     from bridge import task, script, File
+
+    bridge_namespace = "docker_tests"
 
     def cgroup(*candidates):
         for path in candidates:
