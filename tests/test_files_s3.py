@@ -34,7 +34,7 @@ def test_s3_file_methods(s3_bucket: str, tmp_path: Path) -> None:
     assert back.read() == "hello\nworld\n"
     within = file.copy_to(File(f"s3://{s3_bucket}/copy/a.txt"))
     assert within.read() == "hello\nworld\n"
-    assert file.stage("in.txt").stage().read() == "hello\nworld\n"
+    assert file.stage(str(tmp_path / "in.txt")).stage().read() == "hello\nworld\n"
     file.remove()
     assert not file.exists()
     with pytest.raises(FileNotFoundError, match=r"a\.txt"):
