@@ -17,9 +17,23 @@ NO_SOURCES: tuple[Source, ...] = ()
 
 class Job:
     __slots__ = (
-        "arguments", "args", "attempts", "call_hash", "call_options", "executor_name", "id",
-        "kwargs", "parent", "promise", "returned", "started", "status", "subtree_files",
-        "subtree_tasks", "task", "use_cache",
+        "args",
+        "arguments",
+        "attempts",
+        "call_hash",
+        "call_options",
+        "executor_name",
+        "id",
+        "kwargs",
+        "parent",
+        "promise",
+        "returned",
+        "started",
+        "status",
+        "subtree_files",
+        "subtree_tasks",
+        "task",
+        "use_cache",
     )
 
     def __init__(

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
 from cli_helpers import BRIDGE, subprocess_env, write_workflow
 
 WAIT = 60  # seconds to wait for something to appear before failing

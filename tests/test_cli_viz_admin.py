@@ -7,8 +7,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from cli_helpers import BRIDGE, assert_user_error, invoke, subprocess_env, write_workflow
 from sqlalchemy import create_engine, text
+
+from cli_helpers import BRIDGE, assert_user_error, invoke, subprocess_env, write_workflow
 
 
 @pytest.fixture
