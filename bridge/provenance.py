@@ -85,7 +85,7 @@ def upstream(graph: Any, job_id: str) -> dict:
         return {"job_id": job["job_id"], "call_hash": job["call_hash"],
                 "task": job["task_name"],
                 "arguments": [{"name": a["name"], "variable": names(job["job_id"], a["name"]),
-                               "hash": a["hash"],
+                               "hash": a["hash"], "files": a.get("files", []),
                                "preview": values.get(a["hash"], {}).get("preview", "?")}
                               for a in job["arguments"]]}
 
@@ -105,10 +105,18 @@ def upstream(graph: Any, job_id: str) -> dict:
         seen.add(key)
         block: dict[str, Any] = {"variable": names(job["job_id"], arg["name"]), "hops": []}
         holder, held = job, arg
+        file_matches: list[dict] = []
         while not held["sources"]:  # a constant in the body: maybe the parent's argument
             parent = jobs.get(holder["parent_id"]) if holder["parent_id"] else None
-            match = next((a for a in parent["arguments"] if a["hash"] == held["hash"]),
-                         None) if parent else None
+            if parent is None:
+                break
+            match = next((a for a in parent["arguments"] if a["hash"] == held["hash"]), None)
+            if match is None:
+                # Built in the parent's body from its arguments (a script's staged inputs):
+                # follow the files it holds to the parent's arguments that hold them.
+                file_matches = _arguments_holding_files(parent, held)
+                if len(file_matches) == 1:
+                    match, file_matches = file_matches[0], []
             if match is None:
                 break
             block["hops"].append({"kind": "argument_of", "job_id": parent["job_id"],
@@ -116,7 +124,16 @@ def upstream(graph: Any, job_id: str) -> dict:
                                   "argument": match["name"]})
             holder, held = parent, match
         sources = [s for s in held["sources"] if s[1] in by_call]
-        if holder is not job and sources:
+        if file_matches:
+            parent = jobs[holder["parent_id"]]
+            block["hops"].append({"kind": "argument_of", "job_id": parent["job_id"],
+                                  "call_hash": parent["call_hash"], "task": parent["task_name"],
+                                  "argument": ", ".join(a["name"] for a in file_matches)})
+            block["end"] = {"kind": "variables",
+                            "variables": [names(parent["job_id"], a["name"])
+                                          for a in file_matches]}
+            queue.extend((parent, a) for a in file_matches)
+        elif holder is not job and sources:
             # Traced to an argument of an enclosing parent that has its own block.
             block["end"] = {"kind": "variable",
                             "variable": names(holder["job_id"], held["name"])}
@@ -137,6 +154,14 @@ def upstream(graph: Any, job_id: str) -> dict:
             block["end"] = {"kind": "origin"}
         blocks.append(block)
     return {"blocks": blocks, "edges": edges}
+
+
+def _arguments_holding_files(parent: dict, held: dict) -> list[dict]:
+    """The parent's arguments that hold any of the files ``held`` holds."""
+    files = set(held.get("files", ()))
+    if not files:
+        return []
+    return [a for a in parent["arguments"] if files.intersection(a.get("files", ()))]
 
 
 def render_file(view: dict) -> str:
@@ -168,13 +193,18 @@ def _render_block(block: dict) -> list[str]:
         lines.append(f"{lead} <-- origin")
     elif end["kind"] == "variable":
         lines.append(f"{lead} <-- {end['variable']}")
+    elif end["kind"] == "variables":
+        lines.append(f"{lead} <-- {', '.join(end['variables'])}")
     else:
         args = ", ".join(a["variable"] for a in end["arguments"])
         path = "".join(f"[{p!r}]" for p in end["path"])
         lines.append(f"{lead} <-- <{end['call_hash'][:8]}> {_short(end['task'])}({args}){path}")
         width = max((len(a["variable"]) for a in end["arguments"]), default=0)
-        lines += [f"  {a['variable']:<{width}} = <{a['hash'][:8]}> {a['preview']}"
-                  for a in end["arguments"]]
+        for a in end["arguments"]:
+            lines.append(f"  {a['variable']:<{width}} = <{a['hash'][:8]}> {a['preview']}")
+            if a["preview"].endswith("...") and a["files"]:
+                # the preview was cut short: name every file the argument holds
+                lines += [f"  {'':<{width}}   {uri}" for uri in a["files"]]
     return lines
 
 
