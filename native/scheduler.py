@@ -7,6 +7,7 @@ import queue
 from collections.abc import Callable
 from typing import Any
 
+from bridge.native.execution import Execution
 from bridge.native.executors.base import Executor
 from bridge.native.settings import ExecutorSettings, SchedulerSettings
 from bridge.native.store import CallGraphStore
@@ -60,8 +61,6 @@ class Scheduler:
     ) -> Any:
         """Evaluate ``expr`` and return its value; raises the first error a call raised.
         ``listener(job, status)`` is told of every job state change (for live displays)."""
-        from bridge.native.execution import Execution
-
         self._task_hashes = None  # tasks may have been (re)defined since the last run
         execution = Execution(
             self, use_cache=cache, execution_id=execution_id,
@@ -74,8 +73,6 @@ class Scheduler:
         """Look ``expr`` up in the cache without running or recording anything: the
         returned Execution's ``would_run`` lists the calls that would run (their own
         children are unknown until their bodies run), ``jobs_by_hash`` every call seen."""
-        from bridge.native.execution import Execution
-
         self._task_hashes = None
         execution = Execution(self, use_cache=cache, description="dry run", dryrun=True)
         execution.run(expr)

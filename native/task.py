@@ -8,6 +8,7 @@ import functools
 import importlib
 import importlib.util
 import inspect
+import linecache
 import sys
 import textwrap
 from collections.abc import Callable, Iterator
@@ -149,19 +150,30 @@ def namespace(name: str | None) -> Iterator[None]:
 def function_source(func: Callable) -> str:
     """The function's source with its decorators stripped, so re-decorating does not
     change the hash; falls back to the bytecode when there is no source (REPL)."""
-    try:
-        source = textwrap.dedent(inspect.getsource(func))
-    except (OSError, TypeError):
-        code = func.__code__
+    code = func.__code__
+    linecache.checkcache(code.co_filename)  # the file may have been edited since
+    lines = linecache.getlines(code.co_filename)
+    span = _function_spans(code.co_filename, "".join(lines)).get(code.co_firstlineno)
+    if span is None:
         return repr((code.co_code, code.co_consts, code.co_names))
+    return textwrap.dedent("".join(lines[span[0] - 1 : span[1]])).rstrip("\n")
+
+
+@functools.lru_cache(maxsize=64)
+def _function_spans(filename: str, source: str) -> dict[int, tuple[int, int]]:
+    """For each function in a source file: the line its code object starts on (its first
+    decorator) -> the lines of its ``def`` through its end. One parse per file version,
+    cheaper than ``inspect.getsource`` per function."""
     try:
         tree = ast.parse(source)
-    except SyntaxError:
-        return source
-    node = tree.body[0]
-    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.decorator_list:
-        return "\n".join(source.splitlines()[node.lineno - 1 :])
-    return source
+    except (SyntaxError, ValueError):
+        return {}
+    spans = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            spans[first] = (node.lineno, node.end_lineno or node.lineno)
+    return spans
 
 
 def _source_file(func: Callable) -> str | None:
