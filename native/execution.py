@@ -49,10 +49,6 @@ MAX_OUTCOMES_PER_TICK = 2000
 FREEZE_EVERY = 1000
 
 
-class ExecutionCancelled(Exception):
-    """The execution stopped (a failure elsewhere, or Ctrl+C) before this call ran."""
-
-
 class Execution:
     def __init__(
         self,

@@ -15,10 +15,6 @@ from typing import Any
 _sha256 = hashlib.sha256
 
 
-def hash_bytes(data: bytes) -> str:
-    return _sha256(data).hexdigest()
-
-
 def hash_text(text: str) -> str:
     return _sha256(text.encode("utf-8")).hexdigest()
 

@@ -153,14 +153,14 @@ def function_source(func: Callable) -> str:
     code = func.__code__
     linecache.checkcache(code.co_filename)  # the file may have been edited since
     lines = linecache.getlines(code.co_filename)
-    span = _function_spans(code.co_filename, "".join(lines)).get(code.co_firstlineno)
+    span = _function_spans("".join(lines)).get(code.co_firstlineno)
     if span is None:
         return repr((code.co_code, code.co_consts, code.co_names))
     return textwrap.dedent("".join(lines[span[0] - 1 : span[1]])).rstrip("\n")
 
 
 @functools.lru_cache(maxsize=64)
-def _function_spans(filename: str, source: str) -> dict[int, tuple[int, int]]:
+def _function_spans(source: str) -> dict[int, tuple[int, int]]:
     """For each function in a source file: the line its code object starts on (its first
     decorator) -> the lines of its ``def`` through its end. One parse per file version,
     cheaper than ``inspect.getsource`` per function."""
