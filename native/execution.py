@@ -49,6 +49,10 @@ MAX_OUTCOMES_PER_TICK = 2000
 FREEZE_EVERY = 1000
 
 
+class UnstorableResultError(TypeError):
+    """A task returned a value the store cannot hash or serialise."""
+
+
 class Execution:
     def __init__(
         self,
@@ -118,13 +122,15 @@ class Execution:
                 return None
             self._cancel_unfinished()
             self._record_execution("DONE" if outcome[0][0] == "ok" else "FAILED")
-        except KeyboardInterrupt:
+        except BaseException as error:
+            # Ctrl+C, or a fault in bridge itself: stop, and leave a truthful record.
             self._stop()
             for job in list(self.running.values()):
                 self._cancel(job)
             self.running.clear()
             self._cancel_unfinished()
-            self._record_execution("CANCELLED")
+            cancelled = isinstance(error, KeyboardInterrupt)
+            self._record_execution("CANCELLED" if cancelled else "FAILED")
             raise
         finally:
             if not self.dryrun:
@@ -459,13 +465,20 @@ class Execution:
             self._finish(job, value)
 
     def _finish(self, job: Job, value: Any) -> None:
-        result_hash = hash_value(value)
-        self.store.add_value(self.batch, result_hash, value)
-        result_files = find_files(value)
+        try:
+            result_hash = hash_value(value)
+            self.store.add_value(self.batch, result_hash, value)
+            result_files = find_files(value)
+            returned = None
+            if job.returned is not None:
+                returned = serialize_expression(job.returned, self)
+        except Exception as error:
+            self._fail(job, UnstorableResultError(
+                f"task {job.task.fullname} returned {type(value).__name__} that bridge cannot "
+                f"record ({type(error).__name__}: {error}): return plain data, Files, or "
+                "objects that pickle"), "")
+            return
         job.subtree_files.extend(result_files)
-        returned = None
-        if job.returned is not None:
-            returned = serialize_expression(job.returned, self)
         subtree_tasks = sorted(job.subtree_tasks)
         subtree_hash = hash_parts("subtree", subtree_tasks)
         self.batch.calls[(job.call_hash, subtree_hash)] = {

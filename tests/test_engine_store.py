@@ -154,3 +154,18 @@ def test_the_store_works_on_postgresql(postgres_uri: str, workdir: Path) -> None
         replay = _run_pipeline(scheduler)
         jobs = scheduler.store.execution_graph(replay).jobs
         assert [j["status"] for j in jobs] == ["CACHED"]
+
+
+@task(cache=False)
+def st_returns_a_lock(x: int) -> object:
+    return threading.Lock()
+
+
+def test_a_result_that_cannot_be_recorded_fails_its_call_clearly(scheduler: Scheduler) -> None:
+    with pytest.raises(TypeError, match=r"st_returns_a_lock returned lock that bridge cannot "
+                                        r"record .*cannot pickle"):
+        scheduler.run([st_returns_a_lock(1), st_returns_a_lock(2)])
+    execution = scheduler.store.find_executions(limit=1)[0]
+    assert execution["status"] == "FAILED"
+    jobs = scheduler.store.execution_graph(execution["execution_id"]).jobs
+    assert {job["status"] for job in jobs} == {"FAILED"}
