@@ -53,6 +53,10 @@ class UnstorableResultError(TypeError):
     """A task returned a value the store cannot hash or serialise."""
 
 
+class UnhashableArgumentError(TypeError):
+    """A task was called with an argument bridge cannot hash."""
+
+
 class Execution:
     def __init__(
         self,
@@ -327,8 +331,15 @@ class Execution:
     ) -> Job:
         """The job for a call: an identical call already in this execution, or a new one
         that is looked up in the cache or run."""
-        arg_hashes = [hash_value(arg) for arg in args]
-        kwarg_hashes = {name: hash_value(arg) for name, arg in kwargs.items()}
+        try:
+            arg_hashes = [hash_value(arg) for arg in args]
+            kwarg_hashes = {name: hash_value(arg) for name, arg in kwargs.items()}
+        except Exception as error:
+            raise UnhashableArgumentError(
+                f"an argument of {task.fullname}(...) cannot be hashed "
+                f"({type(error).__name__}: {error}): pass plain data, Files, or objects "
+                "that pickle"
+            ) from error
         call_hash = hash_call(task.hash, arg_hashes, kwarg_hashes)
         job = self.jobs_by_hash.get(call_hash)
         if job is not None:

@@ -169,3 +169,14 @@ def test_a_result_that_cannot_be_recorded_fails_its_call_clearly(scheduler: Sche
     assert execution["status"] == "FAILED"
     jobs = scheduler.store.execution_graph(execution["execution_id"]).jobs
     assert {job["status"] for job in jobs} == {"FAILED"}
+
+
+@task(cache=False)
+def st_takes_anything(value: object) -> int:
+    return 1
+
+
+def test_an_argument_that_cannot_be_hashed_names_the_task(scheduler: Scheduler) -> None:
+    with pytest.raises(TypeError, match=r"an argument of st_takes_anything\(\.\.\.\) cannot be "
+                                        r"hashed .*cannot pickle"):
+        scheduler.run(st_takes_anything(threading.Lock()))
