@@ -175,3 +175,13 @@ def test_call_site_options_override_task_options(scheduler: Scheduler) -> None:
     with pytest.raises(ConnectionError):
         scheduler.run(basics_flaky.options(retries=0)("once", 1))
     assert attempts["once"] == 1
+
+
+def test_import_bridge_loads_no_heavy_dependency() -> None:
+    import subprocess
+    import sys
+
+    heavy = ("sqlalchemy", "pydantic", "boto3", "docker", "prefect", "airflow", "rich")
+    code = f"import sys, bridge; print([m for m in {heavy!r} if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
