@@ -267,3 +267,15 @@ def test_the_reference_downloads_over_http_plain_or_gzipped(http_folder: Any,
                 File(f"{base_url}/{name}"), str(tmp_path / "ref" / name.split(".")[0])))
         assert copied.path == str(tmp_path / "ref" / name.split(".")[0] / expected)
         assert Path(copied.path).read_text() == fasta
+
+
+def test_a_manifest_named_without_a_folder_is_read_relative_to_the_current_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bridge import File
+
+    monkeypatch.chdir(tmp_path)
+    Path("samples.tsv").write_text("sample_id\tlane\treads1\treads2\n"
+                                   "s1\tL001\tfq/s1_R1.fastq.gz\tfq/s1_R2.fastq.gz\n")
+    with open_scheduler(tmp_path, LOCAL_CONFIG) as scheduler:
+        pairs = scheduler.run(load_example().get_sample_read_pairs(File("samples.tsv")))
+    assert pairs == {"s1": {"1": [File("fq/s1_R1.fastq.gz")], "2": [File("fq/s1_R2.fastq.gz")]}}

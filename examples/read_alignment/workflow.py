@@ -37,7 +37,10 @@ PICARD = (
 
 
 def join(base: str, *parts: str) -> str:
-    """A path under ``base`` that works alike for folders and s3:// prefixes."""
+    """A path under ``base`` that works alike for folders and s3:// prefixes. An empty
+    base is the current folder (a manifest named without a folder, say)."""
+    if not base:
+        return "/".join(parts)
     return "/".join([base.rstrip("/"), *parts])
 
 
@@ -82,7 +85,7 @@ def prepare_samples(output_path: str = "data") -> dict:
     }
 
 
-@task(version="1")
+@task(version="2")  # 2: a manifest named without a folder is read relative to the current one
 def get_sample_read_pairs(samples_file: File) -> dict:
     """Read the samples manifest into {sample_id: {"1": [lane FASTQs], "2": [...]}}.
 
