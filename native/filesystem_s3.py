@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
 import shlex
 import threading
+from collections.abc import Iterator
 from typing import IO, Any
 
 from bridge.native.filesystem import FileError, FileSystem, makedirs_for
@@ -67,20 +69,21 @@ class S3FileSystem(FileSystem):
         bucket, key = split_s3(path)
         if mode == "r":
             try:
-                body = self.client.get_object(Bucket=bucket, Key=key)["Body"]
+                with explained(path):
+                    body = self.client.get_object(Bucket=bucket, Key=key)["Body"]
             except Exception as error:
                 if _s3_status(error) == 404:
                     raise FileNotFoundError(f"{path} does not exist") from None
                 raise
             return io.BufferedReader(_RawReader(body), 1024 * 1024)
         if mode == "w":
-            return _UploadOnClose(lambda data: self.client.put_object(
-                Bucket=bucket, Key=key, Body=data))
+            return _UploadOnClose(lambda data: self.write_bytes(path, data))
         raise FileError(f"{path}: S3 files open for reading ('r') or writing ('w'), not {mode!r}")
 
     def write_bytes(self, path: str, data: bytes) -> None:
         bucket, key = split_s3(path)
-        self.client.put_object(Bucket=bucket, Key=key, Body=data)
+        with explained(path):
+            self.client.put_object(Bucket=bucket, Key=key, Body=data)
 
     def read_bytes(self, path: str) -> bytes:
         with self._open_binary(path, "r") as handle:
@@ -97,13 +100,20 @@ class S3FileSystem(FileSystem):
     def isdir(self, path: str) -> bool:
         bucket, key = split_s3(path)
         prefix = key.rstrip("/") + "/" if key else ""
-        found = self.client.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1)
+        with explained(path):
+            try:
+                found = self.client.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1)
+            except Exception as error:
+                if _s3_status(error) == 404:  # no such bucket: no such folder either
+                    return False
+                raise
         return found.get("KeyCount", 0) > 0
 
     def _list(self, bucket: str, prefix: str) -> list[dict]:
         paginator = self.client.get_paginator("list_objects_v2")
-        return [obj for page in paginator.paginate(Bucket=bucket, Prefix=prefix)
-                for obj in page.get("Contents", [])]
+        with explained(f"s3://{bucket}/{prefix}"):
+            return [obj for page in paginator.paginate(Bucket=bucket, Prefix=prefix)
+                    for obj in page.get("Contents", [])]
 
     def walk(self, path: str) -> list[tuple[str, str]]:
         bucket, key = split_s3(path)
@@ -121,16 +131,19 @@ class S3FileSystem(FileSystem):
     def download(self, path: str, local: str) -> None:
         bucket, key = split_s3(path)
         makedirs_for(local)
-        self.client.download_file(bucket, key, local)
+        with explained(path):
+            self.client.download_file(bucket, key, local)
 
     def upload(self, local: str, path: str) -> None:
         bucket, key = split_s3(path)
-        self.client.upload_file(local, bucket, key)
+        with explained(path):
+            self.client.upload_file(local, bucket, key)
 
     def copy(self, src: str, dest: str) -> None:
         src_bucket, src_key = split_s3(src)
         bucket, key = split_s3(dest)
-        self.client.copy({"Bucket": src_bucket, "Key": src_key}, bucket, key)
+        with explained(dest):  # a missing source is named by File.copy_to
+            self.client.copy({"Bucket": src_bucket, "Key": src_key}, bucket, key)
 
     def shell_download(self, path: str, local: str, recursive: bool = False) -> str:
         flag = " --recursive" if recursive else ""
@@ -193,6 +206,38 @@ def glob_regex(pattern: str) -> re.Pattern:
         else:
             parts.append(re.escape(token))
     return re.compile("".join(parts))
+
+
+@contextlib.contextmanager
+def explained(path: str) -> Iterator[None]:
+    """Turn the S3 errors a user can fix (a missing bucket, refused access, no
+    credentials) into a FileError that names the path and what to do."""
+    try:
+        yield
+    except Exception as error:
+        message = _explanation(path, error)
+        if message is None:
+            raise
+        raise FileError(message) from None
+
+
+def _explanation(path: str, error: BaseException) -> str | None:
+    if type(error).__name__ == "NoCredentialsError":
+        return (f"{path}: no AWS credentials found; set AWS_PROFILE, or AWS_ACCESS_KEY_ID "
+                "and AWS_SECRET_ACCESS_KEY")
+    # boto3's transfers wrap the client error (S3UploadFailedError): look beneath.
+    cause = error if isinstance(getattr(error, "response", None), dict) else error.__context__
+    response = getattr(cause, "response", None)
+    if not isinstance(response, dict):
+        return None
+    code = response.get("Error", {}).get("Code")
+    if code == "NoSuchBucket":
+        bucket = path[len("s3://"):].split("/", 1)[0]
+        return f"{path}: the bucket {bucket} does not exist; create it or correct the path"
+    if code in ("AccessDenied", "403", "AllAccessDisabled"):
+        return (f"{path}: access denied; check the AWS credentials and the bucket's "
+                "permissions")
+    return None
 
 
 def _s3_status(error: Exception) -> int | None:

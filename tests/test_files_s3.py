@@ -92,3 +92,15 @@ def test_boto3_is_loaded_only_for_s3_paths(tmp_path: Path) -> None:
 def test_a_bucketless_path_is_a_clear_error() -> None:
     with pytest.raises(FileError, match="names no bucket"):
         File("s3:///key").exists()
+
+
+def test_a_missing_bucket_is_a_clear_error(moto_server: str, tmp_path: Path) -> None:
+    file = File("s3://no-such-bucket/dir/a.txt")
+    assert not file.exists() and not Dir("s3://no-such-bucket/dir").exists()
+    expected = r"s3://no-such-bucket/dir/a\.txt: the bucket no-such-bucket does not exist"
+    with pytest.raises(FileError, match=expected):
+        file.write("x")
+    with pytest.raises(FileError, match=expected):
+        File(tmp_path / "local.txt").write("x").copy_to(file)  # through boto3's transfer
+    with pytest.raises(FileError, match="the bucket no-such-bucket does not exist"):
+        Dir("s3://no-such-bucket/dir").files()
