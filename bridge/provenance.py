@@ -10,7 +10,7 @@ from collections import deque
 from typing import Any
 
 from bridge import queries
-from bridge.history import NotFound, job_view, render_job, when
+from bridge.history import NotFound, files_view, job_view, render_job, when
 
 
 def producer(store: Any, path: str) -> tuple[dict, dict]:
@@ -45,8 +45,12 @@ def file_view(store: Any, path: str) -> dict:
     path, file_hash = next((uri, h) for uri, h in entry["result_files"]
                            if uri in (path, os.path.abspath(path), os.path.relpath(path)))
     graph = store.execution_graph(job["execution_id"])
+    # r/w as `bridge log --file` marks it in the producer's execution: rw when read later
+    mode = next((f["mode"] for f in files_view(store, job["execution_id"])["files"]
+                 if f["path"] == path), "w")
     return {
-        "file": {"path": path, "hash": file_hash, "time": when(entry["created"])},
+        "file": {"path": path, "hash": file_hash, "time": when(entry["created"]),
+                 "mode": mode},
         "producer": job_view(store, job),
         **upstream(graph, job["job_id"]),
     }
@@ -167,7 +171,7 @@ def _arguments_holding_files(parent: dict, held: dict) -> list[dict]:
 def render_file(view: dict) -> str:
     file = view["file"]
     producer_job = view["producer"]
-    lines = [f"File {file['hash'][:8]} {file['time']} w  {file['path']}",
+    lines = [f"File {file['hash'][:8]} {file['time']} {file['mode']:<2} {file['path']}",
              f"Produced by Job {producer_job['job_id'][:8]}", "",
              render_job(producer_job, indent="  "), "    Upstream dataflow:", ""]
     for block in view["blocks"]:

@@ -22,7 +22,9 @@ def test_file_provenance_traces_each_step_and_the_linking_argument(three_steps: 
     result = invoke("log", "out/total.txt")
     assert result.exit_code == 0, result.output
     text = result.output
-    assert "File " in text and "out/total.txt" in text
+    assert text.startswith("File ") and " w  out/total.txt" in text.splitlines()[0]
+    # the header's r/w mark agrees with `bridge log --file`: total read squares.txt
+    assert " rw out/squares.txt" in invoke("log", "out/squares.txt").output.splitlines()[0]
     assert "Produced by Job" in text and "Traceback: Exec" in text
     assert "def total(squares: File, out: str) -> dict:" in text  # the task's source
     # each upstream step, and the argument that links it to the next
