@@ -62,6 +62,21 @@ def test_init_writes_a_valid_commented_config_and_a_store(workdir: Path) -> None
     assert invoke("run", "wf.py", "main", "--n", "2").exit_code == 0  # the template is valid
 
 
+def test_config_option_picks_the_folder_for_every_command(workdir: Path) -> None:
+    assert "Wrote elsewhere/bridge.ini" in invoke("init", "elsewhere").output
+    write_workflow(workdir)
+    ran = invoke("run", "--config", "elsewhere", "wf.py", "main", "--n", "2")
+    assert ran.exit_code == 0, ran.output
+    assert not (workdir / ".bridge").exists()  # nothing went to the default folder
+    assert invoke("log", "--config", "elsewhere").output.count("Exec ") == 1
+    assert invoke("viz", "--config", "elsewhere", "-o", "g.dot").exit_code == 0
+    assert "three.square" in Path("g.dot").read_text()
+    assert "elsewhere/bridge.db" in invoke("db", "info", "--config", "elsewhere").output
+    assert_user_error(invoke("log"), "bridge init")  # the default folder has no store
+    (workdir / "elsewhere" / "bridge.ini").write_text("[backend]\nnope = 1\n")
+    assert_user_error(invoke("log", "--config", "elsewhere"), "elsewhere/bridge.ini", "nope")
+
+
 def test_db_upgrade_sets_up_an_unversioned_database(workdir: Path) -> None:
     db = workdir / "old.db"
     create_engine(f"sqlite:///{db}").connect().close()  # an empty database file
