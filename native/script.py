@@ -3,8 +3,9 @@
 The work is split in layers so that every executor runs the very same shell script:
 
 - :func:`prepare_script` turns (command, inputs, outputs) into one plain bash script.
-  It stages the inputs in (``cp``, ``aws s3 cp``, ``curl``), makes the folders that
-  staged output files go in, runs the command in a subshell (its stdout is the
+  It stages the inputs in (``cp``, ``aws s3 cp``, ``curl``; an input that cannot be
+  staged is named on stderr, with exit :data:`MISSING_INPUT_EXIT`), makes the folders
+  that staged output files go in, runs the command in a subshell (its stdout is the
   script's stdout; staging messages go to stderr), checks that every staged output was
   written (else it names the missing ones and exits with :data:`MISSING_OUTPUT_EXIT`),
   and stages the outputs out. It needs bash and
@@ -41,6 +42,7 @@ from bridge.native.task import namespace, task
 
 SCRIPT_TASK_NAME = "bridge.script"
 MISSING_OUTPUT_EXIT = 97
+MISSING_INPUT_EXIT = 98
 STDERR_TAIL_LINES = 20
 STDOUT = "-"
 
@@ -127,8 +129,18 @@ def iter_staging(value: Any) -> Iterator[_Staging]:
 def prepare_script(command: str, inputs: Any = (), outputs: Any = None) -> str:
     """The whole job as one bash script: stage in, run the command, stage out."""
     outputs_staged = list(iter_staging(outputs))
-    lines = ["set -euo pipefail", "# stage in"]
-    lines += [f"{staging.shell_stage()} >&2" for staging in iter_staging(inputs)]
+    lines = [
+        "set -euo pipefail",
+        "bridge_input_failed() {",
+        '  echo "bridge: could not stage in the input $1 (as $2): check that it exists and'
+        ' can be read" >&2',
+        f"  exit {MISSING_INPUT_EXIT}",
+        "}",
+        "# stage in",
+    ]
+    lines += [f"{staging.shell_stage()} >&2 || bridge_input_failed "
+              f"{shlex.quote(staging.remote.path)} {shlex.quote(staging.local.path)}"
+              for staging in iter_staging(inputs)]
     parents = sorted({os.path.dirname(s.local.path) for s in outputs_staged
                       if isinstance(s, StagingFile)} - {""})
     lines += [f"mkdir -p {shlex.quote(parent)}" for parent in parents]
@@ -141,7 +153,8 @@ def prepare_script(command: str, inputs: Any = (), outputs: Any = None) -> str:
         ]
         lines += [
             'if ((${#bridge_missing[@]})); then',
-            '  echo "bridge: the script did not write its output(s): ${bridge_missing[*]}" >&2',
+            '  echo "bridge: the script did not write its output(s): ${bridge_missing[*]}:'
+            ' write them in the command, or drop them from outputs" >&2',
             f"  exit {MISSING_OUTPUT_EXIT}",
             "fi",
         ]
@@ -196,17 +209,23 @@ def _script_env() -> dict[str, str]:
 
 def _script_error(code: int, scratch: str, workdir: str, outputs: Any) -> ScriptError:
     with open(os.path.join(scratch, "stderr"), encoding="utf-8", errors="replace") as handle:
-        tail = "\n".join(handle.read().splitlines()[-STDERR_TAIL_LINES:])
+        lines = handle.read().splitlines()
+    kept = f"(scratch folder kept at {scratch})"
     if code == MISSING_OUTPUT_EXIT:
-        missing = [s.local.path for s in iter_staging(outputs)
+        missing = [f"{s.local.path} (for {s.remote.path})" for s in iter_staging(outputs)
                    if not os.path.exists(os.path.join(workdir, s.local.path))]
         if missing:
             return ScriptError(
-                f"script did not write its output(s) {', '.join(missing)} "
-                f"(scratch folder kept at {scratch})", code, scratch)
-    return ScriptError(
-        f"script exited with code {code} (scratch folder kept at {scratch}); "
-        f"stderr tail:\n{tail}", code, scratch)
+                f"script did not write its output(s) {', '.join(missing)}: write them in the "
+                f"command, or drop them from outputs {kept}", code, scratch)
+    reason = f"script exited with code {code}"
+    if code == MISSING_INPUT_EXIT:
+        named = [line for line in lines if line.startswith("bridge: could not stage in")]
+        if named:  # the reason leads; the tail keeps what the copying tool said
+            reason = named[-1].removeprefix("bridge: ")
+            lines = [line for line in lines if line not in named]
+    tail = "\n".join(lines[-STDERR_TAIL_LINES:])
+    return ScriptError(f"{reason} {kept}; stderr tail:\n{tail}", code, scratch)
 
 
 with namespace("bridge"):

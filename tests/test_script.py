@@ -78,9 +78,32 @@ def test_a_missing_output_is_an_error_naming_it(scheduler: Any, workdir: Path) -
     outputs = [File(workdir / "a.txt").stage("a.txt"), File(workdir / "b.txt").stage("b.txt")]
     with pytest.raises(ScriptError) as caught:
         scheduler.run(shell("touch a.txt", outputs=outputs))
-    assert "did not write its output(s) b.txt" in str(caught.value)
+    assert f"did not write its output(s) b.txt (for {workdir / 'b.txt'})" in str(caught.value)
     assert os.path.isdir(caught.value.scratch)
     assert not File(workdir / "a.txt").exists()  # nothing is staged out from a failure
+
+
+def test_bridge_run_shows_a_script_mistake_without_a_traceback(workdir: Path) -> None:
+    from cli_helpers import invoke
+
+    (workdir / "wf.py").write_text(
+        "from bridge import File, script, task\n\n"
+        "@task()\n"
+        "def forgot(out: str) -> dict:\n"
+        "    return script('echo hi', outputs={'o': File(out).stage('o.txt')})\n")
+    result = invoke("run", "wf.py", "forgot", "--out", "out/o.txt")
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    error = next(line for line in result.output.splitlines() if line.startswith("Error:"))
+    assert "did not write its output(s) o.txt (for out/o.txt)" in error
+
+
+def test_an_input_that_cannot_be_staged_is_named(scheduler: Any, workdir: Path) -> None:
+    missing = workdir / "no-such-input.txt"
+    with pytest.raises(ScriptError) as caught:
+        scheduler.run(script("cat in.txt", inputs=[File(missing).stage("in.txt")]))
+    first_line = str(caught.value).splitlines()[0]
+    assert first_line.startswith(f"could not stage in the input {missing} (as in.txt)")
+    assert "No such file" in str(caught.value)  # what cp said, in the stderr tail
 
 
 def test_staged_folders(scheduler: Any, workdir: Path) -> None:
