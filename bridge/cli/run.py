@@ -142,10 +142,26 @@ def _report_failure(store: Any, execution_id: str, error: BaseException) -> None
 
     failed = find_jobs(store, execution_id=execution_id, status="FAILED", limit=5)
     for job in failed:
-        click.echo(f"\nJob {job['job_id'][:8]} {job['task_name']} FAILED:\n{job['error']}",
-                   err=True)
+        click.echo(f"\nJob {job['job_id'][:8]} {job['task_name']} FAILED:\n"
+                   f"{_without_bridge_traceback(job['error'])}", err=True)
     click.echo(f"Error: execution {execution_id[:8]} failed: {type(error).__name__}: {error} "
                f"(bridge log {execution_id[:8]})", err=True)
+
+
+def _without_bridge_traceback(error: str) -> str:
+    """A stored error without its traceback when every frame is bridge's own (a script
+    that failed, a missing file in a built-in task): it would show none of the user's
+    code. `bridge log` keeps the whole text."""
+    import re
+
+    import bridge.native
+
+    message, marker, trace = error.partition("\nTraceback (most recent call last):")
+    frames = re.findall(r'^  File "([^"]+)"', trace, flags=re.MULTILINE)
+    own = tuple(os.path.dirname(module.__file__) + os.sep for module in (bridge, bridge.native))
+    if marker and frames and all(frame.startswith(own) for frame in frames):
+        return message
+    return error
 
 
 def _print_result(result: Any) -> None:
