@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bridge import File, script
+from bridge import File, copy_file, script
 from bridge.native.file import FileError
 
 
@@ -89,3 +89,13 @@ def test_script_stages_http_inputs_with_curl(scheduler: Any, http_root: tuple[st
     result = scheduler.run(script("cat page.txt", inputs=[File(f"{base}/page.txt").stage(
         "page.txt")]))
     assert result == "served\n"
+
+
+def test_copy_file_from_http_to_s3_and_local(scheduler: Any, http_root: tuple[str, Path],
+                                             s3_bucket: str, workdir: Path) -> None:
+    base, root = http_root
+    (root / "ref.fa").write_text(">chr1\nACGT\n")
+    to_s3 = scheduler.run(copy_file(File(f"{base}/ref.fa"), f"s3://{s3_bucket}/ref/ref.fa"))
+    assert to_s3 == File(f"s3://{s3_bucket}/ref/ref.fa") and to_s3.read() == ">chr1\nACGT\n"
+    local = scheduler.run(copy_file(f"{base}/ref.fa", str(workdir / "ref.fa")))
+    assert local.read() == ">chr1\nACGT\n"
