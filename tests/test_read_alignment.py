@@ -236,8 +236,6 @@ def test_bridge_log_shows_the_final_bams_upstream_dataflow(local_run: dict) -> N
 
     from bridge.cli import cli
 
-    if "log" not in cli.commands:  # type: ignore[attr-defined]
-        pytest.skip("bridge log is not available yet")
     bam = local_run["result"]["sample1"]["bam"].path
     runner = CliRunner()
     with contextlib.chdir(local_run["root"]):
@@ -249,7 +247,6 @@ def test_bridge_log_shows_the_final_bams_upstream_dataflow(local_run: dict) -> N
     for lane in ("L001", "L002"):
         for mate in (1, 2):
             assert f"sample1_{lane}_R{mate}.fastq.gz" in shown.output, shown.output
-
 
 
 def test_the_reference_downloads_over_http_plain_or_gzipped(http_folder: Any,
