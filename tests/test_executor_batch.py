@@ -94,7 +94,7 @@ def batch(moto_server: str, docker_engine: str, worker_image: str):  # noqa: F81
                                       environment["computeEnvironmentArn"]}])
         bucket = f"scratch-{uuid.uuid4().hex[:8]}"
         boto3.client("s3").create_bucket(Bucket=bucket)
-        yield {"client": client, "queue": name, "bucket": bucket}
+        yield {"client": client, "queue": name, "bucket": bucket, "role": role}
 
 
 @pytest.fixture
@@ -154,6 +154,45 @@ def test_a_fan_out_runs_as_one_array_job_and_replays_from_the_cache(
 
     assert run(config, workflow.fan_out(20)) == [i * i for i in range(20)]
     assert len(jobs(batch, prefix)) == 1  # the second run submitted nothing
+
+
+def test_config_keys_reach_the_job_and_the_definition_is_reused(workflow, config, batch, workdir):
+    """role, vcpus, memory, gpus, timeout and retries as AWS Batch receives them. moto keeps
+    a job's resources and retry strategy to itself, so the submit requests are read off
+    the executor's boto3 client as they leave (observed, not mocked)."""
+    options = {**config["executors"]["batch"], "role": batch["role"], "vcpus": 2,
+               "memory": 0.5, "gpus": 1, "timeout": 120, "retries": 3}
+    submitted: list[dict] = []
+
+    def record(params: dict, **_) -> None:
+        submitted.append(params)
+
+    def run_recorded(expr):
+        with Scheduler(config={"executors": {"batch": options}}) as scheduler:
+            client = scheduler.executor("batch", "test").client("batch")
+            client.meta.events.register("before-parameter-build.batch.SubmitJob", record)
+            return scheduler.run(expr)
+
+    assert run_recorded(workflow.square(7)) == 49
+    assert run_recorded(workflow.square.options(memory=1, vcpus=1)(8)) == 64  # a later run
+    first, second = submitted
+    assert first["containerOverrides"]["resourceRequirements"] == [
+        {"type": "VCPU", "value": "2"}, {"type": "MEMORY", "value": "512"},
+        {"type": "GPU", "value": "1"}]
+    assert second["containerOverrides"]["resourceRequirements"][:2] == [  # task options win
+        {"type": "VCPU", "value": "1"}, {"type": "MEMORY", "value": "1024"}]
+    assert first["retryStrategy"]["attempts"] == 3
+    assert first["timeout"] == {"attemptDurationSeconds": 120}
+    # one job definition, registered by the first run and found again by the second
+    assert first["jobDefinition"] == second["jobDefinition"]
+    client = batch["client"]
+    definition = client.describe_job_definitions(
+        jobDefinitions=[first["jobDefinition"]])["jobDefinitions"][0]
+    assert definition["containerProperties"]["jobRoleArn"] == batch["role"]
+    assert definition["containerProperties"]["image"] == options["image"]
+    revisions = client.describe_job_definitions(
+        jobDefinitionName=definition["jobDefinitionName"])["jobDefinitions"]
+    assert len(revisions) == 1
 
 
 def test_a_failing_job_fails_its_call_with_the_log_tail(workflow, config, workdir):
