@@ -11,7 +11,9 @@ then times, for the same files in the same run:
   listing), against ``os.stat`` / ``client.head_object``;
 - stage: ``File(remote).stage(local).stage()`` per file, against ``shutil.copyfile`` /
   ``client.download_file``;
-- copy within S3: ``File.copy_to`` against ``client.copy``.
+- copy within S3: ``File.copy_to`` against ``client.copy``;
+- script() staging from S3: the shell lines script() runs (one ``aws s3 cp`` per file, a
+  process start each), on the first --script-files files, against ``client.download_file``.
 
 Numbers are µs per file (best of --repeat). moto answers from memory on this machine, so
 the S3 rows measure bridge's overhead over boto3, not network time.
@@ -24,6 +26,8 @@ import logging
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -68,7 +72,19 @@ def start_moto() -> object:
     return server
 
 
-def measure(n: int, size: int, repeat: int, work: Path) -> list[tuple[str, float, float]]:
+def _script_staging(s3_paths: list[str], work: Path) -> float:
+    """Seconds per file for the stage-in lines script() writes, run by bash."""
+    from bridge import File
+
+    lines = [File(p).stage(f"in/{i}").shell_stage() for i, p in enumerate(s3_paths)]
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
+    start = time.perf_counter()
+    subprocess.run(["bash", "-euc", "\n".join(lines)], cwd=work, env=env, check=True)
+    return (time.perf_counter() - start) / len(s3_paths)
+
+
+def measure(n: int, size: int, repeat: int, work: Path, script_files: int
+            ) -> list[tuple[str, float, float]]:
     """(what, bridge seconds, baseline seconds) rows."""
     import boto3
 
@@ -175,6 +191,15 @@ def measure(n: int, size: int, repeat: int, work: Path) -> list[tuple[str, float
             ),
         ),
     ]
+    # script() starts one AWS CLI process per staged S3 file: too slow for all n files, so
+    # time a few and scale to n.
+    few = min(script_files, n)
+    rows.append((
+        f"S3 script() stage-in (aws s3 cp, {few} files)",
+        n * min(_script_staging(s3_paths[:few], dest("sh", a)) for a in range(repeat)),
+        _best(repeat, lambda a: [client.download_file("bench", k, str(dest("sd", a) / name))
+                                 for k, name in zip(keys, names, strict=True)]),
+    ))
     return rows
 
 
@@ -197,11 +222,13 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--size", type=int, default=1024, help="bytes per file")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--script-files", type=int, default=20,
+                        help="files staged the way script() does (a process each)")
     args = parser.parse_args()
     server = start_moto()
     try:
         with tempfile.TemporaryDirectory(prefix="bridge-bench-files-") as work:
-            rows = measure(args.files, args.size, args.repeat, Path(work))
+            rows = measure(args.files, args.size, args.repeat, Path(work), args.script_files)
     finally:
         server.stop()  # type: ignore[attr-defined]
     print(report(rows, args.files))
