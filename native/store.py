@@ -86,8 +86,24 @@ class CallGraphStore:
 
     # -- lifecycle ---------------------------------------------------------------------
 
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The database file of a SQLite store (None for a server or in memory)."""
+        database = self.engine.url.database
+        if self.engine.dialect.name != "sqlite" or not database or database == ":memory:":
+            return None
+        return Path(database)
+
+    def exists(self) -> bool:
+        """False for a SQLite store whose file is not there yet; a server is assumed up."""
+        return self.sqlite_path is None or self.sqlite_path.exists()
+
     def open(self, create: bool = True) -> CallGraphStore:
         """Check the schema version, creating the schema in an empty database."""
+        if not self.exists():
+            if not create:
+                raise StoreError(f"no bridge store at {self.safe_uri}: run `bridge init` first")
+            self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
         try:
             with self.engine.connect() as conn:
                 has_meta = inspect(conn).has_table(meta.name)
@@ -333,10 +349,6 @@ def _upsert(insert: Any, table: Any, *keys: str) -> Any:
 def _create_engine(db_uri: str) -> Engine:
     if db_uri.startswith("postgresql://"):
         db_uri = "postgresql+psycopg://" + db_uri[len("postgresql://") :]
-    if db_uri.startswith("sqlite:///"):
-        path = db_uri[len("sqlite:///") :]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(db_uri)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)

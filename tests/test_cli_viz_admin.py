@@ -106,3 +106,11 @@ def test_version_and_help_in_a_real_process(workdir: Path) -> None:
          "print(sorted(m for m in ('sqlalchemy', 'pydantic', 'rich') if m in sys.modules))"],
         capture_output=True, text=True, env=subprocess_env(), check=True)
     assert probe.stdout.strip() == "[]"
+
+
+def test_db_commands_on_a_missing_store_create_nothing(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere"
+    for command in ("info", "upgrade"):
+        result = invoke("db", command, "--config", str(missing))
+        assert_user_error(result, "no bridge store at")
+    assert not missing.exists()

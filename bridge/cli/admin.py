@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -68,6 +69,15 @@ def init(directory: str | None) -> None:
     store.close()
 
 
+def _existing_store(config_dir: str | None) -> Any:
+    """The configured store, which must already exist (nothing is created by looking)."""
+    store = store_for(config_dir)
+    if not store.exists():
+        raise UserError(f"no bridge store at {store.safe_uri}: `bridge init` makes one, and so "
+                        "does the first `bridge run`")
+    return store
+
+
 @click.group()
 def db() -> None:
     """Inspect or upgrade the call-graph database."""
@@ -80,7 +90,7 @@ def info(config_dir: str | None) -> None:
     from bridge.migrations import current_version, table_counts
     from bridge.native.schema import SCHEMA_VERSION
 
-    store = store_for(config_dir)
+    store = _existing_store(config_dir)
     try:
         version = current_version(store)
         click.echo(f"Database:       {store.safe_uri}")
@@ -102,7 +112,7 @@ def upgrade(config_dir: str | None) -> None:
     from bridge.migrations import upgrade as run_upgrade
     from bridge.native.store import StoreError
 
-    store = store_for(config_dir)
+    store = _existing_store(config_dir)
     try:
         applied = run_upgrade(store)
     except StoreError as error:
