@@ -151,3 +151,23 @@ def test_bridge_config_and_db_uri_overrides(workdir: Path, tmp_path_factory) -> 
     assert db.exists()
     listed = invoke("log", env={"BRIDGE_DB_URI": f"sqlite:///{db}"})
     assert listed.output.count("Exec ") == 1
+
+
+def test_a_failure_is_shown_where_it_started_not_at_every_parent(workdir: Path) -> None:
+    (workdir / "nested.py").write_text(
+        "from bridge import task\n\n"
+        "@task(namespace='nested')\n"
+        "def leaf(x: int) -> int:\n"
+        "    raise ValueError(f'leaf {x} broke')\n\n"
+        "@task(namespace='nested')\n"
+        "def middle(x: int) -> int:\n"
+        "    return leaf(x)\n\n"
+        "@task(namespace='nested')\n"
+        "def top(x: int = 1) -> int:\n"
+        "    return middle(x)\n"
+    )
+    result = invoke("run", "nested.py", "top")
+    assert result.exit_code == 1
+    assert result.output.count("FAILED:") == 1
+    assert "nested.leaf FAILED:" in result.output
+    assert result.output.count("ValueError: leaf 1 broke") == 2  # the job, and the Error line

@@ -140,11 +140,14 @@ def _report_failure(store: Any, execution_id: str, error: BaseException) -> None
     """The failed jobs' errors with their tracebacks (the task's own code), then a line."""
     from bridge.queries import find_jobs
 
-    failed = find_jobs(store, execution_id=execution_id, status="FAILED", limit=5)
-    for job in failed:
+    failed = find_jobs(store, execution_id=execution_id, status="FAILED", limit=1000)
+    # A parent fails because a child did: show where each failure started, not its echoes.
+    parents_of_failed = {job["parent_id"] for job in failed}
+    for job in [job for job in failed if job["job_id"] not in parents_of_failed][:5]:
         click.echo(f"\nJob {job['job_id'][:8]} {job['task_name']} FAILED:\n"
                    f"{_without_bridge_traceback(job['error'])}", err=True)
-    click.echo(f"Error: execution {execution_id[:8]} failed: {type(error).__name__}: {error} "
+    summary = f"{type(error).__name__}: {error}".splitlines()[0]
+    click.echo(f"Error: execution {execution_id[:8]} failed: {summary} "
                f"(bridge log {execution_id[:8]})", err=True)
 
 
