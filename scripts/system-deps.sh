@@ -19,7 +19,7 @@ command -v curl >/dev/null || need+=(curl)            # script() stages http(s) 
 # busybox and python3.11 that docker/make-base.sh builds the test images from
 command -v dockerd >/dev/null || need+=(docker.io)
 dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
-command -v python3.11 >/dev/null || need+=(python3.11)
+[ -x /usr/bin/python3.11 ] || need+=(python3.11)  # Debian's, not a pyenv shim
 
 if ((${#need[@]})); then
     echo "installing system packages: ${need[*]}"
