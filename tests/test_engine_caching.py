@@ -188,3 +188,64 @@ def test_hashes_are_equal_across_processes(workdir: Path) -> None:
         for seed in (1, 2, 3)
     }
     assert len(outputs) == 1 and len(outputs.pop().strip()) == 64
+
+
+SLOW_FANOUT = """
+import time
+
+@task()
+def step(i: int) -> int:
+    ran("step")
+    time.sleep(0.05)
+    return i * i
+
+@task()
+def many(n: int) -> int:
+    ran("many")
+    return sum_of([step(i) for i in range(n)])
+
+@task()
+def sum_of(values: list) -> int:
+    return sum(values)
+"""
+
+
+def test_a_killed_run_leaves_a_consistent_store_and_the_rerun_replays_what_finished(
+    workdir: Path,
+) -> None:
+    import signal
+    import sqlite3
+    import time
+
+    from workflows import BRIDGE
+
+    write_workflow(workdir, SLOW_FANOUT)
+    (workdir / ".bridge").mkdir()
+    (workdir / ".bridge" / "bridge.ini").write_text(
+        "[scheduler]\nflush_interval = 0.1\n[executors.default]\ntype = local\nmax_workers = 4\n"
+    )
+    process = subprocess.Popen([BRIDGE, "run", "workflow.py", "many", "--n", "200"], cwd=workdir,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # wait until some steps are recorded, then kill -9
+        log = workdir / "ran.log"
+        if log.exists() and log.read_text().count("step") >= 40:
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    ran_before = ran_tasks(workdir).count("step")
+    assert 0 < ran_before < 200
+
+    with sqlite3.connect(workdir / ".bridge" / "bridge.db") as db:
+        dangling = db.execute(
+            "SELECT count(*) FROM calls WHERE result_hash NOT IN "
+            "(SELECT value_hash FROM stored_values)").fetchone()[0]
+        recorded = db.execute("SELECT count(*) FROM calls").fetchone()[0]
+    assert dangling == 0
+    assert recorded > 0
+
+    result = bridge(workdir, "run", "workflow.py", "many", "--n", "200")
+    assert result.stdout.strip() == str(sum(i * i for i in range(200)))
+    # every step recorded before the kill is replayed; only the others run again
+    assert ran_tasks(workdir).count("step") == 200 - recorded
