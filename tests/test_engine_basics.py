@@ -185,3 +185,14 @@ def test_import_bridge_loads_no_heavy_dependency() -> None:
     code = f"import sys, bridge; print([m for m in {heavy!r} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@task()
+def basics_pick_function(name: str) -> object:
+    return {"len": len, "sorted": sorted}[name]
+
+
+def test_calling_a_lazy_value_is_lazy_too(scheduler: Scheduler) -> None:
+    assert scheduler.run(basics_pick_function("len")([1, 2, 3])) == 3
+    doubled = basics_pair(3)["double"]  # 6
+    assert scheduler.run(basics_pick_function("sorted")(doubled * [1, 0])) == [0] * 6 + [1] * 6
