@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, func, inspect, select
+from sqlalchemy import Connection, func, inspect, select, text
 
 from bridge.native import schema
 from bridge.native.store import StoreError
@@ -22,7 +22,13 @@ def _create_tables(conn: Connection) -> None:
     schema.metadata.create_all(conn)
 
 
-STEPS: dict[int, Callable[[Connection], None]] = {1: _create_tables}
+def _add_subtree_counts(conn: Connection) -> None:
+    """Version 2: calls.subtree_counts (NULL for entries written before it)."""
+    if "subtree_counts" not in {c["name"] for c in inspect(conn).get_columns("calls")}:
+        conn.execute(text("ALTER TABLE calls ADD COLUMN subtree_counts JSON"))
+
+
+STEPS: dict[int, Callable[[Connection], None]] = {1: _create_tables, 2: _add_subtree_counts}
 
 
 def current_version(store: Any) -> int:

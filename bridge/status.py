@@ -36,6 +36,17 @@ class StatusBoard:
                 counts[previous] -= 1
             counts[status] = counts.get(status, 0) + 1
             self._status[job.id] = status
+            if status == "CACHED" and job.subtree_counts:
+                self._count_replayed_subtree(job)
+
+    def _count_replayed_subtree(self, job: Any) -> None:
+        """A replayed parent stands for every call beneath it: count those as CACHED too,
+        as a run that walked the tree would (the record keeps the parent's job only)."""
+        for name, n in job.subtree_counts.items():
+            beneath = n - 1 if name == job.task.fullname else n
+            if beneath:
+                per_task = self._counts.setdefault(name, {})
+                per_task["CACHED"] = per_task.get("CACHED", 0) + beneath
 
     def snapshot(self) -> Counts:
         with self._lock:

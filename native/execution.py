@@ -399,10 +399,11 @@ class Execution:
             return
         now = time.time()
         job.status, job.started = CACHED, now
-        if self.listener is not None:
-            self.listener(job, CACHED)
         job.subtree_tasks = set(cached.subtree_tasks)
         job.subtree_files = list(cached.subtree_files)
+        job.subtree_counts = cached.subtree_counts
+        if self.listener is not None:
+            self.listener(job, CACHED)
         self.batch.new_jobs[job.id] = job_row(self.id, job, ended=now)
         job.promise.resolve((value, (((), job.call_hash, ()),)))
 
@@ -500,6 +501,7 @@ class Execution:
             "subtree_tasks": subtree_tasks,
             "result_files": result_files,
             "subtree_files": job.subtree_files,
+            "subtree_counts": job.subtree_counts,
             "returned": returned,
             "job_id": job.id,
             "created": time.time(),
@@ -588,6 +590,15 @@ class Execution:
 def _merge_subtree(parent: Job, child: Job) -> None:
     parent.subtree_tasks |= child.subtree_tasks
     parent.subtree_files.extend(child.subtree_files)
+    counts = parent.subtree_counts
+    if counts is None:
+        counts = parent.subtree_counts = {parent.task.fullname: 1}
+    if child.subtree_counts is None:
+        name = child.task.fullname
+        counts[name] = counts.get(name, 0) + 1
+    else:
+        for name, n in child.subtree_counts.items():
+            counts[name] = counts.get(name, 0) + n
 
 
 def _ignore(_: Any) -> None:

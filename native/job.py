@@ -37,6 +37,7 @@ class Job:
         "returned",
         "started",
         "status",
+        "subtree_counts",
         "subtree_files",
         "subtree_tasks",
         "task",
@@ -69,8 +70,14 @@ class Job:
         self.executor_name = task.option("executor", call_options)
         self.subtree_tasks: set[str] = {task.hash}
         self.subtree_files: list[list[str]] = []
+        # {task name: calls} beneath a parent, itself included; None for a leaf.
+        self.subtree_counts: dict[str, int] | None = None
         self.returned: Any = None
         self.use_cache = True
+
+    def call_counts(self) -> dict[str, int]:
+        """{task name: calls} this job stands for: itself, and a parent's subtree."""
+        return self.subtree_counts or {self.task.fullname: 1}
 
     def option(self, name: str, default: Any = None) -> Any:
         return self.task.option(name, self.call_options, default)

@@ -19,7 +19,7 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 metadata = MetaData()
 
@@ -66,6 +66,9 @@ calls = Table(
     # [[uri, hash], ...] of Files/Dirs in the result, and in every result of the subtree.
     Column("result_files", JSON, nullable=False),
     Column("subtree_files", JSON, nullable=False),
+    # {task name: calls} of the subtree, the call itself included; NULL for a leaf. A
+    # replay reports these, so a cached parent shows what it stands for (version 2).
+    Column("subtree_counts", JSON),
     # For parents: the expression the body returned, with task calls as call hashes.
     Column("returned", JSON),
     Column("job_id", String(36), nullable=False),

@@ -19,7 +19,8 @@ from bridge.native.values import DEFAULT_INLINE_LIMIT, ValueStore, dumps, loads,
 LOOKUP_CHUNK = 500
 LOOKUP_SQL = (
     "SELECT calls.call_hash, calls.task_hash, calls.result_hash, calls.subtree_tasks, "
-    "calls.result_files, calls.subtree_files, stored_values.data, stored_values.location "
+    "calls.result_files, calls.subtree_files, calls.subtree_counts, stored_values.data, "
+    "stored_values.location "
     "FROM calls JOIN stored_values ON stored_values.value_hash = calls.result_hash"
 )
 
@@ -36,6 +37,7 @@ class CachedCall:
     subtree_tasks: list[str]
     result_files: list[list[str]]
     subtree_files: list[list[str]]
+    subtree_counts: dict[str, int] | None
     data: bytes | None
     location: str | None
 
@@ -183,10 +185,10 @@ class CallGraphStore:
             for chunk in _chunks(wanted, LOOKUP_CHUNK):
                 for row in select_where_in(conn, LOOKUP_SQL, "calls.call_hash", chunk,
                                            "ORDER BY calls.created DESC"):
-                    call_hash, task_hash, result_hash, tasks_, files, subtree, data, where = row
+                    call_hash, task_hash, result_hash, tasks_, files, subtree, counts = row[:7]
                     found.setdefault(call_hash, []).append(CachedCall(
                         call_hash, task_hash, result_hash, decode_json(tasks_),
-                        decode_json(files), decode_json(subtree), data, where,
+                        decode_json(files), decode_json(subtree), decode_json(counts), *row[7:],
                     ))
         return found
 

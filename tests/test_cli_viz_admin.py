@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from bridge.native.schema import SCHEMA_VERSION
 from cli_helpers import BRIDGE, assert_user_error, invoke, subprocess_env, write_workflow
 
 
@@ -56,7 +57,7 @@ def test_init_writes_a_valid_commented_config_and_a_store(workdir: Path) -> None
     assert (workdir / ".bridge" / "bridge.db").exists()
     assert "left as it is" in invoke("init").output
     info = invoke("db", "info")
-    assert "Schema version: 1 (this bridge: 1)" in info.output
+    assert f"Schema version: {SCHEMA_VERSION} (this bridge: {SCHEMA_VERSION})" in info.output
     assert "executions" in info.output
     write_workflow(workdir)
     assert invoke("run", "wf.py", "main", "--n", "2").exit_code == 0  # the template is valid
@@ -84,11 +85,24 @@ def test_db_upgrade_sets_up_an_unversioned_database(workdir: Path) -> None:
     assert "Schema version: 0" in invoke("db", "info", env=env).output
     assert_user_error(invoke("log", env=env), "bridge init")
     upgraded = invoke("db", "upgrade", env=env)
-    assert "schema version 1" in upgraded.output
+    assert f"schema version {SCHEMA_VERSION}" in upgraded.output
     assert "up to date" in invoke("db", "upgrade", env=env).output
     with create_engine(f"sqlite:///{db}").begin() as conn:
         conn.execute(text("UPDATE bridge_meta SET value='99' WHERE key='schema_version'"))
     assert_user_error(invoke("db", "upgrade", env=env), "99", "upgrade bridge")
+
+
+def test_db_upgrade_takes_a_version_1_store_to_version_2(workdir: Path) -> None:
+    write_workflow(workdir)
+    assert invoke("run", "wf.py", "main", "--n", "2").exit_code == 0
+    with create_engine(f"sqlite:///{workdir / '.bridge' / 'bridge.db'}").begin() as conn:
+        conn.execute(text("ALTER TABLE calls DROP COLUMN subtree_counts"))  # as version 1 was
+        conn.execute(text("UPDATE bridge_meta SET value='1' WHERE key='schema_version'"))
+    assert_user_error(invoke("run", "wf.py", "main", "--n", "2"), "version 1",
+                      "bridge db upgrade")
+    assert "to schema version 2" in invoke("db", "upgrade").output
+    replayed = invoke("run", "wf.py", "main", "--n", "2")
+    assert replayed.exit_code == 0 and "CACHED" in replayed.output  # entries kept
 
 
 def test_version_and_help_in_a_real_process(workdir: Path) -> None:

@@ -78,6 +78,10 @@ def test_a_replay_records_a_cached_job(scheduler: Scheduler) -> None:
     execution_id = _run_pipeline(scheduler)
     graph = scheduler.store.execution_graph(execution_id)
     assert [(j["task_name"], j["status"]) for j in graph.jobs] == [("st_pipeline", "CACHED")]
+    # the entry knows the calls it stands for, so a replay can report them
+    entry = graph.calls[graph.jobs[0]["call_hash"]]
+    assert entry["subtree_counts"] == {"st_pipeline": 1, "st_reads": 1, "st_align": 1,
+                                       "st_count": 1}
 
 
 gate = threading.Event()
