@@ -193,3 +193,31 @@ def script_image(base_image: str) -> str:
     tag = "bridge-scripts:awscli"
     return _build(tag, [str(ROOT / "docker/build-worker.sh"), "--base", base_image,
                         "--no-bridge", tag])
+
+
+@pytest.fixture(scope="module")
+def batch_queue(moto_server: str, docker_engine: str) -> Iterator[dict]:
+    """A Batch queue on moto (an unmanaged compute environment) whose jobs run as real
+    containers on the test Docker engine, in host network mode so they reach moto's S3
+    and CloudWatch Logs; with a scratch bucket and a role. Yields client, queue, bucket
+    and role."""
+    import uuid
+
+    import boto3
+
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("MOTO_DOCKER_NETWORK_MODE", "host")
+        role = boto3.client("iam").create_role(
+            RoleName=f"batch-{uuid.uuid4().hex[:8]}", AssumeRolePolicyDocument="{}"
+        )["Role"]["Arn"]
+        client = boto3.client("batch")
+        name = f"queue-{uuid.uuid4().hex[:8]}"
+        environment = client.create_compute_environment(
+            computeEnvironmentName=name, type="UNMANAGED", state="ENABLED", serviceRole=role)
+        client.create_job_queue(
+            jobQueueName=name, state="ENABLED", priority=1,
+            computeEnvironmentOrder=[{"order": 1, "computeEnvironment":
+                                      environment["computeEnvironmentArn"]}])
+        bucket = f"scratch-{uuid.uuid4().hex[:8]}"
+        boto3.client("s3").create_bucket(Bucket=bucket)
+        yield {"client": client, "queue": name, "bucket": bucket, "role": role}

@@ -18,7 +18,13 @@ import pytest
 from bridge import File, Scheduler
 from bridge.loading import load_workflow
 from bridge.native.executors.aws_batch import INTERRUPTED
-from docker_engine import base_image, docker_engine, script_image, worker_image  # noqa: F401
+from docker_engine import (  # noqa: F401
+    base_image,
+    batch_queue,
+    docker_engine,
+    script_image,
+    worker_image,
+)
 
 WORKFLOW = textwrap.dedent(
     """
@@ -75,26 +81,9 @@ RUNNER = textwrap.dedent(
 
 
 @pytest.fixture(scope="module")
-def batch(moto_server: str, docker_engine: str, worker_image: str):  # noqa: F811
-    """A Batch queue on moto (unmanaged compute environment) running real containers."""
-    import boto3
-
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("MOTO_DOCKER_NETWORK_MODE", "host")
-        iam = boto3.client("iam")
-        role = iam.create_role(RoleName=f"batch-{uuid.uuid4().hex[:8]}",
-                               AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        client = boto3.client("batch")
-        name = f"queue-{uuid.uuid4().hex[:8]}"
-        environment = client.create_compute_environment(
-            computeEnvironmentName=name, type="UNMANAGED", state="ENABLED", serviceRole=role)
-        client.create_job_queue(
-            jobQueueName=name, state="ENABLED", priority=1,
-            computeEnvironmentOrder=[{"order": 1, "computeEnvironment":
-                                      environment["computeEnvironmentArn"]}])
-        bucket = f"scratch-{uuid.uuid4().hex[:8]}"
-        boto3.client("s3").create_bucket(Bucket=bucket)
-        yield {"client": client, "queue": name, "bucket": bucket, "role": role}
+def batch(batch_queue: dict, worker_image: str) -> dict:  # noqa: F811
+    """The Batch queue, once the worker image its Python jobs run in is built."""
+    return batch_queue
 
 
 @pytest.fixture

@@ -8,15 +8,18 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 docker_engine_module = pytest.importorskip(
     "docker_engine", reason="the Docker test engine (tests/docker_engine.py) is not available")
-from docker_engine import base_image, docker_engine, script_image  # noqa: E402, F401
+from docker_engine import (  # noqa: E402, F401
+    base_image,
+    batch_queue,
+    docker_engine,
+    script_image,
+)
 from test_read_alignment import (  # noqa: E402
     EXAMPLE,
     flagstat,
@@ -74,31 +77,7 @@ def test_pipeline_on_the_docker_executor(tools_image: str, tmp_path: Path) -> No
     assert set(job_statuses(tmp_path, again)) == {"CACHED"}
 
 
-@pytest.fixture
-def batch_queue(moto_server: str, docker_engine: str) -> Iterator[dict]:  # noqa: F811
-    """A Batch queue on moto (unmanaged compute environment) whose jobs run as real
-    containers on the test Docker engine, in host network mode so they reach moto's S3."""
-    import boto3
-
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("MOTO_DOCKER_NETWORK_MODE", "host")
-        role = boto3.client("iam").create_role(
-            RoleName=f"batch-{uuid.uuid4().hex[:8]}", AssumeRolePolicyDocument="{}")
-        batch = boto3.client("batch")
-        name = f"align-{uuid.uuid4().hex[:8]}"
-        environment = batch.create_compute_environment(
-            computeEnvironmentName=name, type="UNMANAGED", state="ENABLED",
-            serviceRole=role["Role"]["Arn"])
-        batch.create_job_queue(
-            jobQueueName=name, state="ENABLED", priority=1,
-            computeEnvironmentOrder=[{"order": 1, "computeEnvironment":
-                                      environment["computeEnvironmentArn"]}])
-        bucket = f"align-{uuid.uuid4().hex[:8]}"
-        boto3.client("s3").create_bucket(Bucket=bucket)
-        yield {"queue": name, "bucket": bucket}
-
-
-def test_pipeline_on_aws_batch_with_data_on_s3(batch_queue: dict, tools_image: str,
+def test_pipeline_on_aws_batch_with_data_on_s3(batch_queue: dict, tools_image: str,  # noqa: F811
                                                tmp_path: Path) -> None:
     import boto3
 
