@@ -419,7 +419,7 @@ class Execution:
         except Exception as error:
             self._fail(job, error, "")
             return
-        if job.task.limits and not self._acquire(job):
+        if job.limits and not self._acquire(job):
             self.waiting.append(job)
             return
         if job.status == PENDING:
@@ -432,7 +432,7 @@ class Execution:
                              {**job.task.executor_options, **(job.call_options or {})}))
 
     def _acquire(self, job: Job) -> bool:
-        wants = job.task.limits
+        wants = job.limits
         available = self.available
         if any(available.setdefault(name, 1) < count for name, count in wants.items()):
             return False
@@ -441,7 +441,7 @@ class Execution:
         return True
 
     def _release(self, job: Job) -> None:
-        for name, count in job.task.limits.items():
+        for name, count in job.limits.items():
             self.available[name] += count
         for _ in range(len(self.waiting)):
             self._submit(self.waiting.popleft())
@@ -452,7 +452,7 @@ class Execution:
         job = self.running.pop(outcome.job_id, None)
         if job is None:  # cancelled while it ran
             return
-        if job.task.limits:
+        if job.limits:
             self._release(job)
         if not outcome.ok:
             if job.attempts < job.option("retries", job.task.retries) and not self.stopping:

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from bridge.native.promise import Promise
+from bridge.native.task import normalise_limits
 
 PENDING, RUNNING, DONE, CACHED, FAILED, CANCELLED = (
     "PENDING", "RUNNING", "DONE", "CACHED", "FAILED", "CANCELLED",
@@ -32,6 +33,7 @@ class Job:
         "executor_name",
         "id",
         "kwargs",
+        "limits",
         "parent",
         "promise",
         "returned",
@@ -68,6 +70,10 @@ class Job:
         self.started = 0.0
         self.attempts = 0
         self.executor_name = task.option("executor", call_options)
+        self.limits: dict[str, int] = (
+            normalise_limits(call_options["limits"])
+            if call_options and "limits" in call_options else task.limits
+        )
         self.subtree_tasks: set[str] = {task.hash}
         self.subtree_files: list[list[str]] = []
         # {task name: calls} beneath a parent, itself included; None for a leaf.

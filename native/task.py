@@ -58,7 +58,7 @@ class Task:
         self.cache = cache
         self.check_valid = check_valid
         self.executor = executor
-        self.limits = _normalise_limits(limits)
+        self.limits = normalise_limits(limits)
         self.retries = retries
         self.hash_includes = list(hash_includes or [])
         self.executor_options = dict(options or {})
@@ -122,7 +122,8 @@ class TaskOptions:
         return TaskOptions(self.task, {**self.call_options, **options})
 
 
-def _normalise_limits(limits: dict[str, int] | list[str] | None) -> dict[str, int]:
+def normalise_limits(limits: dict[str, int] | list[str] | None) -> dict[str, int]:
+    """``limits=`` as {resource: count}; a list names resources taken one each."""
     if not limits:
         return {}
     if isinstance(limits, dict):

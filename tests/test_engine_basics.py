@@ -96,6 +96,34 @@ def test_identical_calls_run_once_per_execution(scheduler: Scheduler) -> None:
     assert calls["add"] - before == 2
 
 
+@task()
+def basics_slow_square(x: int) -> int:
+    count("slow_square")
+    time.sleep(0.3)
+    return x * x
+
+
+@task()
+def basics_late_parent(x: int) -> int:
+    time.sleep(0.1)  # the identical call from the other branch is RUNNING by now
+    return basics_slow_square(x)
+
+
+@task()
+def basics_after(done: int, x: int) -> int:
+    return basics_slow_square(x) + done  # the identical call is DONE by now
+
+
+def test_an_identical_call_from_another_parent_joins_the_one_in_flight_or_done(
+    scheduler: Scheduler,
+) -> None:
+    before = calls["slow_square"]
+    result = scheduler.run(
+        [basics_slow_square(7), basics_late_parent(7), basics_after(basics_slow_square(7), 7)])
+    assert result == [49, 49, 98]
+    assert calls["slow_square"] - before == 1
+
+
 def test_truth_testing_an_expression_is_refused() -> None:
     with pytest.raises(TypeError, match="cond"):
         bool(basics_add(1, 2))
@@ -151,6 +179,24 @@ def test_limits_cap_how_many_calls_run_at_once(workdir) -> None:
     peak[0] = 0
     assert scheduler.run([basics_limited(i) for i in range(12)]) == list(range(12))
     assert peak[0] == 2
+
+
+def test_limits_given_as_counts_and_at_the_call_site(workdir) -> None:
+    scheduler = Scheduler(config={"limits": {"basics_slots": 4}})
+    peak[0] = 0
+    assert scheduler.run([basics_limited(i) for i in range(100, 112)]) == list(range(100, 112))
+    assert peak[0] == 4
+    peak[0] = 0
+    two_slots_each = basics_limited.options(limits={"basics_slots": 2})
+    assert scheduler.run([two_slots_each(i) for i in range(200, 212)]) == list(range(200, 212))
+    assert peak[0] == 2
+
+
+def test_limits_that_can_never_be_met_fail_with_the_task_named(workdir) -> None:
+    scheduler = Scheduler(config={"limits": {"basics_slots": 1}})
+    greedy = basics_limited.options(limits={"basics_slots": 3})
+    with pytest.raises(Exception, match=r"basics_limited.*never available"):
+        scheduler.run(greedy(300))
 
 
 attempts: Counter = Counter()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 from workflows import bridge, ran_tasks, write_workflow
@@ -175,19 +177,43 @@ def test_shallow_validity_checks_only_the_result(workdir: Path) -> None:
 
 
 def test_hashes_are_equal_across_processes(workdir: Path) -> None:
-    code = (
-        "from bridge.native.hashing import hash_value\n"
-        "import dataclasses\n"
-        "@dataclasses.dataclass\n"
-        "class P:\n    a: int\n    b: str\n"
-        "print(hash_value([1, 2.5, 'x', b'y', None, True, {'k': {3, 4}}, (P(1, 'z'),)]))\n"
-    )
+    data = workdir / "data.txt"
+    data.write_text("reads\n")
+    os.utime(data, (1_700_000_000, 1_700_000_000))
+    (workdir / "hashed.py").write_text(textwrap.dedent(f"""
+        import dataclasses, pydantic, sys
+        from bridge import File, task
+        from bridge.native.hashing import hash_value
+
+        @dataclasses.dataclass
+        class P:
+            a: int
+            b: str
+
+        class Sample(pydantic.BaseModel):
+            name: str
+            lanes: set[str]
+
+        @task()
+        def align(sample: str, reads: File) -> str:
+            return sample
+
+        # sets of strings and dicts iterate in an order that PYTHONHASHSEED changes
+        value = [1, 2.5, 'x', b'y', None, True, {{'k': {{3, 4}}}}, (P(1, 'z'),),
+                 {{'lane1', 'lane2', 'lane3'}}, frozenset('abcdef'),
+                 {{name: len(name) for name in ('one', 'two', 'three')}},
+                 Sample(name='s1', lanes={{'L001', 'L002'}}), File({str(data)!r})]
+        print(hash_value(value), align.hash)
+    """))
+    env = {**os.environ, "PYTHONPATH": str(workdir)}
     outputs = {
-        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                       env={"PYTHONHASHSEED": str(seed)}, check=True).stdout
-        for seed in (1, 2, 3)
+        subprocess.run([sys.executable, "-c", "import hashed"], capture_output=True,
+                       text=True, env={**env, "PYTHONHASHSEED": str(seed)}, check=True).stdout
+        for seed in (1, 2, 3, 4)
     }
-    assert len(outputs) == 1 and len(outputs.pop().strip()) == 64
+    assert len(outputs) == 1
+    value_hash, task_hash = outputs.pop().split()
+    assert len(value_hash) == len(task_hash) == 64
 
 
 SLOW_FANOUT = """

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import create_engine, select, update
 
 from bridge import Scheduler, task
 from bridge.native import schema
@@ -125,8 +126,13 @@ def test_a_failure_fails_the_execution_and_leaves_no_job_running(scheduler: Sche
 
 
 @task()
-def st_cpu(n: int) -> int:
-    return sum(i * i for i in range(n))
+def st_cpu(n: int) -> tuple[int, int]:
+    return sum(i * i for i in range(n)), os.getpid()
+
+
+@task(cache=False)
+def st_cpu_fails(n: int) -> int:
+    raise ArithmeticError(f"cannot sum {n}")
 
 
 def test_process_mode_runs_tasks_in_other_processes(workdir: Path) -> None:
@@ -135,8 +141,16 @@ def test_process_mode_runs_tasks_in_other_processes(workdir: Path) -> None:
         "[executors.default]\ntype = local\nmode = processes\nmax_workers = 2\n"
     )
     with Scheduler() as scheduler:
-        assert scheduler.run([st_cpu(n) for n in (10, 20, 30)]) == [
-            sum(i * i for i in range(n)) for n in (10, 20, 30)]
+        results = scheduler.run([st_cpu(n) for n in (10, 20, 30)])
+        assert [total for total, _ in results] == [sum(i * i for i in range(n))
+                                                   for n in (10, 20, 30)]
+        assert os.getpid() not in {pid for _, pid in results}
+        with pytest.raises(ArithmeticError, match="cannot sum 7"):
+            scheduler.run(st_cpu_fails(7))
+        # the original exception crosses the process boundary with the body's traceback
+        execution = scheduler.store.find_executions(limit=1)[0]
+        job = scheduler.store.execution_graph(execution["execution_id"]).jobs[0]
+        assert "in st_cpu_fails" in job["error"]
 
 
 def test_a_store_of_another_schema_version_says_what_to_run(workdir: Path) -> None:
@@ -151,9 +165,18 @@ def test_a_store_of_another_schema_version_says_what_to_run(workdir: Path) -> No
 
 def test_the_store_works_on_postgresql(postgres_uri: str, workdir: Path) -> None:
     with Scheduler(db_uri=postgres_uri) as scheduler:
+        assert scheduler.store.engine.dialect.name == "postgresql"
         execution_id = _run_pipeline(scheduler)
         graph = scheduler.store.execution_graph(execution_id)
         assert len(graph.jobs) == 4 and len(graph.edges) == 3
+    # the rows are on the server, read over a connection of our own; nothing went to SQLite
+    server = create_engine(postgres_uri)
+    with server.connect() as conn:
+        tasks = conn.execute(select(schema.jobs.c.task_name).where(
+            schema.jobs.c.execution_id == execution_id)).scalars().all()
+    server.dispose()
+    assert sorted(tasks) == ["st_align", "st_count", "st_pipeline", "st_reads"]
+    assert not (workdir / ".bridge" / "bridge.db").exists()
     with Scheduler(db_uri=postgres_uri) as scheduler:  # a new process would see the same
         replay = _run_pipeline(scheduler)
         jobs = scheduler.store.execution_graph(replay).jobs
