@@ -16,8 +16,9 @@ BRIDGE = str(Path(sys.executable).parent / "bridge")
 THREE_STEPS = '''
 """Three steps linked by files."""
 import enum
+import os
 import time
-from bridge import File, task
+from bridge import Dir, File, task
 
 bridge_namespace = "three"
 
@@ -53,10 +54,18 @@ def main(n: int = 5, out_dir: str = "out") -> dict:
 
 @task()
 def kinds(count: int, ratio: float, names: list[str], path: File, color: Color,
-          verbose: bool = False, limit: int | None = None) -> str:
+          verbose: bool = False, limit: int | None = None, sizes: list[int] | None = None,
+          folder: Dir | None = None) -> str:
     """Echo the arguments' types and values."""
+    where = f"{type(folder).__name__}:{folder.path}" if folder else "no folder"
     return (f"{count!r} {ratio!r} {names!r} {type(path).__name__}:{path.path} {color.name} "
-            f"{verbose!r} {limit!r}")
+            f"{verbose!r} {limit!r} {sizes!r} {where}")
+
+
+@task()
+def where_am_i() -> int:
+    """The id of the process the body ran in."""
+    return os.getpid()
 
 
 @task()

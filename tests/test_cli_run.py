@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from cli_helpers import assert_user_error, invoke, write_workflow
@@ -27,7 +28,15 @@ def test_arguments_are_parsed_from_type_hints(workdir: Path) -> None:
                     "--names", "c", "--path", "in.txt", "--color", "blue", "--verbose",
                     "--limit", "7")
     assert result.exit_code == 0, result.output
-    assert "3 0.5 ['a', 'b', 'c'] File:in.txt blue True 7" in result.stdout
+    assert "3 0.5 ['a', 'b', 'c'] File:in.txt blue True 7 None no folder" in result.stdout
+    others = invoke("run", "wf.py", "kinds", "--count", "3", "--ratio=0.5", "--names", "a",
+                    "--path", "in.txt", "--color", "red", "--no-verbose", "--sizes", "1,20",
+                    "--folder", "lanes", "--limit", "none")
+    assert others.exit_code == 0, others.output
+    assert "3 0.5 ['a'] File:in.txt red False None [1, 20] Dir:lanes" in others.stdout
+    assert_user_error(invoke("run", "wf.py", "kinds", "--count", "3", "--ratio=0.5", "--names",
+                             "a", "--path", "p", "--color", "red", "--sizes", "1,x"),
+                      "--sizes", "x")
 
 
 def test_dashes_and_underscores_and_a_module_path(workdir: Path) -> None:
@@ -37,7 +46,8 @@ def test_dashes_and_underscores_and_a_module_path(workdir: Path) -> None:
     assert "'sum': 5" in dashed.stdout
     underscored = invoke("run", "wf.py", "main", "--n", "3", "--out_dir", "o1")
     assert underscored.exit_code == 0
-    assert "CACHED" in underscored.output  # the same call, replayed
+    all_row = next(line for line in underscored.output.splitlines() if "| ALL" in line)
+    assert all_row.split()[-6:] == ["0", "0", "0", "4", "0", "4"]  # the same call, replayed
 
 
 def test_final_status_table_counts_done_then_cached(workdir: Path) -> None:
@@ -97,6 +107,22 @@ def test_execution_id_tags_and_task_options(workdir: Path) -> None:
     unknown = invoke("run", "-o", "executor=nowhere", "wf.py", "main", "--n", "9")
     assert_user_error(unknown, "nowhere", "[executors.nowhere]")
     assert_user_error(invoke("run", "-o", "memory", "wf.py", "main"), "-o", "key=value")
+
+
+def test_a_task_option_reaches_the_call(workdir: Path) -> None:
+    write_workflow(workdir)
+    (workdir / ".bridge").mkdir()
+    (workdir / ".bridge" / "bridge.ini").write_text(
+        "[executors.procs]\ntype = local\nmode = processes\nmax_workers = 1\n")
+    here = invoke("run", "wf.py", "where_am_i")
+    assert here.exit_code == 0, here.output
+    assert int(here.stdout.strip().splitlines()[-1]) == os.getpid()
+    there = invoke("run", "--no-cache", "-o", "executor=procs", "wf.py", "where_am_i")
+    assert there.exit_code == 0, there.output
+    assert int(there.stdout.strip().splitlines()[-1]) != os.getpid()
+    [job] = json.loads(invoke("log", "-", "--format", "json").output)["jobs"]
+    shown = json.loads(invoke("log", job["job_id"], "--format", "json").output)
+    assert shown["executor"] == "procs"
 
 
 def test_a_failing_task_shows_its_error_and_exits_1(workdir: Path) -> None:
