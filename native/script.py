@@ -28,13 +28,13 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
 import textwrap
 from collections.abc import Iterator
 from typing import Any
 
+from bridge.native.children import run_child
 from bridge.native.expression import TaskCall, contains_expression
 from bridge.native.file import Dir, File, StagingFile, _Staging
 from bridge.native.hashing import hash_value
@@ -189,8 +189,8 @@ def run_script(command: str, inputs: Any, outputs: Any) -> Any:
         handle.write(prepare_script(command, inputs, outputs))
     stdout_path, stderr_path = os.path.join(scratch, "stdout"), os.path.join(scratch, "stderr")
     with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
-        code = subprocess.run(["bash", "-euo", "pipefail", script_path], cwd=workdir,
-                              stdout=out, stderr=err, env=_script_env()).returncode
+        code = run_child(["bash", "-euo", "pipefail", script_path], cwd=workdir,
+                         stdout=out, stderr=err, env=_script_env())
     if code != 0:
         raise _script_error(code, scratch, workdir, outputs)
     with open(stdout_path, encoding="utf-8", errors="replace") as handle:

@@ -37,27 +37,43 @@ def _row(screen: str, name: str) -> list[str]:
     return rows[-1][1:] if rows else []
 
 
-@pytest.fixture
-def tmux(workdir: Path) -> Iterator[Callable[..., Callable[[], str]]]:
-    if shutil.which("tmux") is None:
-        pytest.skip("tmux is not installed (scripts/system-deps.sh installs it)")
-    socket = f"bridge-test-{os.getpid()}"
+class Terminal:
+    """A tmux session, 120x40, running one command in the test's folder."""
 
-    def start(command: str) -> Callable[[], str]:
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.socket = f"bridge-test-{os.getpid()}"
+
+    def __call__(self, command: str) -> Callable[[], str]:
+        """Start `command`; returns a function that reads the screen."""
         env = " ".join(f"{k}={shlex.quote(v)}" for k, v in subprocess_env(TERM="xterm-256color")
                        .items() if k in ("PATH", "HOME", "TERM", "LANG"))
-        shell = f"cd {shlex.quote(str(workdir))} && env {env} {command}; " \
+        shell = f"cd {shlex.quote(str(self.workdir))} && env {env} {command}; " \
                 "echo BRIDGE-EXIT=$?; sleep 600"
-        subprocess.run(["tmux", "-L", socket, "new-session", "-d", "-s", "run", "-x", "120",
-                        "-y", "40", shell], check=True)
-        return lambda: subprocess.run(["tmux", "-L", socket, "capture-pane", "-p", "-t", "run"],
-                                      capture_output=True, text=True).stdout
+        self._tmux("new-session", "-d", "-s", "run", "-x", "120", "-y", "40", shell)
+        return lambda: self._tmux("capture-pane", "-p", "-t", "run")
 
-    yield start
-    subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
+    def keys(self, *keys: str) -> None:
+        self._tmux("send-keys", "-t", "run", *keys)
+
+    def _tmux(self, *args: str) -> str:
+        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True,
+                              text=True, check=True).stdout
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
 
 
-def test_live_table_in_a_terminal(workdir: Path, tmux: Callable) -> None:
+@pytest.fixture
+def tmux(workdir: Path) -> Iterator[Terminal]:
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed (scripts/system-deps.sh installs it)")
+    terminal = Terminal(workdir)
+    yield terminal
+    terminal.close()
+
+
+def test_live_table_in_a_terminal(workdir: Path, tmux: Terminal) -> None:
     write_workflow(workdir)
     screen = tmux(f"{BRIDGE} run wf.py naps --width 3 --seconds 3")
     # while it runs: the table, redrawn in place, with the three naps RUNNING
@@ -101,3 +117,90 @@ def test_plain_lines_in_a_pipe_and_ctrl_c_stops_cleanly(workdir: Path) -> None:
     view = json.loads(recorded.stdout)
     assert view["status"] == "CANCELLED"
     assert view["status_counts"]["three.nap"] == {"DONE": 1, "CANCELLED": 1}
+
+
+LONG_WORK = '''
+import os
+import time
+from pathlib import Path
+from bridge import script, task
+
+
+@task(cache=False)
+def long_script(folder: str) -> str:
+    """A shell script whose tool runs for ten minutes."""
+    return script(f"sleep 600 & echo $! > {folder}/tool.pid; echo $$ > {folder}/bash.pid; wait")
+
+
+@task(cache=False, executor="procs")
+def long_body(folder: str) -> int:
+    """A Python body in a worker process that runs for ten minutes."""
+    Path(folder, "worker.pid").write_text(str(os.getpid()))
+    time.sleep(600)
+    return 0
+
+
+@task(cache=False)
+def both(folder: str) -> list:
+    return [long_script(folder), long_body(folder)]
+'''
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state not in ("Z", "X")  # an unreaped zombie has stopped all the same
+
+
+def _start_long_work(workdir: Path) -> list[Path]:
+    """Write the long workflow and a processes executor; returns the pid files its work
+    writes once running."""
+    (workdir / "long.py").write_text(LONG_WORK)
+    (workdir / ".bridge").mkdir()
+    (workdir / ".bridge" / "bridge.ini").write_text(
+        "[executors.procs]\ntype = local\nmode = processes\nmax_workers = 1\n")
+    return [workdir / name for name in ("tool.pid", "bash.pid", "worker.pid")]
+
+
+def _running_pids(pid_files: list[Path]) -> list[int]:
+    """Wait until the script's tool, its bash and the worker process are running."""
+    _wait_for(lambda: " ".join(p.read_text().strip() if p.exists() else "" for p in pid_files),
+              lambda text: len(text.split()) == 3)
+    pids = [int(p.read_text()) for p in pid_files]
+    assert all(_alive(pid) for pid in pids)
+    return pids
+
+
+def _assert_stopped(workdir: Path, pids: list[int]) -> None:
+    _wait_for(lambda: str([pid for pid in pids if _alive(pid)]), lambda alive: alive == "[]")
+    view = json.loads(subprocess.run([BRIDGE, "log", "-", "--format", "json"], cwd=workdir,
+                                     capture_output=True, text=True, env=subprocess_env(),
+                                     check=True).stdout)
+    assert view["status"] == "CANCELLED"
+
+
+def test_ctrl_c_stops_running_scripts_and_worker_processes(workdir: Path) -> None:
+    pid_files = _start_long_work(workdir)
+    process = subprocess.Popen([BRIDGE, "run", "long.py", "both", "--folder", str(workdir)],
+                               cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=subprocess_env())
+    pids = _running_pids(pid_files)
+    process.send_signal(signal.SIGINT)  # to bridge alone, as `kill -INT` would
+    # the work would run for ten minutes: bridge returns long before, having stopped it
+    _, rest = process.communicate(timeout=WAIT)
+    assert process.returncode == 130, rest
+    assert "Traceback" not in rest
+    _assert_stopped(workdir, pids)
+
+
+def test_ctrl_c_in_a_terminal_stops_the_run(workdir: Path, tmux: Terminal) -> None:
+    pid_files = _start_long_work(workdir)
+    screen = tmux(f"{BRIDGE} run long.py both --folder {shlex.quote(str(workdir))}")
+    pids = _running_pids(pid_files)
+    tmux.keys("C-c")  # the terminal sends SIGINT to the whole foreground process group
+    final = _wait_for(screen, lambda s: "BRIDGE-EXIT=" in s)
+    assert "BRIDGE-EXIT=130" in final and "Interrupted: execution" in final
+    assert "Traceback" not in final and "KeyboardInterrupt" not in final
+    _assert_stopped(workdir, pids)

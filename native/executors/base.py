@@ -43,4 +43,6 @@ class Executor(ABC):
 
     @abstractmethod
     def stop(self) -> None:
-        """Release workers. Work already running is allowed to finish first."""
+        """Release workers, when the scheduler closes. An execution ends only when its
+        running work has ended, so work still running now was interrupted (Ctrl+C):
+        stop it (kill its processes, containers or jobs)."""

@@ -5,10 +5,12 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue
+import signal
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
+from bridge.native.children import terminate_children
 from bridge.native.executors.base import Executor, Report, Work
 from bridge.native.runner import Outcome, run_body
 
@@ -33,6 +35,7 @@ class LocalExecutor(Executor):
         self._idle = 0
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
+        self._futures: dict[str, Future] = {}  # process mode: submitted, not yet reported
         self._report: Report | None = None
 
     def start(self, report: Report) -> None:
@@ -68,39 +71,71 @@ class LocalExecutor(Executor):
     def _submit_process(self, work: Work) -> None:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                self.max_workers, mp_context=multiprocessing.get_context("spawn")
+                self.max_workers, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_worker_process,
             )
         future = self._pool.submit(_run_in_process, work.job_id, work.task, work.args, work.kwargs)
+        with self._lock:
+            self._futures[work.job_id] = future
         future.add_done_callback(lambda f, job_id=work.job_id: self._report_future(job_id, f))
 
     def _report_future(self, job_id: str, future: Future) -> None:
         assert self._report is not None
+        with self._lock:
+            self._futures.pop(job_id, None)
+        if future.cancelled():
+            return
         try:
             self._report(future.result())
         except BaseException as error:  # the pool broke, or the result did not pickle
             self._report(Outcome(job_id, False, error=error, traceback=repr(error)))
 
     def cancel_pending(self) -> list[str]:
-        withdrawn = []
+        with self._lock:
+            futures = list(self._futures.items())
+        withdrawn = [job_id for job_id, future in futures if future.cancel()]
+        queued = []
         while True:
             try:
                 work = self._queue.get_nowait()
             except queue.Empty:
                 break
             if work is not _STOP:
-                withdrawn.append(work.job_id)
+                queued.append(work.job_id)
         with self._lock:
-            self._idle += len(withdrawn)
-        return withdrawn
+            self._idle += len(queued)  # the threads those items had claimed are free
+        return withdrawn + queued
 
     def stop(self) -> None:
+        """Bodies still running now were interrupted: threads cannot be stopped, but the
+        scripts they run can; worker processes are terminated (and stop their scripts)."""
         for _ in self._threads:
             self._queue.put(_STOP)
         self._threads.clear()
         self._idle = 0
+        terminate_children()
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            with self._lock:
+                interrupted = bool(self._futures)
+            # the pool forgets its processes on shutdown: take them first
+            workers = list((getattr(self._pool, "_processes", None) or {}).values())
+            self._pool.shutdown(wait=not interrupted, cancel_futures=True)
+            if interrupted:
+                for worker in workers:
+                    worker.terminate()
             self._pool = None
+
+
+def _init_worker_process() -> None:
+    """Ctrl+C in a terminal reaches the whole process group: leave it to the scheduler,
+    which terminates the workers; a terminated worker stops its scripts first."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _on_terminate)
+
+
+def _on_terminate(signum: int, frame: Any) -> None:
+    terminate_children()
+    os._exit(128 + signum)
 
 
 def _run_in_process(job_id: str, task: Any, args: tuple, kwargs: dict) -> Outcome:
