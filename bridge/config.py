@@ -125,7 +125,8 @@ class Config(_Section):
 
 
 def _read_ini(path: Path) -> dict[str, Any]:
-    parser = configparser.ConfigParser(interpolation=None)
+    # "key = value   # a note" keeps the note out of the value, as the docs write it
+    parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=("#",))
     try:
         parser.read(path)
     except configparser.Error as error:
