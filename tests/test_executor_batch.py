@@ -192,7 +192,7 @@ def test_a_failing_job_fails_its_call_with_the_log_tail(workflow, config, workdi
     assert "checking the reference index" in notes
 
 
-def test_a_script_runs_in_an_image_without_bridge(workflow, config, batch, workdir,
+def test_a_script_runs_in_an_image_without_bridge(workflow, config, batch, prefix, workdir,
                                                   script_image):  # noqa: F811
     no_bridge = subprocess.run(["docker", "run", "--rm", script_image, "python3", "-c",
                                 "import bridge"], capture_output=True)
@@ -204,6 +204,10 @@ def test_a_script_runs_in_an_image_without_bridge(workflow, config, batch, workd
     result = run(config, workflow.shout(source, out))
     assert result["stdout"] == "shouted\n"
     assert result["out"].read().strip() == "QUIET WORDS"
+    [job] = jobs(batch, prefix)  # it ran as a Batch job, in the script image
+    definition = batch["client"].describe_job_definitions(
+        jobDefinitions=[job["jobDefinition"]])["jobDefinitions"][0]
+    assert definition["containerProperties"]["image"] == script_image
 
 
 def test_a_script_only_executor_refuses_python_tasks(workflow, config, workdir):

@@ -3,6 +3,7 @@ with images built locally: calls run in containers and come back as if run local
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import textwrap
 from pathlib import Path
@@ -16,6 +17,7 @@ from docker_engine import base_image, docker_engine, worker_image  # noqa: F401 
 WORKFLOW = textwrap.dedent(
     """
     import os
+    import socket
     from bridge import task, script, File
 
     bridge_namespace = "docker_tests"
@@ -30,7 +32,7 @@ WORKFLOW = textwrap.dedent(
     def inside(x: int) -> dict:
         import bridge
         return {"double": 2 * x, "bridge": bridge.__file__, "cwd": os.getcwd(),
-                "container": os.path.exists("/.dockerenv")}
+                "host": socket.gethostname()}
 
     @task()
     def fan_out(n: int) -> list:
@@ -55,7 +57,8 @@ WORKFLOW = textwrap.dedent(
     @task()
     def count_words(text: File, out: str) -> dict:
         return script(
-            "wc -w < in.txt > count.txt; echo counted; test -z \\"$(command -v bridge)\\"",
+            "wc -w < in.txt > count.txt; echo counted on $(hostname); "
+            "test -z \\"$(command -v bridge)\\"",
             executor="docker",
             inputs=[text.stage("in.txt")],
             outputs={"count": File(out).stage("count.txt"), "stdout": File("-")},
@@ -86,7 +89,7 @@ def test_python_tasks_run_in_containers_with_the_workflow_code(workflow, run, wo
     results = run(workflow.fan_out(3))
     assert [r["double"] for r in results] == [0, 2, 4]
     for result in results:
-        assert result["container"]
+        assert result["host"] != socket.gethostname()  # a container's own host name
         assert result["bridge"].startswith("/opt/bridge/site-packages/")  # the image's bridge
         assert result["cwd"] == str(workdir)  # the working directory is mounted in place
 
@@ -94,6 +97,10 @@ def test_python_tasks_run_in_containers_with_the_workflow_code(workflow, run, wo
 def test_a_second_run_replays_from_the_cache(workflow, run):
     first = run(workflow.inside(21))
     assert run(workflow.inside(21)) == first
+    with Scheduler() as scheduler:
+        execution = scheduler.store.find_executions(limit=1)[0]
+        jobs = scheduler.store.execution_graph(execution["execution_id"]).jobs
+    assert [job["status"] for job in jobs] == ["CACHED"]
 
 
 def test_resource_options_reach_the_container(workflow, run):
@@ -122,6 +129,7 @@ def test_script_tasks_run_in_an_image_without_bridge(workflow, run, workdir, bas
     (workdir / "words.txt").write_text("one two three four\n")
     result = run(workflow.count_words(File(str(workdir / "words.txt")), "out/count.txt"),
                  image=base_image)
-    assert result["stdout"] == "counted\n"
+    assert result["stdout"].startswith("counted on ")
+    assert result["stdout"].split()[-1] != socket.gethostname()  # ran in the container
     assert result["count"].path == "out/count.txt"
     assert (workdir / "out/count.txt").read_text().strip() == "4"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,7 @@ from test_read_alignment import (  # noqa: E402
     flagstat,
     job_statuses,
     missing_tools,
+    open_scheduler,
     picard_metrics,
     run_main,
 )
@@ -63,10 +65,45 @@ def check_alignment(bam: str, dup_metrics: str, truth: dict) -> None:
     assert abs(found - truth["duplicate_pairs"]) <= max(3, 0.02 * truth["duplicate_pairs"])
 
 
+def script_calls(root: Path, execution_id: str) -> int:
+    """How many script() steps the execution ran (rather than replayed)."""
+    with open_scheduler(root) as scheduler:
+        jobs = scheduler.store.execution_graph(execution_id).jobs
+    return sum(job["task_name"] == "bridge.script" and job["status"] == "DONE" for job in jobs)
+
+
+def containers_started(image: str, since: float, until: float) -> int:
+    """Container starts from `image` that the Docker engine reports in a time window."""
+    import docker
+
+    client = docker.from_env()
+    events = client.events(since=int(since), until=int(until) + 1, decode=True,
+                           filters={"type": "container", "event": "start", "image": image})
+    count = sum(1 for _ in events)
+    client.close()
+    return count
+
+
+def batch_calls_submitted(batch: dict) -> int:
+    """Calls submitted to the test queue: one per job, or an array job's size."""
+    client, queue = batch["client"], batch["queue"]
+    total = 0
+    for status in ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED",
+                   "FAILED"):
+        for job in client.list_jobs(jobQueue=queue, jobStatus=status)["jobSummaryList"]:
+            if ":" not in job["jobId"]:  # array children are counted by their parent's size
+                total += job.get("arrayProperties", {}).get("size", 1)
+    return total
+
+
 def test_pipeline_on_the_docker_executor(tools_image: str, tmp_path: Path) -> None:
     config = f"[executors.tools]\ntype = docker\nimage = {tools_image}\n"
     out = tmp_path / "results"
+    started = time.time()
     result, execution = run_main(tmp_path, config, output_path=str(out))
+    # every shell step ran in a container of the tools image (the host has the tools too)
+    assert containers_started(tools_image, started, time.time()) == script_calls(
+        tmp_path, execution) > 10
     truth = json.loads((out / "data" / "truth.json").read_text())
     for sample, sample_truth in truth["samples"].items():
         check_alignment(result[sample]["bam"].path, result[sample]["dup_metrics"].path,
@@ -87,6 +124,7 @@ def test_pipeline_on_aws_batch_with_data_on_s3(batch_queue: dict, tools_image: s
               "script_only = true\npoll_interval = 0.5\n")
     out = f"s3://{bucket}/run1"
     result, execution = run_main(tmp_path, config, output_path=out)
+    assert batch_calls_submitted(batch_queue) == script_calls(tmp_path, execution) > 10
     s3 = boto3.client("s3")
     truth = json.loads(s3.get_object(Bucket=bucket, Key="run1/data/truth.json")["Body"].read())
     for sample, sample_truth in truth["samples"].items():
@@ -100,3 +138,4 @@ def test_pipeline_on_aws_batch_with_data_on_s3(batch_queue: dict, tools_image: s
     assert set(job_statuses(tmp_path, execution)) == {"DONE"}
     _, again = run_main(tmp_path, config, output_path=out)
     assert set(job_statuses(tmp_path, again)) == {"CACHED"}
+    assert batch_calls_submitted(batch_queue) == script_calls(tmp_path, execution)
