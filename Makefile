@@ -6,7 +6,8 @@ UV := $(VENV)/bin/uv
 
 .PHONY: setup system-deps test lint demo bench clean
 
-setup: $(VENV)/.installed
+# system packages first: Debian's python3 needs python3-venv before it can make the venv
+setup: system-deps $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -20,12 +21,12 @@ system-deps:
 lint: setup
 	$(VENV)/bin/ruff check .
 
-test: setup system-deps lint
+test: setup lint
 	$(PY) -m pytest -q
 
 # The read-alignment example on its synthetic data, on the local executor; run it again
 # and every step is replayed from the cache.
-demo: setup system-deps
+demo: setup
 	cd examples/read_alignment && ../../$(VENV)/bin/bridge run workflow.py main
 
 bench: setup

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages the tests start for real (PostgreSQL; more as the
-# executors and the example need them). Idempotent; needs root (apt-get) only when
-# something is missing.
+# executors and the example need them). Idempotent; needs root (apt-get, through sudo
+# when it is not root) only when something is missing.
 set -euo pipefail
 
 need=()
@@ -21,9 +21,20 @@ command -v dockerd >/dev/null || need+=(docker.io)
 dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
 [ -x /usr/bin/python3.11 ] || need+=(python3.11)  # Debian's, not a pyenv shim
 
+python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)  # make setup's venv
+
 if ((${#need[@]})); then
     echo "installing system packages: ${need[*]}"
+    as_root=()
+    if [ "$(id -u)" != 0 ]; then
+        if ! command -v sudo >/dev/null; then
+            echo "error: these Debian packages are missing and installing them needs root:" \
+                 "run 'apt-get install ${need[*]}' as root, then this again" >&2
+            exit 1
+        fi
+        as_root=(sudo)
+    fi
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+    "${as_root[@]}" apt-get update -qq
+    "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi

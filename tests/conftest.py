@@ -1,4 +1,5 @@
-"""Shared fixtures: a fresh working directory per test, and a real PostgreSQL server."""
+"""Shared fixtures: a fresh working directory per test, and a real PostgreSQL server;
+and, where CI asks for it, a skip counted as a failure."""
 
 from __future__ import annotations
 
@@ -15,6 +16,20 @@ from pathlib import Path
 import pytest
 
 from bridge.native.settings import SchedulerSettings
+
+# A test of a part that cannot start here skips with the reason. CI sets this, because
+# its machine installs and starts every part: there a skip means a part failed to start.
+REQUIRE_ALL = "BRIDGE_TESTS_REQUIRE_ALL"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator:
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and os.environ.get(REQUIRE_ALL) == "1":
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"skipped, but {REQUIRE_ALL}=1 wants every test to run: {reason}"
 
 
 @pytest.fixture
