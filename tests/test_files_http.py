@@ -1,8 +1,10 @@
 """File over HTTP (read only), against a real local HTTP server on 127.0.0.1. Paths
-under /etag/ are served with an ETag; the others carry only Last-Modified."""
+under /etag/ are served with an ETag of their content; the others carry only
+Last-Modified."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections.abc import Iterator
@@ -13,15 +15,15 @@ from typing import Any
 
 import pytest
 
-from bridge import File, copy_file, script
+from bridge import File, copy_dir, copy_file, glob_file, script
 from bridge.native.file import FileError
 
 
 class _Handler(SimpleHTTPRequestHandler):
     def end_headers(self) -> None:
         if self.path.startswith("/etag/"):
-            stat = os.stat(self.translate_path(self.path))
-            self.send_header("ETag", f'"{stat.st_size}-{stat.st_mtime_ns}"')
+            content = Path(self.translate_path(self.path)).read_bytes()
+            self.send_header("ETag", f'"{hashlib.md5(content).hexdigest()}"')
         super().end_headers()
 
     def log_message(self, *_: object) -> None:
@@ -68,8 +70,8 @@ def test_http_is_read_only(http_root: tuple[str, Path]) -> None:
 
 
 @pytest.mark.parametrize("folder", ["", "etag/"])
-def test_http_hash_follows_etag_or_last_modified(http_root: tuple[str, Path], folder: str
-                                                 ) -> None:
+def test_http_hash_follows_etag_else_last_modified(http_root: tuple[str, Path], folder: str
+                                                   ) -> None:
     base, root = http_root
     path = root / folder / "data.txt"
     path.write_text("one")
@@ -77,9 +79,22 @@ def test_http_hash_follows_etag_or_last_modified(http_root: tuple[str, Path], fo
     file = File(f"{base}/{folder}data.txt")
     first = file.hash
     assert file.hash == first
+    os.utime(path, (1_500_000, 1_500_000))  # the same content, a new Last-Modified
+    touched = file.hash
+    # an ETag wins over Last-Modified; without one, Last-Modified is the identity
+    assert (touched == first) if folder == "etag/" else (touched != first)
     path.write_text("two")
     os.utime(path, (2_000_000, 2_000_000))
-    assert file.hash != first
+    assert file.hash not in (first, touched)
+
+
+def test_http_folders_cannot_be_listed(scheduler: Any, http_root: tuple[str, Path],
+                                       workdir: Path) -> None:
+    base, _ = http_root
+    with pytest.raises(FileError, match=r"cannot be globbed; name the files"):
+        scheduler.run(glob_file(f"{base}/*.txt"))
+    with pytest.raises(FileError, match=r"cannot be listed; name the files"):
+        scheduler.run(copy_dir(f"{base}/reads", str(workdir / "reads")))
 
 
 def test_script_stages_http_inputs_with_curl(scheduler: Any, http_root: tuple[str, Path]

@@ -57,6 +57,18 @@ def produce(path: str) -> dict:
     return {"made": made, "lines": count_lines(made), "other": independent(1)}
 
 
+@task()
+def transcribe(src: File, path: str) -> File:
+    RUNS.append("transcribe")
+    return File(path).write(src.read().upper())
+
+
+@task()
+def chain(first: str, second: str) -> File:
+    RUNS.append("chain")
+    return transcribe(make(first, "made\n"), second)
+
+
 def run_twice_then(scheduler: Any, expr_factory: Any) -> Any:
     """Run once (everything runs), then again (everything replays)."""
     scheduler.run(expr_factory())
@@ -83,6 +95,15 @@ def test_deleting_an_output_reruns_only_its_producer(scheduler: Any, workdir: Pa
     # The parent's body runs to rebuild its graph. A new local file has a new mtime, so
     # its reader runs again; the independent sibling replays.
     assert ran() == ["count_lines", "make", "produce"]
+
+
+def test_deleting_the_last_output_reruns_only_its_producer(scheduler: Any, workdir: Path
+                                                          ) -> None:
+    first, second = str(workdir / "made.txt"), str(workdir / "upper.txt")
+    run_twice_then(scheduler, lambda: chain(first, second))
+    File(second).remove()
+    assert scheduler.run(chain(first, second)).read() == "MADE\n"
+    assert ran() == ["chain", "transcribe"]  # the upstream step replays
 
 
 def test_changing_an_output_reruns_its_producer(scheduler: Any, workdir: Path) -> None:

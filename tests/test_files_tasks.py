@@ -50,6 +50,9 @@ def test_copy_dir_local_to_s3_and_back(scheduler: Any, workdir: Path, s3_bucket:
     assert [remote.rel_path(f) for f in remote] == ["index/ref.fa.bwt", "ref.fa"]
     local = scheduler.run(copy_dir(remote, str(workdir / "ref2")))
     assert local.file("index/ref.fa.bwt").read() == "bwt"
+    local.file("ref.fa").write(">edited\n")
+    again = scheduler.run(copy_dir(remote, str(workdir / "ref2"), skip_if_exists=True))
+    assert again.file("ref.fa").read() == ">edited\n"  # files already there are kept
 
 
 BIG_RUNS: list[int] = []

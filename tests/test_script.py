@@ -135,6 +135,20 @@ def test_s3_staging(scheduler: Any, s3_bucket: str) -> None:
     assert File(out).read() == "ACGT\n"
 
 
+def test_s3_folders_staged_in_and_out(scheduler: Any, s3_bucket: str) -> None:
+    File(f"s3://{s3_bucket}/refs/a.fa").write(">a\n")
+    File(f"s3://{s3_bucket}/refs/sub/b.fa").write(">b\n")
+    result = scheduler.run(script(
+        "mkdir out && cat refs/a.fa refs/sub/b.fa > out/all.fa && ls refs | wc -l > out/n.txt",
+        inputs=[Dir(f"s3://{s3_bucket}/refs").stage("refs")],
+        outputs=Dir(f"s3://{s3_bucket}/merged").stage("out"),
+    ))
+    assert result == Dir(f"s3://{s3_bucket}/merged")
+    assert sorted(result.rel_path(f) for f in result) == ["all.fa", "n.txt"]
+    assert result.file("all.fa").read() == ">a\n>b\n"
+    assert result.file("n.txt").read().strip() == "2"  # a.fa and the sub folder
+
+
 def test_prepared_script_runs_with_plain_bash_and_no_bridge(tmp_path: Path) -> None:
     """What a container executor does: run the text in an empty folder with bash only."""
     File(tmp_path / "in.txt").write("x\n")
