@@ -87,13 +87,13 @@ def containers_started(image: str, since: float, until: float) -> int:
 def batch_calls_submitted(batch: dict) -> int:
     """Calls submitted to the test queue: one per job, or an array job's size."""
     client, queue = batch["client"], batch["queue"]
-    total = 0
-    for status in ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED",
-                   "FAILED"):
-        for job in client.list_jobs(jobQueue=queue, jobStatus=status)["jobSummaryList"]:
-            if ":" not in job["jobId"]:  # array children are counted by their parent's size
-                total += job.get("arrayProperties", {}).get("size", 1)
-    return total
+    ids = [job["jobId"] for status in ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING",
+                                       "RUNNING", "SUCCEEDED", "FAILED")
+           for job in client.list_jobs(jobQueue=queue, jobStatus=status)["jobSummaryList"]
+           if ":" not in job["jobId"]]  # array children are counted by their parent's size
+    jobs = [job for start in range(0, len(ids), 100)
+            for job in client.describe_jobs(jobs=ids[start:start + 100])["jobs"]]
+    return sum(job.get("arrayProperties", {}).get("size", 1) for job in jobs)
 
 
 def test_pipeline_on_the_docker_executor(tools_image: str, tmp_path: Path) -> None:
