@@ -55,6 +55,17 @@ WORKFLOW = textwrap.dedent(
     def slow_fan(n: int, seconds: float) -> list:
         return [slow(i, seconds) for i in range(n)]
 
+    @task(executor="batch")
+    def check_lane(lane: int) -> int:
+        print(f"checking lane {lane}", flush=True)
+        if lane == 2:
+            raise ValueError(f"lane {lane} is truncated")
+        return lane
+
+    @task()
+    def check_lanes(n: int) -> list:
+        return [check_lane(i) for i in range(n)]
+
     @task()
     def shout(text: File, out: str) -> dict:
         return script(
@@ -145,6 +156,28 @@ def test_a_fan_out_runs_as_one_array_job_and_replays_from_the_cache(
     assert len(jobs(batch, prefix)) == 1  # the second run submitted nothing
 
 
+def test_each_call_is_packaged_under_the_scratch_prefix(workflow, config, batch, prefix,
+                                                      workdir):
+    assert run(config, workflow.fan_out(3)) == [0, 1, 4]
+    import boto3
+
+    listed = boto3.client("s3").list_objects_v2(Bucket=batch["bucket"], Prefix=prefix + "/")
+    keys = [item["Key"].split("/", 1)[1] for item in listed.get("Contents", [])]
+    calls = [key for key in keys if key.startswith("calls/")]
+    assert sorted(key.rsplit("/", 1)[1] for key in calls) == ["input.pkl"] * 3 + ["output.pkl"] * 3
+    assert len({key.split("/")[1] for key in calls}) == 3  # a folder per call hash
+    assert len([key for key in keys if key.startswith("code/")]) == 1  # the code, once
+    assert len([key for key in keys if key.startswith("arrays/")]) == 1  # the array's list
+
+
+def test_a_failing_array_child_fails_its_call_with_its_log_tail(workflow, config, workdir):
+    with pytest.raises(ValueError, match="lane 2 is truncated") as raised:
+        run(config, workflow.check_lanes(3))
+    notes = "\n".join(raised.value.__notes__)
+    assert "CloudWatch log" in notes and "checking lane 2" in notes
+    assert "checking lane 1" not in notes  # the failing child's own log
+
+
 def test_config_keys_reach_the_job_and_the_definition_is_reused(workflow, config, batch, workdir):
     """role, vcpus, memory, gpus, timeout and retries as AWS Batch receives them. moto keeps
     a job's resources and retry strategy to itself, so the submit requests are read off
@@ -227,44 +260,50 @@ def _start_runner(workflow_path: Path, config: dict, folder: Path, n: int) -> su
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _wait_until_running(batch: dict, prefix: str, runner: subprocess.Popen, n: int) -> str:
-    """Waits until the run's array job has all its children running; returns its id."""
+def _wait_until_running(batch: dict, prefix: str, runner: subprocess.Popen, n: int
+                        ) -> tuple[str, list[str]]:
+    """Waits until the run's job is running: one job for one call, else an array job with
+    all its children running. Returns the job's id and the ids of the running jobs."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         found = jobs(batch, prefix)
         if found:
-            children = [f"{found[0]['jobId']}:{i}" for i in range(n)]
-            described = batch["client"].describe_jobs(jobs=children)["jobs"]
+            job_id = found[0]["jobId"]
+            running = [job_id] if n == 1 else [f"{job_id}:{i}" for i in range(n)]
+            described = batch["client"].describe_jobs(jobs=running)["jobs"]
             if len(described) == n and all(c["status"] == "RUNNING" for c in described):
-                return found[0]["jobId"]
+                return job_id, running
         if runner.poll() is not None:
             pytest.fail(f"the run ended early:\n{runner.communicate()}")
         time.sleep(0.3)
     pytest.fail("the jobs never started")
 
 
+@pytest.mark.parametrize("width", [1, 2], ids=["single job", "array job"])
 def test_a_restarted_run_reattaches_to_jobs_in_flight(
-        workflow_path, workflow, config, batch, prefix, workdir):
-    runner = _start_runner(workflow_path, config, workdir, 2)
-    array_id = _wait_until_running(batch, prefix, runner, 2)
+        workflow_path, workflow, config, batch, prefix, workdir, width):
+    runner = _start_runner(workflow_path, config, workdir, width)
+    job_id, _ = _wait_until_running(batch, prefix, runner, width)
     runner.kill()  # a crash: nothing terminates the jobs
     runner.wait()
     restarted = Scheduler(config={**config, "config_dir": str(workdir / ".bridge")})
     with restarted:
-        assert restarted.run(workflow.slow_fan(2, SLOW)) == [100, 101]
-    assert [job["jobId"] for job in jobs(batch, prefix)] == [array_id]
+        assert restarted.run(workflow.slow_fan(width, SLOW)) == [100 + i for i in range(width)]
+    assert [job["jobId"] for job in jobs(batch, prefix)] == [job_id]  # nothing resubmitted
 
 
-def test_ctrl_c_terminates_the_submitted_jobs(workflow_path, config, batch, prefix, workdir):
-    runner = _start_runner(workflow_path, config, workdir, 2)
-    array_id = _wait_until_running(batch, prefix, runner, 2)
+@pytest.mark.parametrize("width", [1, 2], ids=["single job", "array job"])
+def test_ctrl_c_terminates_the_submitted_jobs(workflow_path, config, batch, prefix, workdir,
+                                              width):
+    runner = _start_runner(workflow_path, config, workdir, width)
+    _, running = _wait_until_running(batch, prefix, runner, width)
     runner.send_signal(signal.SIGINT)
     assert runner.wait(60) != 0
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        children = batch["client"].describe_jobs(jobs=[f"{array_id}:0", f"{array_id}:1"])
-        if all(child["status"] == "FAILED" for child in children["jobs"]):
+        described = batch["client"].describe_jobs(jobs=running)["jobs"]
+        if all(job["status"] == "FAILED" for job in described):
             break
         time.sleep(0.5)
-    assert {child.get("statusReason") for child in children["jobs"]} == {INTERRUPTED}
+    assert {job.get("statusReason") for job in described} == {INTERRUPTED}
     assert os.environ.get("AWS_ENDPOINT_URL")  # the jobs ran against moto, not AWS
