@@ -112,6 +112,10 @@ def assert_user_error(result: Result, *words: str) -> None:
     assert "Traceback" not in result.output, result.output
     errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1, result.output
+    # nothing around it but click's usage hint, where the command line itself is wrong
+    others = [line for line in result.output.splitlines() if line.strip()
+              and line not in errors and not line.startswith(("Usage: ", "Try '"))]
+    assert not others, result.output
     for word in words:
         assert word in errors[0], (word, errors[0])
 

@@ -61,6 +61,11 @@ def run(ctx: click.Context, workflow: str | None, task_name: str | None, as_modu
     expr = task.options(**call_options)(**kwargs) if call_options else task(**kwargs)
     description = " ".join([workflow, task_name, *ctx.args])
     config = load_config(config_dir)
+    executor = call_options.get("executor")
+    if executor is not None and executor != "default" and executor not in config.executors:
+        raise UserError(f"-o executor={executor}: no such executor; add an "
+                        f"[executors.{executor}] section to bridge.ini, or use one of: "
+                        f"{', '.join(sorted({'default', *config.executors}))}")
     if dryrun:
         _dryrun(config, expr, no_cache)
         return
