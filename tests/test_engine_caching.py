@@ -89,6 +89,19 @@ def test_version_pins_the_cache_across_edits(workdir: Path) -> None:
     assert "'sum': 6" in result.stdout
 
 
+def test_hash_includes_reruns_a_task_when_what_it_names_changes(workdir: Path) -> None:
+    """A pinned task that reads a setting its source does not show (a tool version)."""
+    pinned = PIPELINE.replace(
+        "@task()\ndef square",
+        'TOOL = "bwa-0.7.17"\n\n@task(version="1", hash_includes=[TOOL])\ndef square')
+    write_workflow(workdir, pinned)
+    bridge(workdir, "run", "workflow.py", "report", "--n", "3")
+    ran_tasks(workdir)
+    write_workflow(workdir, pinned.replace("0.7.17", "0.7.18"))
+    bridge(workdir, "run", "workflow.py", "report", "--n", "3")
+    assert ran_tasks(workdir) == ["report", "square"]  # total replays: same input
+
+
 def test_cache_false_and_no_cache_always_run(workdir: Path) -> None:
     write_workflow(workdir, PIPELINE.replace("@task()\ndef load", "@task(cache=False)\ndef load"))
     bridge(workdir, "run", "workflow.py", "report", "--n", "2")

@@ -116,14 +116,37 @@ def test_map_flatten_const_and_eval(scheduler: Scheduler) -> None:
     assert scheduler.run(eval_("a * b + 1", a=ctl_double(2), b=3)) == 13
 
 
+@task(cache=False)
+def ctl_tags_itself(x: int) -> int:
+    return apply_tags(ctl_double(x), job_tags={"sample": f"s{x}"})
+
+
 def test_apply_tags_records_tags(scheduler: Scheduler) -> None:
     result = scheduler.run(apply_tags(ctl_double(21), tags={"stage": "final"},
                                       execution_tags={"project": "demo"}))
     assert result == 42
+    assert scheduler.run(ctl_tags_itself(4)) == 8
     with scheduler.store.engine.connect() as conn:
         rows = {(r.entity_kind, r.key, r.value) for r in conn.execute(select(schema.tags))}
     assert ("value", "stage", "final") in rows
     assert ("execution", "project", "demo") in rows
+    assert ("job", "sample", "s4") in rows  # the job of ctl_tags_itself
+
+
+@task(cache=False)
+def ctl_middle(message: str) -> int:
+    return ctl_fails(message) + 1
+
+
+@task(cache=False)
+def ctl_catches_a_grandchild(message: str) -> str:
+    return catch(ctl_middle(message), ValueError, ctl_recover)
+
+
+def test_catch_recovers_from_a_failure_deeper_down(scheduler: Scheduler) -> None:
+    assert scheduler.run(ctl_catches_a_grandchild("deep")) == "recovered from deep"
+    execution = scheduler.store.find_executions(limit=1)[0]
+    assert execution["status"] == "DONE"
 
 
 @task(cache=False)
@@ -138,3 +161,20 @@ def test_expressions_built_and_not_returned_warn(scheduler: Scheduler) -> None:
         assert scheduler.run(ctl_forgets(3)) == 3
     messages = [str(w.message) for w in caught if w.category is UnreturnedExpressionWarning]
     assert messages and "ctl_forgets" in messages[0] and "ctl_double" in messages[0]
+
+
+@task(cache=False)
+def ctl_returns_everything(x: int) -> dict:
+    doubled = ctl_double(x)
+    branch = cond(ctl_is_even(x), ctl_branch("even-ok"), ctl_branch("odd-ok"))
+    safe = catch(ctl_fails("no"), ValueError, ctl_recover)
+    return {"nested": [doubled, {"deeper": (doubled + 1,)}], "branch": branch, "safe": safe}
+
+
+def test_returned_expressions_do_not_warn(scheduler: Scheduler) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = scheduler.run(ctl_returns_everything(2))
+    assert result == {"nested": [4, {"deeper": (5,)}], "branch": "even-ok",
+                      "safe": "recovered from no"}
+    assert not [w for w in caught if w.category is UnreturnedExpressionWarning]
