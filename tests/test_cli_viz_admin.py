@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import struct
 import subprocess
 from pathlib import Path
@@ -42,6 +43,16 @@ def test_viz_draws_the_call_graph(recorded: Path) -> None:
     assert invoke("viz", "-o", "graph.html").exit_code == 0
     page = Path("graph.html").read_text()
     assert page.startswith("<!DOCTYPE html>") and "<svg" in page and "three.square" in page
+
+
+def test_viz_of_an_execution_by_id_prefix_colours_failures(recorded: Path) -> None:
+    assert invoke("run", "wf.py", "boom", "--message", "kaput").exit_code == 1
+    executions = json.loads(invoke("log", "--format", "json").output)["executions"]
+    failed = next(e["execution_id"] for e in executions if e["status"] == "FAILED")
+    assert invoke("viz", failed[:8], "-o", "failed.dot").exit_code == 0
+    source = Path("failed.dot").read_text()
+    assert "three.boom" in source and "FAILED" in source and "#f4a6a6" in source
+    assert "three.main" not in source  # only that execution's jobs
 
 
 def test_viz_bad_inputs(recorded: Path) -> None:
