@@ -221,3 +221,16 @@ def batch_queue(moto_server: str, docker_engine: str) -> Iterator[dict]:
         bucket = f"scratch-{uuid.uuid4().hex[:8]}"
         boto3.client("s3").create_bucket(Bucket=bucket)
         yield {"client": client, "queue": name, "bucket": bucket, "role": role}
+
+
+def batch_jobs(queue: dict, name_prefix: str = "") -> list[dict]:
+    """The jobs of a `batch_queue` whose names start with `name_prefix`, described (array
+    children left out: an array job stands for them)."""
+    client = queue["client"]
+    ids = [job["jobId"] for status in ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING",
+                                       "RUNNING", "SUCCEEDED", "FAILED")
+           for job in client.list_jobs(jobQueue=queue["queue"], jobStatus=status)
+           ["jobSummaryList"]
+           if job["jobName"].startswith(name_prefix) and ":" not in job["jobId"]]
+    return [job for start in range(0, len(ids), 100)
+            for job in client.describe_jobs(jobs=ids[start:start + 100])["jobs"]]

@@ -20,6 +20,7 @@ from bridge.loading import load_workflow
 from bridge.native.executors.aws_batch import INTERRUPTED
 from docker_engine import (  # noqa: F401
     base_image,
+    batch_jobs,
     batch_queue,
     docker_engine,
     script_image,
@@ -135,20 +136,14 @@ def run(config: dict, expr):
 
 def jobs(batch: dict, prefix: str) -> list[dict]:
     """This test's jobs (array children left out), described."""
-    client = batch["client"]
-    ids = [job["jobId"] for status in ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING",
-                                       "RUNNING", "SUCCEEDED", "FAILED")
-           for job in client.list_jobs(jobQueue=batch["queue"], jobStatus=status)
-           ["jobSummaryList"]
-           if job["jobName"].startswith(prefix + "-") and ":" not in job["jobId"]]
-    return client.describe_jobs(jobs=ids)["jobs"] if ids else []
+    return batch_jobs(batch, prefix + "-")
 
 
 def test_a_fan_out_runs_as_one_array_job_and_replays_from_the_cache(
         workflow, config, batch, prefix, workdir):
     assert run(config, workflow.fan_out(20)) == [i * i for i in range(20)]
     submitted = jobs(batch, prefix)
-    assert len(submitted) == 1
+    assert len(submitted) == 1, [(j["jobName"], j.get("arrayProperties")) for j in submitted]
     assert submitted[0]["arrayProperties"]["size"] == 20
     assert submitted[0]["tags"] == {"project": "bridge-tests"}
 

@@ -17,6 +17,7 @@ docker_engine_module = pytest.importorskip(
     "docker_engine", reason="the Docker test engine (tests/docker_engine.py) is not available")
 from docker_engine import (  # noqa: E402, F401
     base_image,
+    batch_jobs,
     batch_queue,
     docker_engine,
     script_image,
@@ -86,14 +87,7 @@ def containers_started(image: str, since: float, until: float) -> int:
 
 def batch_calls_submitted(batch: dict) -> int:
     """Calls submitted to the test queue: one per job, or an array job's size."""
-    client, queue = batch["client"], batch["queue"]
-    ids = [job["jobId"] for status in ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING",
-                                       "RUNNING", "SUCCEEDED", "FAILED")
-           for job in client.list_jobs(jobQueue=queue, jobStatus=status)["jobSummaryList"]
-           if ":" not in job["jobId"]]  # array children are counted by their parent's size
-    jobs = [job for start in range(0, len(ids), 100)
-            for job in client.describe_jobs(jobs=ids[start:start + 100])["jobs"]]
-    return sum(job.get("arrayProperties", {}).get("size", 1) for job in jobs)
+    return sum(job.get("arrayProperties", {}).get("size", 1) for job in batch_jobs(batch))
 
 
 def test_pipeline_on_the_docker_executor(tools_image: str, tmp_path: Path) -> None:

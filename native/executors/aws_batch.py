@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import threading
+import time
 import uuid
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -49,7 +50,8 @@ from bridge.native.runner import Outcome
 
 log = logging.getLogger("bridge.aws_batch")
 
-SUBMIT_LINGER = 0.25  # seconds to gather the calls a scheduler tick submits together
+SUBMIT_LINGER = 0.25  # seconds with no new call that end a burst of submissions
+SUBMIT_GATHER_MAX = 2.0  # seconds a burst is gathered at most before it is submitted
 LOG_TAIL_LINES = 40
 IO_THREADS = 16
 SINGLE = -1  # the index of the one call of a job that is not an array
@@ -207,13 +209,9 @@ class AwsBatchExecutor(Executor):
 
     def _submit_loop(self) -> None:
         while not self._stopping.is_set():
-            with self._wake:
-                while not self._pending and not self._stopping.is_set():
-                    self._wake.wait()
-            if self._stopping.wait(SUBMIT_LINGER):
+            works = self._gather()
+            if not works:
                 return
-            with self._wake:
-                works, self._pending = self._pending, []
             try:
                 self._submit_works(works)
             except Exception as error:  # AWS refused: the calls fail, the run goes on
@@ -222,6 +220,27 @@ class AwsBatchExecutor(Executor):
                 with self._lock:
                     for work in works:
                         self._calls.pop(call_key(work), None)
+
+    def _gather(self) -> list[Work]:
+        """Wait for work, then for the burst it came in to end (no new call for
+        SUBMIT_LINGER, or SUBMIT_GATHER_MAX in all), so that a fan-out submitted over
+        several scheduler ticks, on a busy machine too, becomes one array job. Returns
+        nothing when stopping."""
+        with self._wake:
+            while not self._pending and not self._stopping.is_set():
+                self._wake.wait()
+            deadline = time.monotonic() + SUBMIT_GATHER_MAX
+            seen = -1
+            while len(self._pending) != seen and not self._stopping.is_set():
+                seen = len(self._pending)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._wake.wait(min(SUBMIT_LINGER, left))
+            if self._stopping.is_set():
+                return []
+            works, self._pending = self._pending, []
+        return works
 
     def _submit_works(self, works: list[Work]) -> None:
         from bridge.native.script import is_script_task
