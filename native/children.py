@@ -30,11 +30,10 @@ def run_child(args: list[str], **popen_options: Any) -> int:
             _running.discard(process)
 
 
-def terminate_children() -> int:
-    """Send SIGTERM to every running child's process group; returns how many."""
+def terminate_children() -> None:
+    """Send SIGTERM to every running child's process group."""
     with _lock:
         running = list(_running)
     for process in running:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
-    return len(running)
