@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,18 @@ def test_non_zero_exit_fails_with_code_and_stderr_tail(scheduler: Any) -> None:
     assert error.exit_code == 3
     assert "exited with code 3" in str(error) and "samtools: bad input" in str(error)
     assert error.scratch in str(error) and os.path.isdir(error.scratch)  # kept for a look
+
+
+def test_a_long_stderr_is_cut_to_its_tail(scheduler: Any) -> None:
+    with pytest.raises(ScriptError) as caught:
+        scheduler.run(shell("for i in $(seq 1 100); do echo \"progress line $i\" >&2; done\n"
+                            "exit 4"))
+    message = str(caught.value)
+    assert "progress line 100" in message and "progress line 81" in message
+    assert "progress line 80\n" not in message  # the last 20 lines only
+    kept = Path(caught.value.scratch)
+    assert (kept / "stderr").read_text().count("\n") == 100  # all of it kept, for a look
+    shutil.rmtree(kept)
 
 
 def test_a_pipeline_failure_fails_the_script(scheduler: Any) -> None:
