@@ -69,10 +69,12 @@ def run_main(root: Path, config: str, **kwargs: Any) -> tuple[Any, str]:
     return result, latest
 
 
-def job_statuses(root: Path, execution_id: str) -> Counter:
+def job_statuses(root: Path, execution_id: str, task: str | None = None) -> Counter:
+    """How many of the execution's jobs (of `task` only, when named) ended in each status."""
     with open_scheduler(root) as scheduler:
         graph = scheduler.store.execution_graph(execution_id)
-    return Counter(job["status"] for job in graph.jobs)
+    return Counter(job["status"] for job in graph.jobs
+                   if task is None or job["task_name"] == task)
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,6 @@ from test_read_alignment import (  # noqa: E402
     flagstat,
     job_statuses,
     missing_tools,
-    open_scheduler,
     picard_metrics,
     run_main,
 )
@@ -68,9 +67,7 @@ def check_alignment(bam: str, dup_metrics: str, truth: dict) -> None:
 
 def script_calls(root: Path, execution_id: str) -> int:
     """How many script() steps the execution ran (rather than replayed)."""
-    with open_scheduler(root) as scheduler:
-        jobs = scheduler.store.execution_graph(execution_id).jobs
-    return sum(job["task_name"] == "bridge.script" and job["status"] == "DONE" for job in jobs)
+    return job_statuses(root, execution_id, task="bridge.script")["DONE"]
 
 
 def containers_started(image: str, since: float, until: float) -> int:
