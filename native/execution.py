@@ -39,6 +39,7 @@ from bridge.native.job import (
 from bridge.native.promise import Promise, gather, resolved
 from bridge.native.recording import job_row, serialize_expression
 from bridge.native.runner import Outcome, warn_unreturned
+from bridge.native.script import SCRIPT_TASK_NAME
 from bridge.native.store import CachedCall, WriteBatch
 
 if TYPE_CHECKING:
@@ -429,7 +430,8 @@ class Execution:
                 self.listener(job, RUNNING)
         self.running[job.id] = job
         executor.submit(Work(job.id, job.task, job.args, job.kwargs,
-                             {**job.task.executor_options, **(job.call_options or {})}))
+                             {**job.task.executor_options, **(job.call_options or {})},
+                             job.call_hash, job.task.fullname == SCRIPT_TASK_NAME))
 
     def _acquire(self, job: Job) -> bool:
         wants = job.limits

@@ -18,8 +18,8 @@ The work is split in layers so that every executor runs the very same shell scri
 
 ``script()`` returns a call of the task ``bridge.script`` (:data:`SCRIPT_TASK_NAME`)
 with keyword arguments ``command``, ``inputs`` and ``outputs``. The local executor runs
-its body (:func:`run_script`); a container executor recognises it with
-:func:`is_script_task` and runs ``prepare_script(**work.kwargs)`` in its image, then
+its body (:func:`run_script`); a container executor recognises it by ``Work.is_script``
+and runs ``prepare_script(**work.kwargs)`` in its image, then
 ``finish_script(work.kwargs["outputs"], stdout)`` on the host.
 """
 
@@ -106,10 +106,6 @@ def script(command: str, inputs: Any = None, outputs: Any = None,
     return script_task.options(**call_options)(
         command=command, inputs=list(inputs or []), outputs=ScriptOutputs(outputs)
     )
-
-
-def is_script_task(a_task: Any) -> bool:
-    return getattr(a_task, "fullname", None) == SCRIPT_TASK_NAME
 
 
 def iter_staging(value: Any) -> Iterator[_Staging]:

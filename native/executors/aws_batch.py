@@ -38,7 +38,6 @@ from bridge.native.executors.packaging import (
     INPUT,
     OUTPUT,
     RemoteError,
-    call_key,
     code_archive,
     code_root,
     join,
@@ -156,9 +155,7 @@ class AwsBatchExecutor(Executor):
         self._report = report
 
     def submit(self, work: Work) -> None:
-        from bridge.native.script import is_script_task
-
-        if self.options.get("script_only") and not is_script_task(work.task):
+        if self.options.get("script_only") and not work.is_script:
             self._fail([work.job_id], ValueError(
                 f"executor {self.name} is script-only (its image has no bridge), but task "
                 f"{work.task.fullname} is not a script() call: give it another executor"))
@@ -219,7 +216,7 @@ class AwsBatchExecutor(Executor):
                 self._fail([w.job_id for w in works], error)
                 with self._lock:
                     for work in works:
-                        self._calls.pop(call_key(work), None)
+                        self._calls.pop(work.call_hash, None)
 
     def _gather(self) -> list[Work]:
         """Wait for work, then for the burst it came in to end (no new call for
@@ -243,20 +240,18 @@ class AwsBatchExecutor(Executor):
         return works
 
     def _submit_works(self, works: list[Work]) -> None:
-        from bridge.native.script import is_script_task
-
         if self._adoptable is None:
             self._adoptable = self._find_in_flight()
         groups: dict[str, list[_Call]] = defaultdict(list)
         for work in works:
-            key = call_key(work)
+            key = work.call_hash
             with self._lock:
                 known = self._calls.get(key)
                 if known is not None:
                     known.job_ids.append(work.job_id)
                     continue
                 call = _Call(key, join(self.scratch, "calls", key), work,
-                             is_script_task(work.task), [work.job_id])
+                             work.is_script, [work.job_id])
                 self._calls[key] = call
             adopted = self._adoptable.pop(key, None)
             if adopted is not None:

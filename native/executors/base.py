@@ -12,13 +12,19 @@ from bridge.native.runner import Outcome
 
 @dataclass
 class Work:
-    """One call to run: the task, its evaluated arguments, and its resolved options."""
+    """One call to run: the task, its evaluated arguments, and its resolved options.
+
+    ``call_hash`` is the scheduler's hash of the call (executors name folders and jobs by
+    it, so a restarted run finds them again); ``is_script`` marks a ``script()`` call,
+    which container executors run as a plain bash script with no bridge inside."""
 
     job_id: str
     task: Any
     args: tuple
     kwargs: dict
     options: dict
+    call_hash: str
+    is_script: bool
 
 
 Report = Callable[[Outcome], None]

@@ -25,7 +25,6 @@ from bridge.native.executors.base import Executor, Report, Work
 from bridge.native.executors.packaging import (
     INPUT,
     RemoteError,
-    call_key,
     code_root,
     pack_call,
     read_outcome,
@@ -83,15 +82,13 @@ class DockerExecutor(Executor):
         self._report(outcome)
 
     def _run_container(self, work: Work) -> Outcome:
-        from bridge.native.script import is_script_task
-
         options = {**self.options, **work.options}
-        job_dir = os.path.join(self._scratch, f"{call_key(work)[:16]}-{work.job_id[:8]}")
+        job_dir = os.path.join(self._scratch, f"{work.call_hash[:16]}-{work.job_id[:8]}")
         os.makedirs(job_dir, exist_ok=True)
         volumes = {job_dir: {"bind": JOB_MOUNT, "mode": "rw"}}
         for folder in _host_folders(work):
             volumes.setdefault(folder, {"bind": folder, "mode": "rw"})
-        if is_script_task(work.task):
+        if work.is_script:
             from bridge.native.script import prepare_script
 
             with open(os.path.join(job_dir, "script.sh"), "w") as handle:
@@ -112,7 +109,7 @@ class DockerExecutor(Executor):
             handle.write(log)
         tail = "\n".join(log.splitlines()[-LOG_TAIL_LINES:])
         where = f"the container's log ({job_dir}/log.txt)"
-        if is_script_task(work.task):
+        if work.is_script:
             outcome = _script_outcome(work, exit_code, stdout, tail, job_dir)
         else:
             outcome = read_outcome(job_dir, work.job_id) or Outcome(
@@ -188,10 +185,10 @@ def _script_outcome(work: Work, exit_code: int, stdout: str, tail: str, job_dir:
 def _host_folders(work: Work) -> list[str]:
     """Host folders the container must see at the same path: the working directory and
     the local folders a script stages files from and to."""
-    from bridge.native.script import is_script_task, iter_staging
+    from bridge.native.script import iter_staging
 
     folders = [os.getcwd()]
-    if is_script_task(work.task):
+    if work.is_script:
 
         for staging in iter_staging([work.kwargs.get("inputs"), work.kwargs.get("outputs")]):
             path = staging.remote.path

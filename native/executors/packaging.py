@@ -27,7 +27,6 @@ from typing import Any
 
 from bridge.native.executors.base import Work
 from bridge.native.filesystem import get_filesystem
-from bridge.native.hashing import hash_call, hash_value
 from bridge.native.runner import Outcome, run_body
 
 INPUT = "input.pkl"
@@ -38,16 +37,6 @@ _SKIP_DIRS = {"__pycache__", "node_modules", "site-packages"}
 
 class RemoteError(Exception):
     """An error raised far away whose own type could not travel back (it did not pickle)."""
-
-
-def call_key(work: Work) -> str:
-    """The call's hash, as the scheduler computes it: the same call maps to the same
-    folder across runs, which is what lets a restarted run find its jobs again."""
-    return hash_call(
-        work.task.hash,
-        [hash_value(arg) for arg in work.args],
-        {name: hash_value(value) for name, value in work.kwargs.items()},
-    )
 
 
 def join(base: str, *parts: str) -> str:
