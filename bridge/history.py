@@ -10,7 +10,6 @@ from typing import Any
 from bridge import queries
 from bridge.status import count_jobs, format_duration, plain_table
 
-SCALAR_TYPES = {"str", "int", "float", "bool", "NoneType", "bytes"}
 ARGS_WIDTH = 160
 
 
@@ -148,10 +147,8 @@ def job_view(store: Any, job: dict) -> dict:
         parent_id = parent["parent_id"]
     trail = [f"Exec {job['execution_id'][:8]}", *reversed(trail),
              f"Job {job['job_id'][:8]} {job['task_name'].rsplit('.', 1)[-1]}"]
-    entries = queries.calls_by_hash(store, [job["call_hash"]]).get(job["call_hash"], [])
-    entry = next((e for e in entries if e["job_id"] == job["job_id"]), entries[0] if entries
-                 else None)
-    hashes = [a["hash"] for a in job["arguments"]] + ([entry["result_hash"]] if entry else [])
+    result_hash = job_result_hash(store, job)
+    hashes = [a["hash"] for a in job["arguments"]] + ([result_hash] if result_hash else [])
     values = queries.values_by_hash(store, hashes)
     task = queries.tasks_by_hash(store, [job["task_hash"]]).get(job["task_hash"])
     return {
@@ -162,10 +159,21 @@ def job_view(store: Any, job: dict) -> dict:
         "arguments": [{"name": a["name"], "hash": a["hash"],
                        "preview": values.get(a["hash"], {}).get("preview", "?")}
                       for a in job["arguments"]],
-        "result": values.get(entry["result_hash"], {}).get("preview") if entry else None,
-        "result_hash": entry["result_hash"] if entry else None,
+        "result": values.get(result_hash, {}).get("preview") if result_hash else None,
+        "result_hash": result_hash,
         "source": task["source"] if task else None, "error": job["error"],
     }
+
+
+def job_result_hash(store: Any, job: dict) -> str | None:
+    """What the job returned, as it recorded it; for jobs from before schema version 3,
+    what its call's cache entry (of this job, else the newest) holds."""
+    if job.get("result_hash") or job["status"] not in ("DONE", "CACHED"):
+        return job.get("result_hash")
+    entries = queries.calls_by_hash(store, [job["call_hash"]]).get(job["call_hash"], [])
+    entry = next((e for e in entries if e["job_id"] == job["job_id"]),
+                 entries[0] if entries else None)
+    return entry["result_hash"] if entry else None
 
 
 def render_job(view: dict, indent: str = "") -> str:
@@ -210,42 +218,56 @@ def render_call(view: dict) -> str:
 
 def files_view(store: Any, execution_id: str | None) -> dict:
     """Every file the recorded jobs read (a File in an argument) or wrote (a File in the
-    result of a call that ran, not a parent passing its child's result on)."""
-    from bridge.native.file import find_files
-
+    result of a call that ran, not a parent passing its child's result on), with the
+    hash each job saw: an execution's files keep their hashes after later runs."""
     jobs = queries.find_jobs(store, execution_id=execution_id, limit=None)
+    parents = {job["parent_id"] for job in jobs}
     files: dict[str, dict] = {}
 
     def note(path: str, file_hash: str, mark: str, at: float) -> None:
         entry = files.setdefault(path, {"path": path, "hash": file_hash, "time": at,
                                         "read": False, "written": False})
         entry[mark] = True
-        entry["time"] = min(entry["time"], at)
+        if at < entry["time"]:
+            entry["hash"], entry["time"] = file_hash, at
 
-    entries = queries.calls_by_hash(store, {j["call_hash"] for j in jobs if j["status"] == "DONE"})
-    for job in jobs:
-        for entry in entries.get(job["call_hash"], [])[:1]:
-            if entry["returned"] is None:
-                for path, file_hash in entry["result_files"]:
-                    note(path, file_hash, "written", job["started"])
-    arg_values = queries.values_by_hash(store, (a["hash"] for j in jobs for a in j["arguments"]))
-    found: dict[str, list] = {}
-    for job in jobs:
-        for arg in job["arguments"]:
-            row = arg_values.get(arg["hash"])
-            if row is None or row["type_name"] in SCALAR_TYPES:
-                continue
-            if arg["hash"] not in found:
-                try:
-                    found[arg["hash"]] = find_files(store.load_value(arg["hash"]))
-                except Exception:  # a value whose class cannot be imported here
-                    found[arg["hash"]] = []
-            for path, file_hash in found[arg["hash"]]:
-                note(path, file_hash, "read", job["started"])
+    for job in sorted(jobs, key=lambda j: j["started"]):
+        if job["status"] == "DONE" and job["job_id"] not in parents:
+            for path, file_hash in job_result_files(store, job):
+                note(path, file_hash, "written", job["started"])
+        for path, file_hash in argument_files(store, job):
+            note(path, file_hash, "read", job["started"])
     listed = sorted(files.values(), key=lambda f: f["path"])
     return {"files": [{**f, "time": when(f["time"]),
                        "mode": ("r" if f["read"] else "") + ("w" if f["written"] else "")}
                       for f in listed]}
+
+
+def job_result_files(store: Any, job: dict) -> list[list[str]]:
+    """The [uri, hash] of the files a job returned, as that job recorded them; jobs from
+    before schema version 3 fall back to their call's newest cache entry."""
+    if job.get("result_files") is not None:
+        return job["result_files"]
+    entries = queries.calls_by_hash(store, [job["call_hash"]]).get(job["call_hash"], [])
+    return entries[0]["result_files"] if entries else []
+
+
+def argument_files(store: Any, job: dict) -> list[list[str]]:
+    """The [uri, hash] of the files in a job's arguments, as that job read them; jobs
+    from before schema version 3 kept uris only, so their files are hashed now."""
+    from bridge.native.file import find_files
+
+    found = []
+    for arg in job["arguments"]:
+        recorded = arg.get("files", [])
+        if all(isinstance(item, list) for item in recorded):
+            found += recorded
+        else:
+            try:
+                found += find_files(store.load_value(arg["hash"]))
+            except Exception:  # a value whose class cannot be imported here
+                continue
+    return found
 
 
 def render_files(view: dict) -> str:

@@ -28,7 +28,20 @@ def _add_subtree_counts(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE calls ADD COLUMN subtree_counts JSON"))
 
 
-STEPS: dict[int, Callable[[Connection], None]] = {1: _create_tables, 2: _add_subtree_counts}
+def _add_job_results(conn: Connection) -> None:
+    """Version 3: jobs.result_hash and jobs.result_files, each execution's own record of
+    what its jobs returned (NULL for jobs recorded before). Call hashes changed with this
+    version too (arguments bound to the signature), so earlier cache entries miss once."""
+    present = {c["name"] for c in inspect(conn).get_columns("jobs")}
+    if "result_hash" not in present:
+        conn.execute(text("ALTER TABLE jobs ADD COLUMN result_hash VARCHAR(64)"))
+    if "result_files" not in present:
+        conn.execute(text("ALTER TABLE jobs ADD COLUMN result_files JSON"))
+
+
+STEPS: dict[int, Callable[[Connection], None]] = {
+    1: _create_tables, 2: _add_subtree_counts, 3: _add_job_results,
+}
 
 
 def current_version(store: Any) -> int:

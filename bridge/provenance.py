@@ -89,12 +89,13 @@ def upstream(graph: Any, job_id: str) -> dict:
         return {"job_id": job["job_id"], "call_hash": job["call_hash"],
                 "task": job["task_name"],
                 "arguments": [{"name": a["name"], "variable": names(job["job_id"], a["name"]),
-                               "hash": a["hash"], "files": a.get("files", []),
+                               "hash": a["hash"], "files": _file_uris(a),
                                "preview": values.get(a["hash"], {}).get("preview", "?")}
                               for a in job["arguments"]]}
 
     root = jobs[job_id]
-    result_hash = graph.calls.get(root["call_hash"], {}).get("result_hash")
+    result_hash = root.get("result_hash") or graph.calls.get(root["call_hash"], {}).get(
+        "result_hash")
     blocks: list[dict] = [{"variable": "result", "hops": [],
                            "end": {"kind": "call", "path": [], **step(root)},
                            "preview": values.get(result_hash, {}).get("preview")}]
@@ -162,10 +163,16 @@ def upstream(graph: Any, job_id: str) -> dict:
 
 def _arguments_holding_files(parent: dict, held: dict) -> list[dict]:
     """The parent's arguments that hold any of the files ``held`` holds."""
-    files = set(held.get("files", ()))
+    files = set(_file_uris(held))
     if not files:
         return []
-    return [a for a in parent["arguments"] if files.intersection(a.get("files", ()))]
+    return [a for a in parent["arguments"] if files.intersection(_file_uris(a))]
+
+
+def _file_uris(argument: dict) -> list[str]:
+    """The uris of the files a recorded argument held: [uri, hash] pairs since schema
+    version 3, bare uris before."""
+    return [item[0] if isinstance(item, list) else item for item in argument.get("files", ())]
 
 
 def render_file(view: dict) -> str:

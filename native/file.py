@@ -8,9 +8,11 @@ the storage itself lives in :mod:`bridge.native.filesystem`. The engine calls
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import posixpath
+import threading
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
@@ -23,6 +25,21 @@ __all__ = ["Dir", "File", "FileError", "StagingDir", "StagingFile", "files_uncha
 
 def _file_hash(path: str, identity: str | None) -> str:
     return hash_text(f"file:{path}:{identity or 'missing'}")
+
+
+_looked_up = threading.local()
+
+
+@contextlib.contextmanager
+def one_look_per_path() -> Iterator[None]:
+    """Within the block, each File or Dir path is looked up on its storage once (a stat,
+    an S3 HEAD): hashing a call's arguments and recording their files read the same
+    identity, at the cost of one request."""
+    _looked_up.hashes = {}
+    try:
+        yield
+    finally:
+        _looked_up.hashes = None
 
 
 class _Path:
@@ -45,6 +62,17 @@ class _Path:
 
     @property
     def hash(self) -> str:
+        """The path and its content identity, as the storage reports it now."""
+        remembered = getattr(_looked_up, "hashes", None)
+        if remembered is None:
+            return self._current_hash()
+        key = (type(self), self.path)
+        found = remembered.get(key)
+        if found is None:
+            found = remembered[key] = self._current_hash()
+        return found
+
+    def _current_hash(self) -> str:
         raise NotImplementedError
 
     @property
@@ -68,8 +96,7 @@ class File(_Path):
     Its hash is its path plus its content identity (size and mtime locally, the ETag on
     S3, the ETag or Last-Modified over HTTP), so no data is read to hash it."""
 
-    @property
-    def hash(self) -> str:
+    def _current_hash(self) -> str:
         return _file_hash(self.path, self.filesystem.identity(self.path))
 
     def exists(self) -> bool:
@@ -126,8 +153,7 @@ class Dir(_Path):
     def _entries(self) -> list[tuple[str, str]]:
         return self.filesystem.walk(self.path)
 
-    @property
-    def hash(self) -> str:
+    def _current_hash(self) -> str:
         entries = self._entries()
         return hash_parts("dir:" + self.path, [_file_hash(p, ident) for p, ident in entries])
 
@@ -224,11 +250,6 @@ def find_files(value: Any) -> list[list[str]]:
     return [[_recorded_uri(item), item.hash] for item in iter_files(value)]
 
 
-def find_file_uris(value: Any) -> list[str]:
-    """The uris of the Files and Dirs in a (nested) value, without touching storage."""
-    return [_recorded_uri(item) for item in iter_files(value)]
-
-
 def _recorded_uri(item: File | Dir) -> str:
     return item.uri + "/" if isinstance(item, Dir) else item.uri
 
@@ -257,9 +278,14 @@ _SCALARS = frozenset({int, float, str, bool, bytes, type(None)})
 
 
 def files_unchanged(recorded: Iterable[list[str]]) -> bool:
-    """True when every recorded [uri, hash] still has that hash."""
+    """True when every recorded [uri, hash] still has that hash. Each path is looked up
+    once, however often it is recorded; a path recorded with two hashes (a file changed
+    in place during the run) can never match both, so it is never valid."""
+    current: dict[str, str] = {}
     for uri, recorded_hash in recorded:
-        current = Dir(uri).hash if uri.endswith("/") else File(uri).hash
-        if current != recorded_hash:
+        now = current.get(uri)
+        if now is None:
+            now = current[uri] = (Dir(uri) if uri.endswith("/") else File(uri)).hash
+        if now != recorded_hash:
             return False
     return True

@@ -89,7 +89,8 @@ def hash_value(value: Any) -> str:
     return _sha256(b"p:" + pickle.dumps(value, protocol=5)).hexdigest()
 
 
-def hash_call(task_hash: str, arg_hashes: Iterable[str], kwarg_hashes: dict[str, str]) -> str:
-    """A call is its task's hash plus its positional and keyword argument hashes."""
-    kw = [f"{name}={h}" for name, h in sorted(kwarg_hashes.items())]
-    return hash_parts("call:" + task_hash, [*arg_hashes, *kw])
+def hash_call(task_hash: str, bound_arguments: Iterable[str]) -> str:
+    """A call is its task's hash plus ``name=hash`` of each argument, bound to the task's
+    signature (see :mod:`bridge.native.binding`). The tag changed with schema version 3,
+    so that no entry recorded before (when a parent's files were checked less) can hit."""
+    return hash_parts("bound-call:" + task_hash, bound_arguments)

@@ -26,6 +26,7 @@ def new_job_id() -> str:
 class Job:
     __slots__ = (
         "args",
+        "argument_files",
         "arguments",
         "attempts",
         "call_hash",
@@ -75,6 +76,9 @@ class Job:
             if call_options and "limits" in call_options else task.limits
         )
         self.subtree_tasks: set[str] = {task.hash}
+        # [uri, hash] of the files in this call's arguments, as read when it was called,
+        # and of every file in the arguments and results beneath it (as recorded).
+        self.argument_files: list[list[str]] = []
         self.subtree_files: list[list[str]] = []
         # {task name: calls} beneath a parent, itself included; None for a leaf.
         self.subtree_counts: dict[str, int] | None = None

@@ -1,8 +1,18 @@
-"""Rows the execution writes: jobs, and the expression a parent's body returned (the IR
-from which `bridge log` derives dataflow and the adapters build their graphs)."""
+"""What an execution writes to the call-graph store: its own row, job rows and their
+statuses, cache entries, values, task sources and tags, gathered in a WriteBatch and
+flushed once per scheduler tick (or every ``flush_interval`` while work runs).
+
+Each job row keeps what that job read and wrote (argument files with their hashes, the
+result hash and result files), so a later execution that re-makes a file never rewrites
+an earlier one's record. A dry run records nothing: not even large values.
+
+Also here: the JSON form of the expression a parent's body returned (the IR from which
+``bridge log`` derives dataflow and the adapters build their graphs)."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from bridge.native.expression import (
@@ -14,66 +24,172 @@ from bridge.native.expression import (
     SpecialForm,
     TaskCall,
 )
-from bridge.native.hashing import hash_value
+from bridge.native.hashing import hash_parts, hash_value
+from bridge.native.job import DONE
+from bridge.native.store import CallGraphStore, WriteBatch
 
 if TYPE_CHECKING:
-    from bridge.native.execution import Execution
     from bridge.native.job import Job
 
 
-def job_row(execution_id: str, job: Job, ended: float | None = None) -> dict:
-    return {
-        "job_id": job.id,
-        "execution_id": execution_id,
-        "parent_id": job.parent.id if job.parent is not None else None,
-        "call_hash": job.call_hash,
-        "task_hash": job.task.hash,
-        "task_name": job.task.fullname,
-        "executor": job.executor_name,
-        "status": job.status,
-        "started": job.started,
-        "ended": ended,
-        "error": None,
-        "arguments": job.arguments,
-        "tags": {},
-    }
+class Recorder:
+    def __init__(self, store: CallGraphStore, execution_id: str, flush_interval: float,
+                 dryrun: bool = False) -> None:
+        self.store = store
+        self.execution_id = execution_id
+        self.flush_interval = flush_interval
+        self.dryrun = dryrun
+        self.batch = WriteBatch()
+        self._recorded_tasks: set[str] = set()
+        self._last_flush = time.monotonic()
+
+    # -- flushing ----------------------------------------------------------------------
+
+    def flush(self) -> None:
+        batch, self.batch = self.batch, WriteBatch()
+        if not self.dryrun:
+            self.store.flush(batch)
+        self._last_flush = time.monotonic()
+
+    def seconds_to_flush(self) -> float | None:
+        """How long the loop may wait before the pending writes are due (None: nothing
+        pending); flushes first when they are already due."""
+        if not self.batch:
+            return None
+        due = self.flush_interval - (time.monotonic() - self._last_flush)
+        if due <= 0:
+            self.flush()
+            return None
+        return due
+
+    # -- rows --------------------------------------------------------------------------
+
+    def value(self, value_hash: str, value: Any) -> None:
+        if not self.dryrun:
+            self.store.add_value(self.batch, value_hash, value)
+
+    def task(self, task: Any) -> None:
+        if task.hash in self._recorded_tasks:
+            return
+        self._recorded_tasks.add(task.hash)
+        self.batch.tasks[task.hash] = {
+            "task_hash": task.hash,
+            "fullname": task.fullname,
+            "namespace": task.namespace,
+            "source": task.source if task.version is None else f"# version {task.version}\n"
+            + task.source,
+        }
+
+    def job_started(self, job: Job) -> None:
+        """The job's row, as it starts running (or fails or is cancelled first)."""
+        self.batch.new_jobs[job.id] = self._job_row(job)
+
+    def job_replayed(self, job: Job, result_hash: str, result_files: list) -> None:
+        row = self._job_row(job)
+        row.update(ended=job.started, result_hash=result_hash, result_files=result_files)
+        self.batch.new_jobs[job.id] = row
+
+    def job_done(self, job: Job, result_hash: str, result_files: list, returned: Any) -> None:
+        """The job's end, and the cache entry it leaves for later executions."""
+        subtree_tasks = sorted(job.subtree_tasks)
+        subtree_hash = hash_parts("subtree", subtree_tasks)
+        now = time.time()
+        self.batch.calls[(job.call_hash, subtree_hash)] = {
+            "call_hash": job.call_hash,
+            "subtree_hash": subtree_hash,
+            "task_hash": job.task.hash,
+            "result_hash": result_hash,
+            "subtree_tasks": subtree_tasks,
+            "result_files": result_files,
+            "subtree_files": job.subtree_files,
+            "subtree_counts": job.subtree_counts,
+            "returned": returned,
+            "job_id": job.id,
+            "created": now,
+        }
+        self.batch.update_job(job.id, status=DONE, ended=now, result_hash=result_hash,
+                              result_files=result_files)
+
+    def job_status(self, job: Job, status: str, error: str | None = None) -> None:
+        if job.id not in self.batch.new_jobs and job.started == 0.0:
+            job.started = time.time()
+            self.job_started(job)
+        self.batch.update_job(job.id, status=status, ended=time.time(), error=error)
+
+    def _job_row(self, job: Job) -> dict:
+        return {
+            "job_id": job.id,
+            "execution_id": self.execution_id,
+            "parent_id": job.parent.id if job.parent is not None else None,
+            "call_hash": job.call_hash,
+            "task_hash": job.task.hash,
+            "task_name": job.task.fullname,
+            "executor": job.executor_name,
+            "status": job.status,
+            "started": job.started,
+            "ended": None,
+            "error": None,
+            "arguments": job.arguments,
+            "tags": {},
+            "result_hash": None,
+            "result_files": None,
+        }
+
+    def execution(self, status: str, root_job_id: str | None, description: str,
+                  started: float, tags: dict[str, str]) -> None:
+        self.batch.executions[self.execution_id] = {
+            "execution_id": self.execution_id,
+            "root_job_id": root_job_id,
+            "description": description,
+            "status": status,
+            "started": started,
+            "ended": None if status == "RUNNING" else time.time(),
+            "tags": tags,
+        }
+
+    def tags(self, kind: str, entity_id: str, tags: dict[str, Any]) -> None:
+        for key, value in tags.items():
+            self.batch.tags.append(
+                {"entity_kind": kind, "entity_id": entity_id, "key": str(key), "value": str(value)}
+            )
 
 
-def serialize_expression(value: Any, execution: Execution) -> Any:
+def serialize_expression(value: Any, recorder: Recorder,
+                         call_hash_of: Callable[[TaskCall], str | None]) -> Any:
     """JSON for a returned expression: task calls become their call hashes, constants
     their value hashes (the values themselves are stored too)."""
     if isinstance(value, Expression):
-        return _serialize_node(value, execution)
+        return _serialize_node(value, recorder, call_hash_of)
     cls = type(value)
     if cls is list or cls is tuple:
-        return {cls.__name__: [serialize_expression(item, execution) for item in value]}
+        return {cls.__name__: [serialize_expression(item, recorder, call_hash_of)
+                               for item in value]}
     if cls is dict:
-        return {"dict": [[serialize_expression(k, execution), serialize_expression(v, execution)]
+        return {"dict": [[serialize_expression(k, recorder, call_hash_of),
+                          serialize_expression(v, recorder, call_hash_of)]
                          for k, v in value.items()]}
     value_hash = hash_value(value)
-    execution.store.add_value(execution.batch, value_hash, value)
+    recorder.value(value_hash, value)
     return {"value": value_hash}
 
 
-def _serialize_node(expr: Expression, execution: Execution) -> dict:
-    def each(items: Any) -> list:
-        return [serialize_expression(item, execution) for item in items]
+def _serialize_node(expr: Expression, recorder: Recorder,
+                    call_hash_of: Callable[[TaskCall], str | None]) -> dict:
+    def one(item: Any) -> Any:
+        return serialize_expression(item, recorder, call_hash_of)
 
     if isinstance(expr, TaskCall):
-        job = execution.expr_jobs.get(id(expr))
-        return {"call": job.call_hash if job else None, "task": expr.task.fullname,
-                "args": each(expr.args),
-                "kwargs": {k: serialize_expression(v, execution) for k, v in expr.kwargs.items()}}
+        return {"call": call_hash_of(expr), "task": expr.task.fullname,
+                "args": [one(item) for item in expr.args],
+                "kwargs": {k: one(v) for k, v in expr.kwargs.items()}}
     if isinstance(expr, GetItem):
-        return {"getitem": [serialize_expression(expr.base, execution),
-                            serialize_expression(expr.key, execution)]}
+        return {"getitem": [one(expr.base), one(expr.key)]}
     if isinstance(expr, GetAttr):
-        return {"getattr": [serialize_expression(expr.base, execution), expr.name]}
+        return {"getattr": [one(expr.base), expr.name]}
     if isinstance(expr, Operation):
-        return {"op": expr.name, "operands": each(expr.operands)}
+        return {"op": expr.name, "operands": [one(item) for item in expr.operands]}
     if isinstance(expr, SpecialForm):
-        return {"form": expr.kind, "operands": each(expr.operands)}
+        return {"form": expr.kind, "operands": [one(item) for item in expr.operands]}
     if isinstance(expr, CallValue):
-        return {"callvalue": serialize_expression(expr.func, execution),
-                "args": each(expr.args)}
+        return {"callvalue": one(expr.func), "args": [one(item) for item in expr.args]}
     raise TypeError(f"cannot record expression {expr!r}")

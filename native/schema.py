@@ -19,7 +19,7 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 metadata = MetaData()
 
@@ -102,9 +102,15 @@ jobs = Table(
     Column("started", Float, nullable=False),
     Column("ended", Float),
     Column("error", Text),
-    # [{"name": "reads1", "hash": "...", "sources": [[subpath, call_hash, path], ...]}]
+    # [{"name": "reads1", "hash": "...", "sources": [[subpath, call_hash, path], ...],
+    #   "files": [[uri, hash], ...]}]: the files' hashes as this job read them (version 3;
+    # before, "files" held uris only).
     Column("arguments", JSON, nullable=False),
     Column("tags", JSON, nullable=False),
+    # What this job returned (DONE) or replayed (CACHED), and the [uri, hash] of the files
+    # in it: an execution's own record, which a later run never rewrites (version 3).
+    Column("result_hash", String(64)),
+    Column("result_files", JSON),
 )
 
 Index("ix_calls_task_hash", calls.c.task_hash)

@@ -14,6 +14,7 @@ import textwrap
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from bridge.native.binding import Binding
 from bridge.native.expression import TaskCall
 from bridge.native.hashing import hash_parts, hash_text, hash_value
 
@@ -63,6 +64,10 @@ class Task:
         self.hash_includes = list(hash_includes or [])
         self.executor_options = dict(options or {})
         self.signature = inspect.signature(func)
+        self.binding = Binding(self.fullname, self.signature)
+        # bridge's own tasks (script, copy_file, ...) are tools run on behalf of the task
+        # whose body called them: their calls hash in that task's hash too.
+        self.is_builtin = func.__module__.startswith("bridge.native.")
         self.positional_names = [
             p.name for p in self.signature.parameters.values()
             if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)

@@ -15,7 +15,7 @@ from cli_helpers import assert_user_error, invoke, write_workflow
 
 def _package(folder: Path, task, *args) -> str:
     folder.mkdir()
-    work = Work("job", task, args, {}, {})
+    work = Work("job", task, args, {}, {}, "call-" + folder.name, False)
     (folder / "input.pkl").write_bytes(pack_call(work, code_root(task)))
     return str(folder)
 

@@ -104,7 +104,7 @@ def test_db_upgrade_sets_up_an_unversioned_database(workdir: Path) -> None:
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_db_upgrade_takes_a_version_1_store_to_version_2(
+def test_db_upgrade_takes_a_version_1_store_to_the_current_version(
         workdir: Path, backend: str, request: pytest.FixtureRequest) -> None:
     if backend == "sqlite":
         uri = f"sqlite:///{workdir / '.bridge' / 'bridge.db'}"
@@ -114,18 +114,24 @@ def test_db_upgrade_takes_a_version_1_store_to_version_2(
     write_workflow(workdir)
     assert invoke("run", "wf.py", "main", "--n", "7", env=env).exit_code == 0
     engine = create_engine(uri)
-    with engine.begin() as conn:
-        conn.execute(text("ALTER TABLE calls DROP COLUMN subtree_counts"))  # as version 1 was
+    with engine.begin() as conn:  # as version 1 was
+        conn.execute(text("ALTER TABLE calls DROP COLUMN subtree_counts"))
+        conn.execute(text("ALTER TABLE jobs DROP COLUMN result_hash"))
+        conn.execute(text("ALTER TABLE jobs DROP COLUMN result_files"))
         conn.execute(text("UPDATE bridge_meta SET value='1' WHERE key='schema_version'"))
     engine.dispose()
     assert_user_error(invoke("run", "wf.py", "main", "--n", "7", env=env), "version 1",
                       "bridge db upgrade")
-    assert "to schema version 2" in invoke("db", "upgrade", env=env).output
+    upgraded = invoke("db", "upgrade", env=env).output
+    assert f"to schema version {SCHEMA_VERSION}" in upgraded
+    # the earlier record still reads
+    assert "three.main" in invoke("log", "-", env=env).output
+
     replayed = invoke("run", "wf.py", "main", "--n", "7", env=env)
-    assert replayed.exit_code == 0
+    assert replayed.exit_code == 0, replayed.output
     all_row = next(line for line in replayed.output.splitlines() if "| ALL" in line)
-    # the entry is kept and replays; written before version 2, it has no subtree counts,
-    # so the table counts the replayed parent alone
+    # the entry is kept and replays; written without subtree counts (as before version 2),
+    # the table counts the replayed parent alone
     assert all_row.split()[-6:] == ["0", "0", "0", "1", "0", "1"]
 
 

@@ -1,0 +1,70 @@
+"""The cache policy: which recorded entry, if any, a call replays instead of running.
+
+An entry (a row of ``calls``) is valid for a call with the same call hash when
+- every task hash recorded in its subtree (the call and everything called beneath it)
+  is the hash of a task defined now: edit a leaf and the cached parents above it run
+  their bodies again, replaying the children that did not change;
+- every File and Dir in its result still has its recorded hash, and, with
+  ``check_valid="full"`` (the default), so does every File and Dir in the arguments and
+  results of every call beneath it, including files a body built itself
+  (``File(path)`` from a string argument) and passed on.
+
+Looking up a batch of calls is one query; checking an entry looks each distinct file up
+once. An entry whose stored result cannot be read is not replayed: the call runs again,
+with a warning that says why.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from bridge.native.file import files_unchanged
+from bridge.native.store import CachedCall, CallGraphStore
+
+if TYPE_CHECKING:
+    from bridge.native.job import Job
+
+
+class CacheReadWarning(UserWarning):
+    """A valid cache entry's result could not be read, so its call runs again."""
+
+
+class CachePolicy:
+    def __init__(self, store: CallGraphStore, current_task_hashes: Callable[[], set[str]],
+                 enabled: bool) -> None:
+        self.store = store
+        self.current_task_hashes = current_task_hashes
+        # Read once: a call whose task has no cache entry at all skips the lookup query.
+        self.cached_task_hashes = store.cached_task_hashes() if enabled else set()
+
+    def may_hit(self, job: Job) -> bool:
+        return job.use_cache and job.task.hash in self.cached_task_hashes
+
+    def find_hits(self, jobs: Iterable[Job]) -> dict[str, tuple[CachedCall, Any]]:
+        """By job id, for the jobs that hit: the valid entry and its result."""
+        jobs = list(jobs)
+        found = self.store.lookup_calls(job.call_hash for job in jobs)
+        hits = {}
+        for job in jobs:
+            cached = next((c for c in found.get(job.call_hash, ()) if self.is_valid(c, job)),
+                          None)
+            if cached is None:
+                continue
+            try:
+                hits[job.id] = (cached, self.store.load_cached_result(cached))
+            except Exception as error:  # a value store file deleted or unreadable
+                warnings.warn(
+                    f"the cached result of {job.task.fullname} (call {job.call_hash[:8]}) "
+                    f"cannot be read ({type(error).__name__}: {error}): running it again",
+                    CacheReadWarning, stacklevel=2,
+                )
+        return hits
+
+    def is_valid(self, cached: CachedCall, job: Job) -> bool:
+        current = self.current_task_hashes()
+        if not all(task_hash in current for task_hash in cached.subtree_tasks):
+            return False
+        full = job.option("check_valid", job.task.check_valid) == "full"
+        return files_unchanged(cached.subtree_files if full else cached.result_files)

@@ -1,0 +1,79 @@
+"""A call's identity and its record: the call hash (the task, the task whose body called
+a built-in, the arguments bound to the signature) and each argument as the store keeps
+it (value hash, the upstream calls it came from, the files it held and their hashes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bridge.native.file import find_files
+from bridge.native.hashing import hash_call, hash_parts, hash_value
+from bridge.native.job import Source
+
+
+class UnhashableArgumentError(TypeError):
+    """A task was called with an argument bridge cannot hash."""
+
+
+@dataclass(slots=True)
+class CallIdentity:
+    call_hash: str
+    arg_hashes: list[str]
+    kwarg_hashes: dict[str, str]
+
+
+def identify_call(task: Any, caller_task: Any, args: tuple, kwargs: dict) -> CallIdentity:
+    """Hash a call. A built-in task (``script()``, ``copy_file``) called from a body also
+    hashes in the calling task's hash, so editing or bumping the wrapper re-runs the tool."""
+    try:
+        arg_hashes = [hash_value(arg) for arg in args]
+        kwarg_hashes = {name: hash_value(arg) for name, arg in kwargs.items()}
+    except Exception as error:
+        raise UnhashableArgumentError(
+            f"an argument of {task.fullname}(...) cannot be hashed "
+            f"({type(error).__name__}: {error}): pass plain data, Files, or objects "
+            "that pickle"
+        ) from error
+    task_hash = task.hash
+    if task.is_builtin and caller_task is not None:
+        task_hash = hash_parts("called-from", [task_hash, caller_task.hash])
+    bound = task.binding.bound_hashes(arg_hashes, kwarg_hashes)
+    return CallIdentity(hash_call(task_hash, bound), arg_hashes, kwarg_hashes)
+
+
+def describe_arguments(
+    task: Any,
+    args: tuple,
+    kwargs: dict,
+    identity: CallIdentity,
+    arg_sources: tuple[Source, ...],
+    kwarg_sources: tuple[Source, ...],
+) -> tuple[list[dict], list[list[str]]]:
+    """Each argument's name, value hash, sources (the upstream calls it came from) and
+    the [uri, hash] of each file it holds, as read for this call (a file built into an
+    argument in a body, a script's staged inputs, stays traceable, and an execution keeps
+    the hashes it saw); and all those files together, for the validity of its parents."""
+    names = task.positional_names
+    arguments = []
+    all_files: list[list[str]] = []
+    for index, (value, arg_hash) in enumerate(zip(args, identity.arg_hashes, strict=True)):
+        name = names[index] if index < len(names) else f"*{index}"
+        arguments.append(_describe(name, value, arg_hash, arg_sources, index, all_files))
+    for name, arg_hash in identity.kwarg_hashes.items():
+        arguments.append(_describe(name, kwargs[name], arg_hash, kwarg_sources, name, all_files))
+    return arguments, all_files
+
+
+def _describe(name: str, value: Any, value_hash: str, sources: tuple[Source, ...], key: Any,
+              all_files: list[list[str]]) -> dict:
+    described = {
+        "name": name,
+        "hash": value_hash,
+        "sources": [[list(sub[1:]), ch, list(path)] for sub, ch, path in sources if sub[0] == key],
+    }
+    files = find_files(value)
+    if files:
+        described["files"] = files
+        all_files.extend(files)
+    return described

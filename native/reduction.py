@@ -1,0 +1,199 @@
+"""Graph reduction: a promise of (value, sources) for any value, lazy or not.
+
+Reducing a task call waits for its arguments, then asks :meth:`Reduction.call` for the
+job; special forms (cond, seq, catch, apply_tags) are evaluated by
+:mod:`bridge.native.control`. ``sources`` say which upstream call each part of a value
+came from (``(subpath in this value, call hash, path into that call's result)``): the
+dataflow the store records for every argument.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from bridge.native import control
+from bridge.native.expression import (
+    CallValue,
+    Expression,
+    GetAttr,
+    GetItem,
+    Operation,
+    SpecialForm,
+    TaskCall,
+    contains_expression,
+)
+from bridge.native.job import NO_SOURCES, Job, Source
+from bridge.native.promise import Promise, gather, resolved
+
+_CONTAINERS = (list, tuple, dict, set, frozenset)
+
+
+class Reduction:
+    """The reduction half of an execution: it owns the ready queue (callbacks the loop
+    runs) and remembers each expression's promise and each task call's job."""
+
+    def __init__(self) -> None:
+        self.ready: deque = deque()
+        self.expr_promises: dict[int, tuple[Expression, Promise]] = {}
+        self.expr_jobs: dict[int, Job] = {}
+
+    def call(self, task: Any, call_options: dict | None, args: tuple, kwargs: dict,
+             arg_sources: tuple[Source, ...], kwarg_sources: tuple[Source, ...],
+             parent: Job | None) -> Job:
+        raise NotImplementedError
+
+    def call_hash_of(self, expr: TaskCall) -> str | None:
+        job = self.expr_jobs.get(id(expr))
+        return job.call_hash if job is not None else None
+
+    def reduce(self, value: Any, parent: Job | None) -> Promise:
+        if isinstance(value, Expression):
+            entry = self.expr_promises.get(id(value))
+            if entry is not None:
+                return entry[1]
+            promise = self._reduce_expression(value, parent)
+            self.expr_promises[id(value)] = (value, promise)
+            return promise
+        if (type(value) in _CONTAINERS or isinstance(value, tuple)) and contains_expression(value):
+            return self._reduce_container(value, parent)
+        return resolved(self.ready, (value, NO_SOURCES))
+
+    def _reduce_container(self, value: Any, parent: Job | None) -> Promise:
+        result = Promise(self.ready)
+        if type(value) is dict:
+            items = gather(self.ready, [self.reduce(v, parent) for v in value.values()])
+            keys = gather(self.ready, [self.reduce(k, parent) for k in value])
+
+            def on_dict(both: list) -> None:
+                pairs = list(zip(*both, strict=True))  # ((key, key_sources), (value, sources))
+                built = {key: item for (key, _), (item, _) in pairs}
+                sources = _prefixed([(_json_key(key), s) for (key, _), (_, s) in pairs])
+                result.resolve((built, sources))
+
+            gather(self.ready, [keys, items]).then(on_dict, result.reject)
+            return result
+
+        def on_items(items: list) -> None:
+            values = [v for v, _ in items]
+            cls = type(value)
+            # namedtuples take their fields as arguments
+            built = cls(values) if cls in (list, tuple, set, frozenset) else cls(*values)
+            sources = () if cls in (set, frozenset) else _prefixed(
+                [(index, s) for index, (_, s) in enumerate(items)]
+            )
+            result.resolve((built, sources))
+
+        gather(self.ready, [self.reduce(v, parent) for v in value]).then(on_items, result.reject)
+        return result
+
+    def _reduce_expression(self, expr: Expression, parent: Job | None) -> Promise:
+        if isinstance(expr, TaskCall):
+            return self._reduce_task_call(expr, parent)
+        if isinstance(expr, SpecialForm):
+            return control.evaluate(self, expr, parent)  # type: ignore[arg-type]
+        result = Promise(self.ready)
+        operands, on_value = _operation(expr, parent, self, result)
+
+        def guarded(parts: list) -> None:
+            try:
+                on_value(parts)
+            except Exception as error:
+                result.reject(error)
+
+        gather(self.ready, [self.reduce(op, parent) for op in operands]).then(
+            guarded, result.reject
+        )
+        return result
+
+    def _reduce_task_call(self, expr: TaskCall, parent: Job | None) -> Promise:
+        result = Promise(self.ready)
+
+        def start(parts: list) -> None:
+            (args, arg_sources), (kwargs, kwarg_sources) = parts
+            try:
+                job = self.call(expr.task, expr.options, args, kwargs,
+                                arg_sources, kwarg_sources, parent)
+            except Exception as error:
+                result.reject(error)
+                return
+            self.expr_jobs[id(expr)] = job
+            if parent is not None:
+                job.promise.then(lambda _: merge_subtree(parent, job), _ignore)
+            job.promise.then(result.resolve, result.reject)
+
+        if contains_expression(expr.args) or contains_expression(expr.kwargs):
+            gather(self.ready, [self.reduce(expr.args, parent), self.reduce(expr.kwargs, parent)]
+                   ).then(start, result.reject)
+        else:
+            start([(expr.args, NO_SOURCES), (expr.kwargs, NO_SOURCES)])
+        return result
+
+
+def _operation(expr: Expression, parent: Job | None, reduction: Reduction,
+               result: Promise) -> tuple[list, Any]:
+    """The operands of an operator-like expression and what to do with their values."""
+    if isinstance(expr, GetItem):
+        def on_getitem(parts: list) -> None:
+            (base, sources), (key, _) = parts
+            result.resolve((base[key], _narrow(sources, _json_key(key))))
+        return [expr.base, expr.key], on_getitem
+    if isinstance(expr, GetAttr):
+        def on_getattr(parts: list) -> None:
+            base, sources = parts[0]
+            result.resolve((getattr(base, expr.name), _narrow(sources, expr.name)))
+        return [expr.base], on_getattr
+    if isinstance(expr, Operation):
+        def on_operation(parts: list) -> None:
+            result.resolve((expr.apply(*(v for v, _ in parts)), NO_SOURCES))
+        return list(expr.operands), on_operation
+    if isinstance(expr, CallValue):
+        def on_call(parts: list) -> None:
+            func, args, kwargs = (v for v, _ in parts)
+            reduction.reduce(func(*args, **kwargs), parent).then(result.resolve, result.reject)
+        return [expr.func, expr.args, expr.kwargs], on_call
+    raise TypeError(f"bridge cannot evaluate {expr!r}")
+
+
+def merge_subtree(parent: Job, child: Job) -> None:
+    """What a finished or replayed child adds to its parent's subtree: its task hashes,
+    its argument files and its subtree's files, and its call counts."""
+    parent.subtree_tasks |= child.subtree_tasks
+    parent.subtree_files.extend(child.argument_files)
+    parent.subtree_files.extend(child.subtree_files)
+    counts = parent.subtree_counts
+    if counts is None:
+        counts = parent.subtree_counts = {parent.task.fullname: 1}
+    if child.subtree_counts is None:
+        name = child.task.fullname
+        counts[name] = counts.get(name, 0) + 1
+    else:
+        for name, n in child.subtree_counts.items():
+            counts[name] = counts.get(name, 0) + n
+
+
+def _ignore(_: Any) -> None:
+    return None
+
+
+def _json_key(key: Any) -> Any:
+    return key if type(key) in (str, int, float, bool) or key is None else repr(key)
+
+
+def _prefixed(parts: list[tuple[Any, tuple[Source, ...]]]) -> tuple[Source, ...]:
+    return tuple(
+        ((prefix, *subpath), call_hash, path)
+        for prefix, sources in parts
+        for subpath, call_hash, path in sources
+    )
+
+
+def _narrow(sources: tuple[Source, ...], key: Any) -> tuple[Source, ...]:
+    """Sources of `value[key]`, given the sources of `value`."""
+    narrowed = []
+    for subpath, call_hash, path in sources:
+        if not subpath:
+            narrowed.append(((), call_hash, (*path, key)))
+        elif subpath[0] == key:
+            narrowed.append((subpath[1:], call_hash, path))
+    return tuple(narrowed)
