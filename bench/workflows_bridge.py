@@ -1,6 +1,6 @@
 """The benchmark workflows on bridge (runs in .venv). Parallel to workflows_redun.py."""
 
-from bridge import Scheduler, task
+from bridge import File, Scheduler, task
 
 
 @task()
@@ -18,7 +18,27 @@ def chain(n: int) -> int:
     return n if n == 0 else chain(n - 1)
 
 
+FILE_LEAF_RUNS: list[int] = []  # file_leaf bodies run in this process (none in a replay)
+
+
+@task()
+def file_leaf(file: File, i: int) -> int:
+    FILE_LEAF_RUNS.append(i)
+    return i
+
+
+@task()
+def file_fanout(n: int, folder: str, files: int) -> list[int]:
+    """n leaves, leaf i taking File(folder/<i % files>.txt): `files` distinct files."""
+    return [file_leaf(File(f"{folder}/{i % files}.txt"), i) for i in range(n)]
+
+
 def make_scheduler(db_path: str) -> Scheduler:
     scheduler = Scheduler(db_uri=f"sqlite:///{db_path}")
     scheduler.store  # noqa: B018  open the store now, as redun's `load()` does, so it goes untimed
     return scheduler
+
+
+def sql_engine(scheduler: Scheduler):
+    """The SQLAlchemy engine of an opened scheduler, for counting statements."""
+    return scheduler.store.engine

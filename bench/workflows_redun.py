@@ -2,7 +2,7 @@
 
 import logging
 
-from redun import Scheduler, task
+from redun import File, Scheduler, task
 from redun.config import Config
 
 logging.getLogger("redun").setLevel(logging.WARNING)
@@ -23,7 +23,27 @@ def chain(n: int) -> int:
     return n if n == 0 else chain(n - 1)
 
 
+FILE_LEAF_RUNS: list[int] = []  # file_leaf bodies run in this process (none in a replay)
+
+
+@task()
+def file_leaf(file: File, i: int) -> int:
+    FILE_LEAF_RUNS.append(i)
+    return i
+
+
+@task()
+def file_fanout(n: int, folder: str, files: int) -> list[int]:
+    """n leaves, leaf i taking File(folder/<i % files>.txt): `files` distinct files."""
+    return [file_leaf(File(f"{folder}/{i % files}.txt"), i) for i in range(n)]
+
+
 def make_scheduler(db_path: str) -> Scheduler:
     scheduler = Scheduler(config=Config({"backend": {"db_uri": f"sqlite:///{db_path}"}}))
     scheduler.load()
     return scheduler
+
+
+def sql_engine(scheduler: Scheduler):
+    """The SQLAlchemy engine of a loaded scheduler, for counting statements."""
+    return scheduler.backend.engine
