@@ -244,10 +244,10 @@ def files_view(store: Any, execution_id: str | None) -> dict:
 
 
 def job_result_files(store: Any, job: dict) -> list[list[str]]:
-    """The [uri, hash] of the files a job returned, as that job recorded them; jobs from
-    before schema version 3 fall back to their call's newest cache entry."""
-    if job.get("result_files") is not None:
-        return job["result_files"]
+    """The [uri, hash] of the files a job returned, as that job recorded them (NULL when
+    none); jobs from before schema version 3 fall back to their call's newest entry."""
+    if job.get("result_hash") is not None:
+        return job.get("result_files") or []
     entries = queries.calls_by_hash(store, [job["call_hash"]]).get(job["call_hash"], [])
     return entries[0]["result_files"] if entries else []
 

@@ -45,6 +45,7 @@ from bridge.native.expression import contains_expression
 from bridge.native.file import find_files, one_look_per_path
 from bridge.native.hashing import hash_value
 from bridge.native.job import CACHED, CANCELLED, DONE, FAILED, PENDING, RUNNING, Job, Source
+from bridge.native.limits import Limits
 from bridge.native.promise import Promise
 from bridge.native.recording import Recorder, serialize_expression
 from bridge.native.reduction import Reduction
@@ -94,7 +95,7 @@ class Execution(Reduction):
         self.running: dict[str, Job] = {}
         self.pending_lookups: list[Job] = []
         self.waiting: list[Job] = []
-        self.available = dict(scheduler.settings.limits)
+        self.limits = Limits(scheduler.settings.limits)
         self.root_job_id: str | None = None
         self.stopping = False
         self.started = time.time()
@@ -165,12 +166,9 @@ class Execution(Reduction):
             self._on_outcome(outcome)
 
     def _freeze_long_lived(self) -> None:
-        """Keep the collector off the execution's own bookkeeping.
-
-        Jobs, promises and expressions live until the execution ends, yet every full
-        collection walks them all again, which makes the cost per call grow with the
-        size of the graph. Every FREEZE_EVERY new jobs, what exists is moved out of the
-        collector's sight (``gc.freeze``) until the run ends."""
+        """Keep the collector off jobs, promises and expressions, which live until the
+        execution ends: every full collection would walk them all again, making the cost
+        per call grow with the graph. Undone (``gc.unfreeze``) when the run ends."""
         gc.freeze()
         self._frozen = True
         self._jobs_at_freeze = len(self.jobs_by_hash)
@@ -183,7 +181,7 @@ class Execution(Reduction):
         names = sorted({job.task.fullname for job in self.waiting})
         error = RuntimeError(
             f"task(s) {', '.join(names)} wait for limits that are never available: "
-            f"check [limits] in bridge.ini against the tasks' limits= ({self.available})"
+            f"check [limits] in bridge.ini against the tasks' limits= ({self.limits.available})"
         )
         waiting, self.waiting = self.waiting, []
         for job in waiting:
@@ -191,16 +189,9 @@ class Execution(Reduction):
 
     # -- calls -------------------------------------------------------------------------
 
-    def call(
-        self,
-        task: Any,
-        call_options: dict | None,
-        args: tuple,
-        kwargs: dict,
-        arg_sources: tuple[Source, ...],
-        kwarg_sources: tuple[Source, ...],
-        parent: Job | None,
-    ) -> Job:
+    def call(self, task: Any, call_options: dict | None, args: tuple, kwargs: dict,
+             arg_sources: tuple[Source, ...], kwarg_sources: tuple[Source, ...],
+             parent: Job | None) -> Job:
         """The job for a call: an identical call already in this execution, or a new one
         that is looked up in the cache or run."""
         with one_look_per_path():
@@ -266,7 +257,7 @@ class Execution(Reduction):
         except Exception as error:
             self._fail(job, error, "")
             return
-        if job.limits and not self._acquire(job):
+        if job.limits and not self.limits.acquire(job.limits):
             self.waiting.append(job)
             return
         if job.status == PENDING:
@@ -278,18 +269,8 @@ class Execution(Reduction):
                              {**job.task.executor_options, **(job.call_options or {})},
                              job.call_hash, job.task.fullname == SCRIPT_TASK_NAME))
 
-    def _acquire(self, job: Job) -> bool:
-        wants = job.limits
-        available = self.available
-        if any(available.setdefault(name, 1) < count for name, count in wants.items()):
-            return False
-        for name, count in wants.items():
-            available[name] -= count
-        return True
-
     def _release(self, job: Job) -> None:
-        for name, count in job.limits.items():
-            self.available[name] += count
+        self.limits.release(job.limits)
         waiting, self.waiting = self.waiting, []
         for waiter in waiting:
             self._submit(waiter)
@@ -337,7 +318,10 @@ class Execution(Reduction):
                 f"record ({type(error).__name__}: {error}): return plain data, Files, or "
                 "objects that pickle"), "")
             return
-        job.subtree_files = _distinct([*job.subtree_files, *result_files])
+        if job.subtree_files:
+            job.subtree_files = _distinct([*job.subtree_files, *result_files])
+        else:
+            job.subtree_files = result_files
         job.status = DONE
         self.recorder.job_done(job, result_hash, result_files, returned)
         self._notify(job, DONE)

@@ -86,7 +86,8 @@ class Recorder:
 
     def job_replayed(self, job: Job, result_hash: str, result_files: list) -> None:
         row = self._job_row(job)
-        row.update(ended=job.started, result_hash=result_hash, result_files=result_files)
+        row.update(ended=job.started, result_hash=result_hash,
+                   result_files=result_files or None)
         self.batch.new_jobs[job.id] = row
 
     def job_done(self, job: Job, result_hash: str, result_files: list, returned: Any) -> None:
@@ -108,7 +109,7 @@ class Recorder:
             "created": now,
         }
         self.batch.update_job(job.id, status=DONE, ended=now, result_hash=result_hash,
-                              result_files=result_files)
+                              result_files=result_files or None)
 
     def job_status(self, job: Job, status: str, error: str | None = None) -> None:
         if job.id not in self.batch.new_jobs and job.started == 0.0:

@@ -108,7 +108,8 @@ jobs = Table(
     Column("arguments", JSON, nullable=False),
     Column("tags", JSON, nullable=False),
     # What this job returned (DONE) or replayed (CACHED), and the [uri, hash] of the files
-    # in it: an execution's own record, which a later run never rewrites (version 3).
+    # in it (NULL: none): an execution's own record, which a later run never rewrites
+    # (version 3).
     Column("result_hash", String(64)),
     Column("result_files", JSON),
 )
