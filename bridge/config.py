@@ -73,6 +73,7 @@ class AwsBatchExecutorConfig(_Section):
     endpoint_url: str | None = None
     region: str | None = None
     poll_interval: float = Field(5.0, gt=0)
+    aws_retry_timeout: float = Field(300, gt=0, description="seconds")
 
 
 ExecutorConfig = Annotated[

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
 import time
+import urllib.request
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -243,9 +247,11 @@ def test_a_script_only_executor_refuses_python_tasks(workflow, config, workdir):
         run(config, workflow.square.options(executor="scripts")(3))
 
 
-def _start_runner(workflow_path: Path, config: dict, folder: Path, n: int) -> subprocess.Popen:
-    """A separate run of slow_fan, as a user would start it, with its own bridge.ini."""
-    executor = config["executors"]["batch"]
+def _start_runner(workflow_path: Path, config: dict, folder: Path, n: int,
+                  **settings: object) -> subprocess.Popen:
+    """A separate run of slow_fan, as a user would start it, with its own bridge.ini
+    (the batch executor's section, with ``settings`` on top)."""
+    executor = {**config["executors"]["batch"], **settings}
     lines = ["[executors.batch]"] + [
         f"{key} = {value}" for key, value in executor.items() if key != "tags"]
     (folder / ".bridge").mkdir(exist_ok=True)
@@ -302,3 +308,70 @@ def test_ctrl_c_terminates_the_submitted_jobs(workflow_path, config, batch, pref
         time.sleep(0.5)
     assert {job.get("statusReason") for job in described} == {INTERRUPTED}
     assert os.environ.get("AWS_ENDPOINT_URL")  # the jobs ran against moto, not AWS
+
+
+def _fails_within(runner: subprocess.Popen, seconds: float) -> str:
+    """The run's stderr, once it has failed; fails the test if it runs on."""
+    try:
+        _, stderr = runner.communicate(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        runner.kill()
+        runner.communicate()
+        pytest.fail(f"the run was still waiting after {seconds} s")
+    assert runner.returncode != 0, stderr
+    return stderr
+
+
+@contextmanager
+def _moto_rejecting_credentials(endpoint: str) -> Iterator[None]:
+    """moto checks credentials against its IAM meanwhile (its /moto-api/reset-auth), where
+    the tests' made-up keys do not exist: AWS answers so for revoked or expired keys."""
+
+    def authenticate_after(requests: str) -> None:
+        urllib.request.urlopen(urllib.request.Request(
+            f"{endpoint}/moto-api/reset-auth", data=requests.encode(), method="POST",
+            headers={"Content-Type": "text/plain"})).read()
+
+    authenticate_after("0")
+    try:
+        yield
+    finally:
+        authenticate_after("inf")
+
+
+def test_credentials_rejected_mid_run_fail_the_run_naming_the_error(
+        workflow_path, config, batch, prefix, workdir, moto_server):
+    """AWS starts refusing the run's credentials while its job runs: the run fails at
+    once, with what AWS said, the queue, and what to do, instead of polling forever."""
+    runner = _start_runner(workflow_path, config, workdir, 1)
+    job_id, _ = _wait_until_running(batch, prefix, runner, 1)
+    with _moto_rejecting_credentials(moto_server):
+        stderr = _fails_within(runner, 60)
+    batch["client"].terminate_job(jobId=job_id, reason="the test is over")
+    assert "InvalidClientTokenId" in stderr
+    assert f"queue {batch['queue']}" in stderr
+    assert "Check the credentials" in stderr and "run again" in stderr
+
+
+def test_aws_unreachable_past_the_retry_timeout_fails_the_run(
+        workflow_path, config, batch, prefix, workdir):
+    """The run talks to AWS through an endpoint that goes away mid-run (a second moto
+    server on the same backends, then stopped): connection errors are retried for
+    aws_retry_timeout seconds, then the run fails saying so."""
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    doomed = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    doomed.start()
+    try:
+        runner = _start_runner(workflow_path, config, workdir, 1, aws_retry_timeout=3,
+                               endpoint_url=f"http://127.0.0.1:{port}")
+        job_id, _ = _wait_until_running(batch, prefix, runner, 1)
+    finally:
+        doomed.stop()
+    stderr = _fails_within(runner, 90)
+    batch["client"].terminate_job(jobId=job_id, reason="the test is over")
+    assert "EndpointConnectionError" in stderr
+    assert f"queue {batch['queue']}" in stderr and "aws_retry_timeout" in stderr

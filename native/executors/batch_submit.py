@@ -1,0 +1,137 @@
+"""Submitting bursts of calls to AWS Batch: each call is packaged in its folder under the
+scratch prefix, calls that agree on their job's make-up become one array job, and calls
+whose jobs an earlier run left in flight are re-attached instead of submitted again."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import uuid
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from bridge.native.executors import batch_api, batch_request
+from bridge.native.executors.base import Report, Work
+from bridge.native.executors.batch_aws import Aws
+from bridge.native.executors.batch_reattach import find_in_flight
+from bridge.native.executors.batch_tracking import SINGLE, Call, Tracker, fail
+from bridge.native.executors.packaging import (
+    INPUT,
+    OUTPUT,
+    code_archive,
+    code_root,
+    join,
+    pack_call,
+)
+
+log = logging.getLogger("bridge.aws_batch")
+
+
+class Submitter:
+    """Submits the calls of an executor (``options``) under ``scratch``, naming its jobs
+    with ``prefix``; the jobs go to ``tracker``, and calls AWS refuses fail."""
+
+    def __init__(self, options: dict[str, Any], scratch: str, prefix: str, *, aws: Aws,
+                 tracker: Tracker, io: ThreadPoolExecutor, report: Report) -> None:
+        self.options = options
+        self.scratch = scratch
+        self.prefix = prefix
+        self.aws = aws
+        self.tracker = tracker
+        self.io = io
+        self.report = report
+        self._lock = threading.Lock()
+        self._adoptable: dict[str, tuple[str, int]] | None = None
+        self._definitions: dict[tuple, str] = {}
+        self._code: dict[str, str] = {}
+
+    def submit(self, works: list[Work]) -> None:
+        """Submit a burst of work. If AWS refuses, its calls fail and the run goes on."""
+        calls = [call for work in works
+                 if (call := self.tracker.add(work, join(self.scratch, "calls",
+                                                         work.call_hash)))]
+        try:
+            self._launch(calls)
+        except Exception as error:
+            log.exception("submitting to AWS Batch failed")
+            refused = self.tracker.forget(calls)
+            fail(self.report, [job_id for call in refused for job_id in call.job_ids], error)
+
+    def _launch(self, calls: list[Call]) -> None:
+        if self._adoptable is None:
+            self._adoptable = find_in_flight(self.aws, self.options["queue"], self.prefix,
+                                             self.scratch)
+        groups: dict[str, list[Call]] = defaultdict(list)
+        for call in calls:
+            adopted = self._adoptable.pop(call.key, None)
+            if adopted is not None:
+                log.info("re-attached %s to Batch job %s", call.work.task.fullname,
+                         adopted[0])
+                self.tracker.track(*adopted, call.key)
+                continue
+            options = batch_request.job_options(self.options, call.work)
+            groups[json.dumps(options, sort_keys=True)].append(call)
+        for group in groups.values():
+            for chunk in batch_api.chunks(group, batch_api.MAX_ARRAY_SIZE):
+                self._submit_group(chunk)
+
+    def _submit_group(self, calls: list[Call]) -> None:
+        """Package ``calls`` and submit them as one job (an array when more than one)."""
+        options = batch_request.job_options(self.options, calls[0].work)
+        list(self.io.map(self._package, calls))
+        # outputs of an earlier run of the same call must not pass for this run's
+        self.aws.delete([join(c.folder, name) for c in calls for name in (OUTPUT, "stdout")])
+        array = len(calls) > 1
+        target = self._manifest(calls) if array else calls[0].folder
+        request = batch_request.submit_request(
+            batch_api.job_name(self.prefix, options["task"]), options, self.options,
+            definition=self._definition(options["image"], options["role"]),
+            environment=self.aws.job_environment(),
+            command=batch_request.command(options["script"], target, array),
+            size=len(calls))
+        batch_id = self.aws.client("batch").submit_job(**request)["jobId"]
+        for index, call in enumerate(calls):
+            self.tracker.track(batch_id, index if array else SINGLE, call.key)
+
+    def _manifest(self, calls: list[Call]) -> str:
+        """An array job's list of call folders, from which each child picks its own."""
+        url = join(self.scratch, "arrays", f"{uuid.uuid4().hex}.json")
+        self.aws.write(url, json.dumps({"calls": [c.folder for c in calls]}).encode())
+        return url
+
+    def _package(self, call: Call) -> None:
+        if call.work.is_script:
+            from bridge.native.script import prepare_script
+
+            self.aws.write(join(call.folder, "script.sh"),
+                           prepare_script(**call.work.kwargs).encode())
+        else:
+            code = self._code_url(call.work.task)
+            self.aws.write(join(call.folder, INPUT), pack_call(call.work, code))
+
+    def _code_url(self, task: Any) -> str | None:
+        """The workflow's code as an archive under the scratch prefix, uploaded once."""
+        root = code_root(task)
+        if root is None:
+            return None
+        with self._lock:
+            if root in self._code:
+                return self._code[root]
+        digest, data = code_archive(root)
+        url = join(self.scratch, "code", f"{digest}.tar.gz")
+        self.aws.write_once(url, data)
+        with self._lock:
+            self._code[root] = url
+        return url
+
+    def _definition(self, image: str, role: str | None) -> str:
+        """The job definition's ARN for this image and role, registered once."""
+        with self._lock:
+            arn = self._definitions.get((image, role))
+        if arn is None:
+            arn = batch_api.job_definition(self.aws.client("batch"), self.prefix, image, role)
+            with self._lock:
+                self._definitions[(image, role)] = arn
+        return arn

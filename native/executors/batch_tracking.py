@@ -1,0 +1,100 @@
+"""What the aws_batch executor waits for: the calls, and the Batch jobs that run them.
+
+The submitter adds calls and tracks the jobs it submits (or re-attaches to); the poller
+finishes them. Both go through a :class:`Tracker`, which holds the one lock."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from bridge.native.executors.base import Report, Work
+from bridge.native.runner import Outcome
+
+SINGLE = -1  # the index of the one call of a job that is not an array
+
+
+@dataclass
+class Call:
+    """A call this executor waits for; several Work items may wait on the same call."""
+
+    key: str
+    folder: str
+    work: Work
+    job_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Job:
+    """A Batch job being polled: a single job, or an array whose wanted children are
+    the indices of ``calls``."""
+
+    batch_id: str
+    array: bool
+    calls: dict[int, str] = field(default_factory=dict)
+    finished: set[int] = field(default_factory=set)
+    seen: int = 0  # finished children already listed
+
+    def unfinished_ids(self) -> list[str]:
+        """The Batch ids to terminate: the job, and its unfinished children (some
+        stand-ins, moto, do not pass a parent's end to its children)."""
+        children = [f"{self.batch_id}:{i}" for i in self.calls if i not in self.finished]
+        return [self.batch_id, *(children if self.array else [])]
+
+
+def fail(report: Report, job_ids: list[str], error: BaseException) -> None:
+    """Report each of ``job_ids`` as failed with ``error``."""
+    for job_id in job_ids:
+        report(Outcome(job_id, False, error=error, traceback=repr(error)))
+
+
+class Tracker:
+    """The calls awaited (by call hash) and the jobs polled (by Batch id)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._calls: dict[str, Call] = {}
+        self._jobs: dict[str, Job] = {}
+
+    def add(self, work: Work, folder: str) -> Call | None:
+        """The new call for ``work``, or None when its call is already awaited (then the
+        work waits on it too)."""
+        with self._lock:
+            known = self._calls.get(work.call_hash)
+            if known is not None:
+                known.job_ids.append(work.job_id)
+                return None
+            call = self._calls[work.call_hash] = Call(work.call_hash, folder, work,
+                                                      [work.job_id])
+            return call
+
+    def forget(self, calls: list[Call]) -> list[Call]:
+        """Stop waiting for ``calls``; returns those that were still awaited."""
+        with self._lock:
+            return [c for c in calls if self._calls.pop(c.key, None) is not None]
+
+    def track(self, batch_id: str, index: int, key: str) -> None:
+        """Call ``key`` runs as Batch job ``batch_id`` (child ``index`` of an array)."""
+        with self._lock:
+            job = self._jobs.setdefault(batch_id, Job(batch_id, array=index != SINGLE))
+            job.calls[index] = key
+
+    def jobs(self) -> dict[str, Job]:
+        with self._lock:
+            return dict(self._jobs)
+
+    def finish(self, job: Job, index: int) -> Call | None:
+        """Child ``index`` of ``job`` ended; returns its call unless nobody waits on it."""
+        with self._lock:
+            job.finished.add(index)
+            if len(job.finished) == len(job.calls):
+                self._jobs.pop(job.batch_id, None)
+            return self._calls.pop(job.calls[index], None)
+
+    def abandon(self) -> tuple[list[Job], list[Call]]:
+        """Stop polling every job; returns them and the calls they still owed."""
+        with self._lock:
+            jobs, self._jobs = list(self._jobs.values()), {}
+            keys = [job.calls[i] for job in jobs for i in job.calls if i not in job.finished]
+            calls = [self._calls.pop(key) for key in dict.fromkeys(keys) if key in self._calls]
+        return jobs, calls
