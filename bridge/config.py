@@ -117,7 +117,7 @@ class Config(_Section):
         return SchedulerSettings(
             db_uri=_resolve_sqlite(db_uri, self.config_dir) if db_uri else None,
             config_dir=self.config_dir,
-            value_store=self.backend.value_store,
+            value_store=_resolve_value_store(self.backend.value_store, self.config_dir),
             inline_limit=self.backend.inline_limit,
             executors=executors,
             limits=dict(self.limits),
@@ -181,11 +181,20 @@ def _describe(error: ValidationError, path: Path) -> str:
     return f"{path}: " + "; ".join(problems)
 
 
+def _in_config_dir(path: str, config_dir: str) -> str:
+    """``path`` made absolute; a relative one is taken from the config folder, not from the
+    working directory, so one config means one store wherever bridge runs."""
+    return str((Path(config_dir) / path).resolve())
+
+
 def _resolve_sqlite(db_uri: str, config_dir: str) -> str:
     prefix = "sqlite:///"
     if not db_uri.startswith(prefix) or db_uri == prefix + ":memory:":
         return db_uri
-    path = Path(db_uri[len(prefix) :])
-    if not path.is_absolute():
-        path = Path(config_dir) / path
-    return prefix + str(path.resolve())
+    return prefix + _in_config_dir(db_uri[len(prefix) :], config_dir)
+
+
+def _resolve_value_store(value_store: str | None, config_dir: str) -> str | None:
+    if value_store is None or "://" in value_store:  # the default, or S3
+        return value_store
+    return _in_config_dir(value_store, config_dir)

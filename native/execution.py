@@ -124,6 +124,9 @@ class Execution(Reduction):
             self._cancel_unfinished()
             cancelled = isinstance(error, KeyboardInterrupt)
             self._record_execution("CANCELLED" if cancelled else "FAILED")
+            # Stop what still runs (scripts, worker processes, containers, Batch jobs) now,
+            # whether or not the caller ever closes the scheduler.
+            self.scheduler.stop_executors()
             raise
         finally:
             self.recorder.flush()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import uuid
 from typing import Any
@@ -17,10 +18,15 @@ Source = tuple[tuple, str, tuple]  # (subpath in this value, call hash, path int
 NO_SOURCES: tuple[Source, ...] = ()
 
 
+# Job ids come from a generator of bridge's own, seeded from the OS and reseeded in forked
+# children: a body calling ``random.seed(0)`` would make the global one repeat ids.
+_ids = random.Random()
+os.register_at_fork(after_in_child=_ids.seed)
+
+
 def new_job_id() -> str:
-    """A random (version 4) UUID. ``random`` is seeded from the OS and reseeded in forked
-    children; unlike ``uuid4()`` it needs no system call per job."""
-    return str(uuid.UUID(int=random.getrandbits(128), version=4))
+    """A random (version 4) UUID; unlike ``uuid4()`` it needs no system call per job."""
+    return str(uuid.UUID(int=_ids.getrandbits(128), version=4))
 
 
 class Job:

@@ -103,10 +103,15 @@ class Scheduler:
     def started_executors(self) -> list[Executor]:
         return list(self._executors.values())
 
-    def close(self) -> None:
-        for executor in self._executors.values():
+    def stop_executors(self) -> None:
+        """Stop the started executors and the work they still run; a later run starts
+        fresh ones."""
+        executors, self._executors = self._executors, {}
+        for executor in executors.values():
             executor.stop()
-        self._executors.clear()
+
+    def close(self) -> None:
+        self.stop_executors()
         if self._store is not None:
             self._store.close()
             self._store = None

@@ -1,5 +1,5 @@
 """`bridge run` in real processes: the live table in a terminal (tmux), plain periodic
-lines in a pipe, and Ctrl+C."""
+lines in a pipe, and Ctrl+C (of `bridge run`, and of a Python script calling the API)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -165,9 +166,9 @@ def _start_long_work(workdir: Path) -> list[Path]:
 
 
 def _running_pids(pid_files: list[Path]) -> list[int]:
-    """Wait until the script's tool, its bash and the worker process are running."""
+    """Wait until every pid file is written, and return the pids (all running)."""
     _wait_for(lambda: " ".join(p.read_text().strip() if p.exists() else "" for p in pid_files),
-              lambda text: len(text.split()) == 3)
+              lambda text: len(text.split()) == len(pid_files))
     pids = [int(p.read_text()) for p in pid_files]
     assert all(_alive(pid) for pid in pids)
     return pids
@@ -203,4 +204,31 @@ def test_ctrl_c_in_a_terminal_stops_the_run(workdir: Path, tmux: Terminal) -> No
     final = _wait_for(screen, lambda s: "BRIDGE-EXIT=" in s)
     assert "BRIDGE-EXIT=130" in final and "Interrupted: execution" in final
     assert "Traceback" not in final and "KeyboardInterrupt" not in final
+    _assert_stopped(workdir, pids)
+
+
+API_SCRIPT = '''
+import sys
+from bridge import Scheduler, script, task
+
+
+@task(cache=False)
+def tool(folder: str) -> str:
+    return script(f"sleep 600 & echo $! > {folder}/tool.pid; echo $$ > {folder}/bash.pid; wait")
+
+
+if __name__ == "__main__":
+    print(Scheduler().run(tool(sys.argv[1])))  # the README's form: no with, no close()
+'''
+
+
+def test_ctrl_c_through_the_python_api_stops_running_scripts(workdir: Path) -> None:
+    (workdir / "api.py").write_text(API_SCRIPT)
+    process = subprocess.Popen([sys.executable, "api.py", str(workdir)], cwd=workdir,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=subprocess_env())
+    pids = _running_pids([workdir / "tool.pid", workdir / "bash.pid"])
+    process.send_signal(signal.SIGINT)
+    _, rest = process.communicate(timeout=WAIT)
+    assert process.returncode != 0 and "KeyboardInterrupt" in rest
     _assert_stopped(workdir, pids)

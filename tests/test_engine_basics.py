@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections import Counter
@@ -122,6 +123,20 @@ def test_an_identical_call_from_another_parent_joins_the_one_in_flight_or_done(
         [basics_slow_square(7), basics_late_parent(7), basics_after(basics_slow_square(7), 7)])
     assert result == [49, 49, 98]
     assert calls["slow_square"] - before == 1
+
+
+@task()
+def basics_seeded(i: int) -> int:
+    random.seed(0)  # a common idiom in a body: it must not touch bridge's job ids
+    return basics_add(i, random.randint(0, 0))
+
+
+def test_bodies_seeding_random_do_not_make_job_ids_collide(scheduler: Scheduler) -> None:
+    result = scheduler.run(basics_sum([basics_seeded(i) for i in range(200)]))
+    assert result == sum(range(200))
+    execution = scheduler.store.find_executions(limit=1)[0]
+    ids = [job["job_id"] for job in scheduler.store.execution_graph(execution["execution_id"]).jobs]
+    assert len(ids) == 401 and len(set(ids)) == 401  # sum, 200 seeded, 200 adds
 
 
 def test_truth_testing_an_expression_is_refused() -> None:

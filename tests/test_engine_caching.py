@@ -116,6 +116,23 @@ def test_cache_false_and_no_cache_always_run(workdir: Path) -> None:
     assert ran_tasks(workdir) == ["load", "report", "square", "total"]
 
 
+def test_a_relative_value_store_lives_in_the_config_folder(workdir: Path) -> None:
+    config, first, second = (workdir / name for name in ("config", "first", "second"))
+    for folder in (config, first, second):
+        folder.mkdir()
+    (config / "bridge.ini").write_text("[backend]\nvalue_store = values\ninline_limit = 100\n")
+    big = "@task()\ndef big(n: int) -> str:\n    ran('big')\n    return 'x' * n\n"
+    results = []
+    for folder in (first, second):  # one config, used from two working directories
+        write_workflow(folder, big)
+        results.append(bridge(folder, "run", "--config", str(config), "workflow.py", "big",
+                              "--n", "1000").stdout)
+    assert ran_tasks(first) == ["big"] and ran_tasks(second) == []  # replayed
+    assert results[0] == results[1] and "x" * 1000 in results[1]
+    assert any(path.is_file() for path in (config / "values").rglob("*"))  # the large value
+    assert not (first / "values").exists() and not (second / "values").exists()
+
+
 FLAKY = """
 import os
 

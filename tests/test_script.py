@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bridge import Dir, File, script, task
+from bridge import Dir, File, Scheduler, script, task
 from bridge.native.script import ScriptError, prepare_script
 
 # Tasks of this module get their own names, apart from other tests' workflows.
@@ -94,6 +96,28 @@ def test_a_missing_output_is_an_error_naming_it(scheduler: Any, workdir: Path) -
     assert f"did not write its output(s) b.txt (for {workdir / 'b.txt'})" in str(caught.value)
     assert os.path.isdir(caught.value.scratch)
     assert not File(workdir / "a.txt").exists()  # nothing is staged out from a failure
+
+
+def test_closing_one_scheduler_leaves_another_schedulers_script_running(workdir: Path) -> None:
+    started = workdir / "started"
+    results: list = []
+
+    def run_first() -> None:
+        with Scheduler(config={"config_dir": str(workdir / "first")}) as first:
+            try:
+                results.append(first.run(shell(f"touch {started}; sleep 2; echo done")))
+            except Exception as error:
+                results.append(error)
+
+    thread = threading.Thread(target=run_first)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with Scheduler(config={"config_dir": str(workdir / "second")}) as second:
+        assert second.run(shell("echo other")) == "other\n"
+    thread.join(timeout=30)
+    assert results == ["done\n"]
 
 
 def test_bridge_run_shows_a_script_mistake_without_a_traceback(workdir: Path) -> None:

@@ -18,7 +18,8 @@ TEMPLATE = """\
 # The call-graph database: SQLite (a path relative to this folder) or PostgreSQL.
 # db_uri = sqlite:///bridge.db
 # db_uri = postgresql://user@host:5432/bridge
-# Where values larger than inline_limit bytes are kept (default: values/ here).
+# Where values larger than inline_limit bytes are kept: a folder (relative to this
+# folder) or s3://BUCKET/PREFIX (default: values/ here).
 # value_store = values
 # inline_limit = 65536
 

@@ -49,6 +49,7 @@ class Executor(ABC):
 
     @abstractmethod
     def stop(self) -> None:
-        """Release workers, when the scheduler closes. An execution ends only when its
-        running work has ended, so work still running now was interrupted (Ctrl+C):
-        stop it (kill its processes, containers or jobs)."""
+        """Release workers, when the scheduler closes or an execution is interrupted
+        (Ctrl+C, or a fault in bridge). An execution ends only when its running work has
+        ended, so work still running now was interrupted: stop it (kill its processes,
+        containers or jobs). The scheduler starts a fresh executor for its next run."""

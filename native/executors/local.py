@@ -10,7 +10,7 @@ import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
-from bridge.native.children import terminate_children
+from bridge.native.children import Children, own_children, terminate_children
 from bridge.native.executors.base import Executor, Report, Work
 from bridge.native.runner import Outcome, run_body
 
@@ -37,6 +37,7 @@ class LocalExecutor(Executor):
         self._pool: ProcessPoolExecutor | None = None
         self._futures: dict[str, Future] = {}  # process mode: submitted, not yet reported
         self._report: Report | None = None
+        self._children = Children()  # the scripts its threads run, and only those
 
     def start(self, report: Report) -> None:
         self._report = report
@@ -60,6 +61,7 @@ class LocalExecutor(Executor):
     def _work_loop(self) -> None:
         report = self._report
         assert report is not None
+        own_children(self._children)
         while True:
             work = self._queue.get()
             if work is _STOP:
@@ -113,7 +115,7 @@ class LocalExecutor(Executor):
             self._queue.put(_STOP)
         self._threads.clear()
         self._idle = 0
-        terminate_children()
+        self._children.terminate()
         if self._pool is not None:
             with self._lock:
                 interrupted = bool(self._futures)
