@@ -45,7 +45,7 @@ class Scheduler:
         if self._store is None:
             settings = self.settings
             self._store = CallGraphStore(
-                settings.resolved_db_uri(), settings.value_store, settings.inline_limit
+                settings.resolved_db_uri(), settings.resolved_value_store(), settings.inline_limit
             ).open()
         return self._store
 

@@ -27,6 +27,14 @@ class SchedulerSettings:
     limits: dict[str, int] = field(default_factory=dict)
     flush_interval: float = 0.5
 
+    def resolved_value_store(self) -> str | None:
+        """``value_store`` as given; for a server database, ``<config_dir>/values`` (not the
+        working directory's: one config run from anywhere finds its values). A SQLite store
+        keeps its values beside its database file (None here)."""
+        if self.value_store or self.resolved_db_uri().startswith("sqlite"):
+            return self.value_store
+        return str((Path(self.config_dir) / "values").resolve())
+
     def resolved_db_uri(self) -> str:
         if self.db_uri:
             return self.db_uri

@@ -8,6 +8,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from workflows import bridge, ran_tasks, write_workflow
 
 PIPELINE = """
@@ -116,11 +118,17 @@ def test_cache_false_and_no_cache_always_run(workdir: Path) -> None:
     assert ran_tasks(workdir) == ["load", "report", "square", "total"]
 
 
-def test_a_relative_value_store_lives_in_the_config_folder(workdir: Path) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_relative_value_store_lives_in_the_config_folder(
+        workdir: Path, backend: str, request: pytest.FixtureRequest) -> None:
+    """A relative value_store, and the default one of a server database, are taken from
+    the config folder, whatever the working directory."""
     config, first, second = (workdir / name for name in ("config", "first", "second"))
     for folder in (config, first, second):
         folder.mkdir()
-    (config / "bridge.ini").write_text("[backend]\nvalue_store = values\ninline_limit = 100\n")
+    backend_lines = "value_store = values\n" if backend == "sqlite" else (
+        f"db_uri = {request.getfixturevalue('postgres_uri')}\n")  # value_store left unset
+    (config / "bridge.ini").write_text(f"[backend]\n{backend_lines}inline_limit = 100\n")
     big = "@task()\ndef big(n: int) -> str:\n    ran('big')\n    return 'x' * n\n"
     results = []
     for folder in (first, second):  # one config, used from two working directories
@@ -130,7 +138,8 @@ def test_a_relative_value_store_lives_in_the_config_folder(workdir: Path) -> Non
     assert ran_tasks(first) == ["big"] and ran_tasks(second) == []  # replayed
     assert results[0] == results[1] and "x" * 1000 in results[1]
     assert any(path.is_file() for path in (config / "values").rglob("*"))  # the large value
-    assert not (first / "values").exists() and not (second / "values").exists()
+    for folder in (first, second):
+        assert not (folder / "values").exists() and not (folder / ".bridge").exists()
 
 
 FLAKY = """

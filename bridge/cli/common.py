@@ -31,7 +31,7 @@ def store_for(config_dir: str | None) -> Any:
     from bridge.native.store import CallGraphStore
 
     settings = load_config(config_dir).to_settings()
-    return CallGraphStore(settings.resolved_db_uri(), settings.value_store,
+    return CallGraphStore(settings.resolved_db_uri(), settings.resolved_value_store(),
                           settings.inline_limit)
 
 
