@@ -82,8 +82,9 @@ class Job:
             if call_options and "limits" in call_options else task.limits
         )
         self.subtree_tasks: set[str] = {task.hash}
-        # [uri, hash] of the files in this call's arguments, as read when it was called,
-        # and of every file in the arguments and results beneath it (as recorded).
+        # [uri, hash] of the files in this call's arguments, as read when it was called;
+        # and of the files in the arguments and results of every call beneath it, plus
+        # its own result's (what a parent's cache entry is checked against).
         self.argument_files: list[list[str]] = []
         self.subtree_files: list[list[str]] = []
         # {task name: calls} beneath a parent, itself included; None for a leaf.
