@@ -314,7 +314,9 @@ class Execution(Reduction):
             result_files = find_files(value)
             returned = None
             if job.returned is not None:
-                returned = serialize_expression(job.returned, self.recorder, self.call_hash_of)
+                with one_look_per_path():  # a File passed to 10,000 calls: one stat
+                    returned = serialize_expression(job.returned, self.recorder,
+                                                    self.call_hash_of)
         except Exception as error:
             self._fail(job, UnstorableResultError(
                 f"task {job.task.fullname} returned {type(value).__name__} that bridge cannot "
