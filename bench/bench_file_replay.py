@@ -38,14 +38,13 @@ import json
 import os
 import platform
 import shlex
-import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from core import PYTHONS, ROOT, fmt, log, redun_version, table, verdict
+from core import PYTHONS, ROOT, fmt, log, redun_version, run_script_child, table, verdict
 
 ENGINES = tuple(PYTHONS)
 FEW_STATEMENTS = 10  # "one query", plus the execution's own bookkeeping
@@ -136,28 +135,8 @@ def child_main(engine: str, n: str, files: str, folder: str, db_path: str, out: 
 
 
 def run_child(engine: str, n: int, files: int, workdir: Path, timeout: float) -> dict:
-    result_path, log_path = workdir / "result.json", workdir / f"{engine}.log"
-    result_path.unlink(missing_ok=True)
-    argv = [
-        str(PYTHONS[engine]),
-        str(Path(__file__).resolve()),
-        "--child",
-        engine,
-        str(n),
-        str(files),
-        str(workdir / "inputs"),
-        str(workdir / f"{engine}.db"),
-        str(result_path),
-    ]
-    with log_path.open("ab") as out:
-        try:
-            proc = subprocess.run(argv, cwd=workdir, stdout=out, stderr=out, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return {"error": f"timeout after {timeout:.0f} s"}
-    if not result_path.exists():
-        tail = log_path.read_text(errors="replace").strip().splitlines()[-1:] or [""]
-        return {"error": f"child exited {proc.returncode}: {tail[0][:200]}"}
-    return json.loads(result_path.read_text())
+    args = [str(n), str(files), str(workdir / "inputs"), str(workdir / f"{engine}.db")]
+    return run_script_child(str(Path(__file__).resolve()), engine, args, workdir, timeout)
 
 
 def measure(engine: str, n: int, args: argparse.Namespace) -> Replay:

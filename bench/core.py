@@ -115,28 +115,28 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def run_child(engine: str, workflow: str, n: int, workdir: Path, timeout: float) -> Outcome:
+def run_script_child(script: str, engine: str, args: list[str], workdir: Path,
+                     timeout: float) -> dict:
+    """Run ``script --child engine *args RESULT`` under the engine's Python in ``workdir``;
+    the JSON the child wrote to RESULT, or {"error": ...}."""
     result_path, log_path = workdir / "result.json", workdir / f"{engine}.log"
     result_path.unlink(missing_ok=True)
-    argv = [
-        str(PYTHONS[engine]),
-        str(Path(__file__).resolve()),
-        "--child",
-        engine,
-        workflow,
-        str(n),
-        str(workdir / f"{engine}.db"),
-        str(result_path),
-    ]
+    argv = [str(PYTHONS[engine]), script, "--child", engine, *args, str(result_path)]
     with log_path.open("ab") as out:
         try:
             proc = subprocess.run(argv, cwd=workdir, stdout=out, stderr=out, timeout=timeout)
         except subprocess.TimeoutExpired:
-            return Outcome(error=f"timeout after {timeout:.0f} s")
+            return {"error": f"timeout after {timeout:.0f} s"}
     if not result_path.exists():
         tail = log_path.read_text(errors="replace").strip().splitlines()[-1:] or [""]
-        return Outcome(error=f"child exited {proc.returncode}: {tail[0][:200]}")
-    return Outcome(**json.loads(result_path.read_text()))
+        return {"error": f"child exited {proc.returncode}: {tail[0][:200]}"}
+    return json.loads(result_path.read_text())
+
+
+def run_child(engine: str, workflow: str, n: int, workdir: Path, timeout: float) -> Outcome:
+    args = [workflow, str(n), str(workdir / f"{engine}.db")]
+    return Outcome(**run_script_child(str(Path(__file__).resolve()), engine, args, workdir,
+                                      timeout))
 
 
 def run_workflow(engine: str, workflow: str, n: int, replay: bool, timeout: float) -> list[Outcome]:
