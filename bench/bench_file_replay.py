@@ -44,7 +44,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from core import PYTHONS, ROOT, fmt, log, redun_version, run_script_child, table, verdict
+from core import (
+    PYTHONS,
+    ROOT,
+    fmt,
+    log,
+    parse_engine_arguments,
+    run_script_child,
+    table,
+    verdict,
+)
 
 ENGINES = tuple(PYTHONS)
 FEW_STATEMENTS = 10  # "one query", plus the execution's own bookkeeping
@@ -282,34 +291,13 @@ def main() -> None:
     )
     parser.add_argument("--files", type=int, default=100, help="distinct files (default 100)")
     parser.add_argument(
-        "--redun-max",
-        type=int,
-        default=1000,
-        metavar="N",
-        help="run redun only for N tasks or fewer (default 1000; it is slow)",
-    )
-    parser.add_argument(
         "--repeat", type=int, default=3, metavar="K", help="bridge replays per size (3)"
     )
     parser.add_argument(
         "--redun-repeat", type=int, default=1, metavar="K", help="redun replays per size (1)"
     )
-    parser.add_argument(
-        "--engines",
-        default=",".join(ENGINES),
-        type=lambda s: tuple(e for e in s.split(",") if e in ENGINES),
-        help="comma-separated subset of bridge,redun",
-    )
-    parser.add_argument(
-        "--timeout", type=float, default=600, metavar="S", help="seconds per child (600)"
-    )
-    parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
-    args = parser.parse_args()
-    args.redun_version = redun_version()
+    args = parse_engine_arguments(parser, timeout=600)
     args.load = os.getloadavg()[0]
-    if "redun" in args.engines and not PYTHONS["redun"].exists():
-        log("no .bench-venv: run `bash bench/setup.sh`; benchmarking bridge only")
-        args.engines = tuple(e for e in args.engines if e != "redun")
     results = {
         (engine, n): measure(engine, n, args)
         for engine in args.engines

@@ -362,13 +362,6 @@ def main() -> None:
         help=f"fan-out sizes {QUICK_FANOUT_SIZES} only (no 10,000-task checks)",
     )
     parser.add_argument(
-        "--redun-max",
-        type=int,
-        default=1000,
-        metavar="N",
-        help="run redun only for N tasks or fewer (default 1000; it is slow)",
-    )
-    parser.add_argument(
         "--repeat",
         type=int,
         default=3,
@@ -376,6 +369,22 @@ def main() -> None:
         help="report the fastest of K runs per scenario and engine (default 3)",
     )
     parser.add_argument("--chain-depth", type=int, default=CHAIN_DEPTH, metavar="N")
+    args = parse_engine_arguments(parser, timeout=900)
+    print(report(measure(args), args))
+
+
+def parse_engine_arguments(parser: argparse.ArgumentParser, timeout: float
+                           ) -> argparse.Namespace:
+    """Add the options every side-by-side benchmark takes (--redun-max, --engines,
+    --timeout, --markdown), parse, and note redun's version; without .bench-venv, bridge
+    alone is benchmarked."""
+    parser.add_argument(
+        "--redun-max",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="run redun only for N tasks or fewer (default 1000; it is slow)",
+    )
     parser.add_argument(
         "--engines",
         default=",".join(ENGINES),
@@ -385,9 +394,9 @@ def main() -> None:
     parser.add_argument(
         "--timeout",
         type=float,
-        default=900,
+        default=timeout,
         metavar="S",
-        help="seconds before a child run is given up (default 900)",
+        help=f"seconds before a child run is given up (default {timeout:g})",
     )
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
     args = parser.parse_args()
@@ -395,7 +404,7 @@ def main() -> None:
     if "redun" in args.engines and not PYTHONS["redun"].exists():
         log("no .bench-venv: run `bash bench/setup.sh`; benchmarking bridge only")
         args.engines = tuple(e for e in args.engines if e != "redun")
-    print(report(measure(args), args))
+    return args
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ class Binding:
         self.signature = signature
         self.parameters = list(signature.parameters.values())
         self.names = [p.name for p in self.parameters]
+        self.positions = {name: index for index, name in enumerate(self.names)}
         self.plain = all(p.kind is _PLAIN for p in self.parameters)
         self._default_hashes: dict[str, str] = {}
 
@@ -36,8 +37,9 @@ class Binding:
         if self.plain:
             names = self.names
             count = len(arg_hashes)
+            positions = self.positions
             if count <= len(names) and all(
-                name in names and names.index(name) >= count for name in kwarg_hashes
+                positions.get(name, -1) >= count for name in kwarg_hashes
             ):
                 parts = [f"{name}={h}" for name, h in zip(names, arg_hashes, strict=False)]
                 for name in names[count:]:

@@ -159,38 +159,34 @@ def serialize_expression(value: Any, recorder: Recorder,
                          call_hash_of: Callable[[TaskCall], str | None]) -> Any:
     """JSON for a returned expression: task calls become their call hashes, constants
     their value hashes (the values themselves are stored too)."""
-    if isinstance(value, Expression):
-        return _serialize_node(value, recorder, call_hash_of)
-    cls = type(value)
-    if cls is list or cls is tuple:
-        return {cls.__name__: [serialize_expression(item, recorder, call_hash_of)
-                               for item in value]}
-    if cls is dict:
-        return {"dict": [[serialize_expression(k, recorder, call_hash_of),
-                          serialize_expression(v, recorder, call_hash_of)]
-                         for k, v in value.items()]}
-    value_hash = hash_value(value)
-    recorder.value(value_hash, value)
-    return {"value": value_hash}
 
-
-def _serialize_node(expr: Expression, recorder: Recorder,
-                    call_hash_of: Callable[[TaskCall], str | None]) -> dict:
     def one(item: Any) -> Any:
-        return serialize_expression(item, recorder, call_hash_of)
+        if isinstance(item, Expression):
+            return node(item)
+        cls = type(item)
+        if cls is list or cls is tuple:
+            return {cls.__name__: [one(x) for x in item]}
+        if cls is dict:
+            return {"dict": [[one(k), one(v)] for k, v in item.items()]}
+        value_hash = hash_value(item)
+        recorder.value(value_hash, item)
+        return {"value": value_hash}
 
-    if isinstance(expr, TaskCall):
-        return {"call": call_hash_of(expr), "task": expr.task.fullname,
-                "args": [one(item) for item in expr.args],
-                "kwargs": {k: one(v) for k, v in expr.kwargs.items()}}
-    if isinstance(expr, GetItem):
-        return {"getitem": [one(expr.base), one(expr.key)]}
-    if isinstance(expr, GetAttr):
-        return {"getattr": [one(expr.base), expr.name]}
-    if isinstance(expr, Operation):
-        return {"op": expr.name, "operands": [one(item) for item in expr.operands]}
-    if isinstance(expr, SpecialForm):
-        return {"form": expr.kind, "operands": [one(item) for item in expr.operands]}
-    if isinstance(expr, CallValue):
-        return {"callvalue": one(expr.func), "args": [one(item) for item in expr.args]}
-    raise TypeError(f"cannot record expression {expr!r}")
+    def node(expr: Expression) -> dict:
+        if isinstance(expr, TaskCall):
+            return {"call": call_hash_of(expr), "task": expr.task.fullname,
+                    "args": [one(x) for x in expr.args],
+                    "kwargs": {k: one(v) for k, v in expr.kwargs.items()}}
+        if isinstance(expr, GetItem):
+            return {"getitem": [one(expr.base), one(expr.key)]}
+        if isinstance(expr, GetAttr):
+            return {"getattr": [one(expr.base), expr.name]}
+        if isinstance(expr, Operation):
+            return {"op": expr.name, "operands": [one(x) for x in expr.operands]}
+        if isinstance(expr, SpecialForm):
+            return {"form": expr.kind, "operands": [one(x) for x in expr.operands]}
+        if isinstance(expr, CallValue):
+            return {"callvalue": one(expr.func), "args": [one(x) for x in expr.args]}
+        raise TypeError(f"cannot record expression {expr!r}")
+
+    return one(value)

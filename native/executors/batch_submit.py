@@ -8,7 +8,6 @@ import json
 import logging
 import threading
 import uuid
-from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -63,7 +62,7 @@ class Submitter:
         if self._adoptable is None:
             self._adoptable = find_in_flight(self.aws, self.options["queue"], self.prefix,
                                              self.scratch)
-        groups: dict[str, list[Call]] = defaultdict(list)
+        groups: dict[str, tuple[dict[str, Any], list[Call]]] = {}
         for call in calls:
             adopted = self._adoptable.pop(call.key, None)
             if adopted is not None:
@@ -72,14 +71,14 @@ class Submitter:
                 self.tracker.track(*adopted, call.key)
                 continue
             options = batch_request.job_options(self.options, call.work)
-            groups[json.dumps(options, sort_keys=True)].append(call)
-        for group in groups.values():
+            groups.setdefault(json.dumps(options, sort_keys=True), (options, []))[1].append(call)
+        for options, group in groups.values():
             for chunk in batch_api.chunks(group, batch_api.MAX_ARRAY_SIZE):
-                self._submit_group(chunk)
+                self._submit_group(options, chunk)
 
-    def _submit_group(self, calls: list[Call]) -> None:
-        """Package ``calls`` and submit them as one job (an array when more than one)."""
-        options = batch_request.job_options(self.options, calls[0].work)
+    def _submit_group(self, options: dict[str, Any], calls: list[Call]) -> None:
+        """Package ``calls`` (which agree on their job's ``options``) and submit them as
+        one job (an array when more than one)."""
         list(self.io.map(self._package, calls))
         # outputs of an earlier run of the same call must not pass for this run's
         self.aws.delete([join(c.folder, name) for c in calls for name in (OUTPUT, "stdout")])
