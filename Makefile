@@ -12,7 +12,7 @@ setup: system-deps $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q uv
-	$(UV) pip install -q --python $(PY) -e '.[dev]'
+	$(UV) pip install -q --python $(PY) -e '.[dev,prefect]'
 	touch $@
 
 system-deps:

@@ -18,6 +18,8 @@ Invariants
 
   A parent (a body that returned an expression) stays RUNNING until that expression is
   reduced. CACHED, DONE, FAILED and CANCELLED are final.
+- ``Scheduler.cancel`` (from any thread) puts a ``CancelRequest`` on the outcomes queue;
+  the loop takes it like Ctrl+C: the execution ends CANCELLED, its running work stopped.
 - A tick: run every ready callback (promise continuations); then look up the calls
   that want the cache, all in one query; else, once the result has failed, stop
   starting work; else wait for outcomes (at most until the pending writes are due) and
@@ -36,6 +38,7 @@ import queue
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bridge.native.cache import CachePolicy
@@ -63,6 +66,17 @@ class UnstorableResultError(TypeError):
     """A task returned a value the store cannot hash or serialise."""
 
 
+class ExecutionCancelled(Exception):
+    """The execution was cancelled through ``Scheduler.cancel`` (by an orchestrator)."""
+
+
+@dataclass
+class CancelRequest:
+    """Put on the outcomes queue by ``Scheduler.cancel``: stop the running execution."""
+
+    reason: str
+
+
 class Execution(Reduction):
     def __init__(
         self,
@@ -88,7 +102,7 @@ class Execution(Reduction):
         self.use_cache = use_cache
         self.description = description
         self.tags = dict(tags or {})
-        self.outcomes: queue.SimpleQueue[Outcome] = scheduler.outcomes
+        self.outcomes: queue.SimpleQueue[Outcome | CancelRequest] = scheduler.outcomes
         self.recorder = Recorder(self.store, self.id, scheduler.settings.flush_interval, dryrun)
         self.cache = CachePolicy(self.store, scheduler.current_task_hashes, use_cache)
         self.jobs_by_hash: dict[str, Job] = {}
@@ -122,7 +136,7 @@ class Execution(Reduction):
                 self._cancel(job)
             self.running.clear()
             self._cancel_unfinished()
-            cancelled = isinstance(error, KeyboardInterrupt)
+            cancelled = isinstance(error, KeyboardInterrupt | ExecutionCancelled)
             self._record_execution("CANCELLED" if cancelled else "FAILED")
             # Stop what still runs (scripts, worker processes, containers, Batch jobs) now,
             # whether or not the caller ever closes the scheduler.
@@ -270,7 +284,8 @@ class Execution(Reduction):
         self.running[job.id] = job
         executor.submit(Work(job.id, job.task, job.args, job.kwargs,
                              {**job.task.executor_options, **(job.call_options or {})},
-                             job.call_hash, job.task.fullname == SCRIPT_TASK_NAME))
+                             job.call_hash, job.task.fullname == SCRIPT_TASK_NAME,
+                             job.option("retries", job.task.retries)))
 
     def _release(self, job: Job) -> None:
         self.limits.release(job.limits)
@@ -280,13 +295,16 @@ class Execution(Reduction):
 
     # -- outcomes ----------------------------------------------------------------------
 
-    def _on_outcome(self, outcome: Outcome) -> None:
+    def _on_outcome(self, outcome: Outcome | CancelRequest) -> None:
+        if isinstance(outcome, CancelRequest):
+            raise ExecutionCancelled(outcome.reason)
         job = self.running.pop(outcome.job_id, None)
         if job is None:  # cancelled while it ran
             return
         if job.limits:
             self._release(job)
         if not outcome.ok:
+            job.attempts += outcome.retried
             if job.attempts < job.option("retries", job.task.retries) and not self.stopping:
                 job.attempts += 1
                 self._submit(job)

@@ -96,6 +96,11 @@ class Job:
         """{task name: calls} this job stands for: itself, and a parent's subtree."""
         return self.subtree_counts or {self.task.fullname: 1}
 
+    def upstream_call_hashes(self) -> list[str]:
+        """The calls whose results flow into this call's arguments (its dataflow edges)."""
+        return list(dict.fromkeys(source[1] for argument in self.arguments
+                                  for source in argument["sources"]))
+
     def option(self, name: str, default: Any = None) -> Any:
         return self.task.option(name, self.call_options, default)
 

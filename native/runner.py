@@ -20,7 +20,9 @@ class UnreturnedExpressionWarning(UserWarning):
 
 @dataclass
 class Outcome:
-    """What a body produced: a value (maybe a lazy expression) or an error."""
+    """What a body produced: a value (maybe a lazy expression) or an error. ``retried``
+    counts the retries the executor already made itself (they count against the call's
+    ``retries=``, so the execution does not repeat them)."""
 
     job_id: str
     ok: bool
@@ -28,6 +30,7 @@ class Outcome:
     error: BaseException | None = None
     traceback: str = ""
     unreturned: list[str] = field(default_factory=list)
+    retried: int = 0
 
 
 def run_body(job_id: str, func: Any, args: tuple, kwargs: dict) -> Outcome:

@@ -7,7 +7,7 @@ import queue
 from collections.abc import Callable
 from typing import Any
 
-from bridge.native.execution import Execution
+from bridge.native.execution import CancelRequest, Execution
 from bridge.native.executors.base import Executor
 from bridge.native.settings import ExecutorSettings, SchedulerSettings
 from bridge.native.store import CallGraphStore
@@ -37,6 +37,7 @@ class Scheduler:
         self._store: CallGraphStore | None = None
         self._executors: dict[str, Executor] = {}
         self._task_hashes: set[str] | None = None
+        self._wrap_executor: Callable[[Executor], Executor] | None = None
         # Executors report here from their threads; the running execution drains it.
         self.outcomes: queue.SimpleQueue = queue.SimpleQueue()
 
@@ -96,9 +97,23 @@ class Scheduler:
                 )
             settings = ExecutorSettings()
         executor = _make_executor(name, settings)
+        if self._wrap_executor is not None:
+            executor = self._wrap_executor(executor)
         executor.start(self.outcomes.put)
         self._executors[name] = executor
         return executor
+
+    def wrap_executors(self, wrapper: Callable[[Executor], Executor] | None) -> None:
+        """Pass every executor this scheduler starts from now on through ``wrapper``,
+        which returns the executor to use (an orchestrator adapter wraps each one to
+        mirror its jobs); ``None`` stops wrapping. Call it before ``run``."""
+        self._wrap_executor = wrapper
+
+    def cancel(self, reason: str = "cancelled") -> None:
+        """Cancel the running execution (or the next one, if none runs), from any thread:
+        it stops as on Ctrl+C, records its unfinished jobs CANCELLED, stops its running
+        work, and ``run`` raises ``ExecutionCancelled``."""
+        self.outcomes.put(CancelRequest(reason))
 
     def started_executors(self) -> list[Executor]:
         return list(self._executors.values())

@@ -11,6 +11,7 @@ from bridge.cli.admin import db, init
 from bridge.cli.common import UserError
 from bridge.cli.log import log
 from bridge.cli.oneshot import oneshot
+from bridge.cli.prefect import prefect
 from bridge.cli.run import run
 from bridge.cli.viz import viz
 
@@ -23,7 +24,7 @@ def cli() -> None:
     """bridge runs Python workflows of lazy, cached tasks and records their call graph."""
 
 
-for command in (run, log, viz, init, db, oneshot):
+for command in (run, log, viz, init, db, oneshot, prefect):
     cli.add_command(command)
 
 

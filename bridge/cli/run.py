@@ -123,11 +123,11 @@ def _run(config: Any, expr: Any, no_cache: bool, execution_id: str | None,
         except (ExecutorConfigError, StoreError) as error:
             raise UserError(str(error)) from None
         except Exception as error:
-            _report_failure(store, execution_id, error)
+            report_failure(store, execution_id, error)
             return 1
     click.echo(f"[bridge] Execution duration: {format_duration(time.monotonic() - started)}"
                f"  id: {execution_id}", err=True)
-    _print_result(result)
+    print_result(result)
     return 0
 
 
@@ -141,7 +141,7 @@ def _new_execution_id(store: Any, execution_id: str | None) -> str:
     return execution_id
 
 
-def _report_failure(store: Any, execution_id: str, error: BaseException) -> None:
+def report_failure(store: Any, execution_id: str, error: BaseException) -> None:
     """The failed jobs' errors with their tracebacks (the task's own code), then a line."""
     from bridge.queries import find_jobs
 
@@ -172,7 +172,7 @@ def _without_bridge_traceback(error: str) -> str:
     return error
 
 
-def _print_result(result: Any) -> None:
+def print_result(result: Any) -> None:
     if sys.stdout.isatty():
         from rich.console import Console
         from rich.pretty import Pretty

@@ -16,7 +16,9 @@ class Work:
 
     ``call_hash`` is the scheduler's hash of the call (executors name folders and jobs by
     it, so a restarted run finds them again); ``is_script`` marks a ``script()`` call,
-    which container executors run as a plain bash script with no bridge inside."""
+    which container executors run as a plain bash script with no bridge inside.
+    ``retries`` is how many times the call may be retried after a failure: an executor
+    that retries by itself reports how many it made (``Outcome.retried``)."""
 
     job_id: str
     task: Any
@@ -25,6 +27,7 @@ class Work:
     options: dict
     call_hash: str
     is_script: bool
+    retries: int = 0
 
 
 Report = Callable[[Outcome], None]

@@ -1,0 +1,71 @@
+"""Deployments and served flows: Prefect runs them in another process (a worker, or the
+serving process's runner), which loads the flow from a file. ``bridge prefect deploy``
+and ``serve`` write that file, a short readable module in the project folder, and point
+Prefect at it with ``flow.from_source`` (the project folder is the source)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from prefect import Flow
+
+from bridge.adapters.prefect.flow import flow_for
+from bridge.native.task import Task
+
+ENTRYPOINT_TEMPLATE = '''"""Prefect entrypoint for the bridge task {task_name} of {workflow}.
+
+Written by `bridge prefect {command} {workflow} {task_name} ...`: run it again to regenerate
+this file, and edit the workflow, not this file. Prefect loads `flow` from here; a run of
+it evaluates the task with bridge, with the store and executors of {config}/bridge.ini.
+"""
+
+from pathlib import Path
+
+from bridge.adapters.prefect import flow_from_file
+
+PROJECT = Path(__file__).resolve().parent
+
+flow = flow_from_file(PROJECT / {workflow!r}, {task_name!r}, config_dir=PROJECT / {config!r},
+                      name={flow_name!r})
+'''
+
+
+class DeploymentError(Exception):
+    """The workflow or config is not where a deployment can reach it."""
+
+
+def flow_from_file(workflow: str | os.PathLike, task_name: str, *,
+                   config_dir: str | os.PathLike | None = None, name: str | None = None,
+                   **flow_options: Any) -> Flow:
+    """``flow_for`` of a task found by name in a workflow file."""
+    from bridge.loading import find_task, load_workflow
+
+    task = find_task(load_workflow(str(workflow)), task_name)
+    return flow_for(task, name, config_dir=config_dir, **flow_options)
+
+
+def write_entrypoint(workflow: Path, task: Task, config_dir: Path, command: str,
+                     flow_name: str) -> Path:
+    """Write ``prefect_<task>.py`` in the project folder (the config folder's parent);
+    returns its path."""
+    project = config_dir.resolve().parent
+    paths = {}
+    for label, path in (("workflow", workflow), ("config folder", config_dir)):
+        try:
+            paths[label] = path.resolve().relative_to(project).as_posix()
+        except ValueError:
+            raise DeploymentError(
+                f"the {label} {path} is outside the project folder {project}: a deployment "
+                "runs from that folder, so keep the workflow and .bridge/ in it") from None
+    entrypoint = project / f"prefect_{task.name}.py"
+    entrypoint.write_text(ENTRYPOINT_TEMPLATE.format(
+        task_name=task.fullname, workflow=paths["workflow"], config=paths["config folder"],
+        command=command, flow_name=flow_name))
+    return entrypoint
+
+
+def flow_from_entrypoint(entrypoint: Path) -> Flow:
+    """The flow as Prefect's runners will load it: from the project folder's file."""
+    return Flow.from_source(source=str(entrypoint.parent), entrypoint=f"{entrypoint.name}:flow")
