@@ -79,6 +79,7 @@ class TaskRunMirror:
                     tags=["bridge", f"executor:{executor}", f"call:{job.call_hash}"],
                     cache_policy=NO_CACHE, persist_result=False, retries=retries,
                     log_prints=True)
+        task.task_key = f"{job.task.fullname}-{job.task.hash[:12]}"  # bridge's identity
         upstream = job.upstream_call_hashes()
         if job.parent is not None:
             upstream.append(job.parent.call_hash)

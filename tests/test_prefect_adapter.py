@@ -1,0 +1,247 @@
+"""The Prefect adapter against a real Prefect server on 127.0.0.1: `bridge prefect run`
+gives `bridge run`'s result and cache entries, each executed job is a task run named
+after its bridge task with its real state, and the two commands replay each other."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from prefect_runs import flow_run, flow_run_id, logs, states, task_name, task_runs
+from prefect_server import prefect_server
+from workflows import BRIDGE, ran_tasks, write_workflow
+
+pytest.importorskip("prefect", reason="the prefect extra is not installed")
+
+WORKFLOW = """
+import os
+
+from bridge import script
+
+
+@task()
+def measure(sample: str) -> int:
+    ran("measure")
+    print(f"measuring {sample}")
+    return len(sample)
+
+
+@task()
+def summarise(values: list) -> dict:
+    ran("summarise")
+    return {"n": len(values), "total": sum(values)}
+
+
+@task()
+def fan_out(sheet: File) -> dict:
+    '''As many measure calls as the sample sheet has lines, read when it runs.'''
+    ran("fan_out")
+    return summarise([measure(line) for line in sheet.read().split()])
+
+
+@task()
+def plus(a: int, b: int) -> int:
+    ran("plus")
+    return a + b
+
+
+@task()
+def tree(depth: int = 3) -> int:
+    ran("tree")
+    return 1 if depth == 0 else plus(tree(depth - 1), 1)
+
+
+@task()
+def fragile(x: int) -> int:
+    ran("fragile")
+    raise ValueError(f"cannot take {x}")
+
+
+@task()
+def fallback(error: Exception) -> int:
+    ran("fallback")
+    return -1
+
+
+@task()
+def recovering(x: int = 7) -> list:
+    ran("recovering")
+    return [catch(fragile(x), ValueError, fallback), measure("abc")]
+
+
+@task()
+def broken() -> dict:
+    ran("broken")
+    return summarise([fragile(1), measure("ok")])
+
+
+@task()
+def write_report(name: str) -> File:
+    ran("write_report")
+    os.makedirs("reports", exist_ok=True)
+    report = File(f"reports/{name}.txt")
+    report.write(name.upper() * 3)
+    return report
+
+
+@task()
+def reports(names: str = "ab,cde") -> list:
+    ran("reports")
+    written = [write_report(name) for name in names.split(",")]
+    return [measure_file(report) for report in written]
+
+
+@task()
+def measure_file(report: File) -> int:
+    ran("measure_file")
+    return len(report.read())
+
+
+@task()
+def sleepy(seconds: int = 317) -> str:
+    ran("sleepy")
+    return script(f"sleep {seconds}; echo woke", outputs=File("-"))
+"""
+
+# task, its arguments, and the task runs a first run makes (task, state)
+CASES = {
+    "fan-out": ("fan_out", ["--sheet", "samples.txt"],
+                [("fan_out", "Completed"), ("measure", "Completed"), ("measure", "Completed"),
+                 ("measure", "Completed"), ("summarise", "Completed")]),
+    "recursion": ("tree", ["--depth", "3"],
+                  [("plus", "Completed")] * 3 + [("tree", "Completed")] * 4),
+    "catch": ("recovering", [],
+              [("fallback", "Completed"), ("fragile", "Failed"), ("measure", "Completed"),
+               ("recovering", "Completed")]),
+    "files": ("reports", ["--names", "ab,cde"],
+              [("measure_file", "Completed")] * 2 + [("reports", "Completed")]
+              + [("write_report", "Completed")] * 2),
+}
+
+
+@pytest.fixture(scope="module")
+def prefect_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    try:
+        with prefect_server(tmp_path_factory.mktemp("prefect-home")) as env:
+            yield env
+    except RuntimeError as error:
+        pytest.skip(f"a Prefect server could not start: {error}")
+
+
+def project(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    write_workflow(folder, WORKFLOW)
+    (folder / "samples.txt").write_text("a1\nb22\nc333\n")
+    return folder
+
+
+def run(env: dict[str, str], folder: Path, *args: str) -> subprocess.CompletedProcess:
+    """`bridge ARGS` in ``folder``, a fresh process, talking to the test's server."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("BRIDGE_", "PREFECT_"))}
+    return subprocess.run([BRIDGE, *args], cwd=folder, capture_output=True, text=True,
+                          env={**clean, **env}, timeout=300)
+
+
+def ok(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
+    assert result.returncode == 0, result.stdout + result.stderr[-4000:]
+    return result
+
+
+def value(result: subprocess.CompletedProcess) -> str:
+    """The printed result: the last line of stdout (bodies may print before it)."""
+    return result.stdout.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_prefect_run_is_a_bridge_run(prefect_env: dict, tmp_path: Path, case: str) -> None:
+    task, args, expected = CASES[case]
+    folder = project(tmp_path / "prefect-first")
+    first = ok(run(prefect_env, folder, "prefect", "run", "workflow.py", task, *args))
+    executed = ran_tasks(folder)
+    runs = task_runs(prefect_env, flow_run_id(first.stderr), len(expected))
+    assert states(runs) == sorted(expected)
+    assert sorted(task_name(r) for r in runs) == executed  # one task run per executed job
+    assert flow_run(prefect_env, flow_run_id(first.stderr)).state_name == "Completed"
+
+    # bridge run of the same call replays everything, with the same result
+    replay = ok(run(prefect_env, folder, "run", "workflow.py", task, *args))
+    assert value(replay) == value(first)
+    assert ran_tasks(folder) == []
+
+    # the other way round: after bridge run, a Prefect run executes no body
+    other = project(tmp_path / "bridge-first")
+    assert value(ok(run(prefect_env, other, "run", "workflow.py", task, *args))) == value(first)
+    ran_tasks(other)
+    second = ok(run(prefect_env, other, "prefect", "run", "workflow.py", task, *args))
+    assert value(second) == value(first)
+    assert ran_tasks(other) == []
+    assert states(task_runs(prefect_env, flow_run_id(second.stderr), 1)) == [(task, "Cached")]
+
+
+def test_a_body_prints_to_its_task_runs_log(prefect_env: dict, tmp_path: Path) -> None:
+    folder = project(tmp_path)
+    first = ok(run(prefect_env, folder, "prefect", "run", "workflow.py", "fan_out",
+                   "--sheet", "samples.txt"))
+    runs = task_runs(prefect_env, flow_run_id(first.stderr), 5)
+    measured = {run.name: run for run in runs if task_name(run) == "measure"}
+    assert len(measured) == 3
+    for name, measure_run in measured.items():
+        sample = name.split("('", 1)[1].split("'", 1)[0]  # measure[hash]('b22')
+        assert f"measuring {sample}" in logs(prefect_env, measure_run.id)
+        assert "executor:default" in measure_run.tags
+        assert any(tag.startswith("call:") for tag in measure_run.tags)
+
+
+def test_a_failing_workflow_fails_its_flow_run(prefect_env: dict, tmp_path: Path) -> None:
+    folder = project(tmp_path)
+    failed = run(prefect_env, folder, "prefect", "run", "workflow.py", "broken")
+    assert failed.returncode == 1
+    assert "ValueError: cannot take 1" in failed.stderr
+    run_id = flow_run_id(failed.stderr)
+    assert flow_run(prefect_env, run_id).state_name == "Failed"
+    assert ("fragile", "Failed") in states(task_runs(prefect_env, run_id, 3))
+    # the execution is in bridge's store under the flow run's id
+    log = ok(run(prefect_env, folder, "log", run_id[:8]))
+    assert "FAILED" in log.stdout
+
+
+def test_the_flow_takes_the_tasks_parameters(prefect_env: dict, tmp_path: Path) -> None:
+    """Prefect's form for a flow: the task's names, types and defaults; a File is a path."""
+    folder = project(tmp_path)
+    code = ("import json\n"
+            "from bridge.loading import load_workflow, find_task\n"
+            "from bridge.adapters.prefect import flow_for\n"
+            "module = load_workflow('workflow.py')\n"
+            "for name in ('fan_out', 'tree', 'reports'):\n"
+            "    schema = flow_for(find_task(module, name)).parameters.model_dump()\n"
+            "    print(json.dumps({name: schema['properties']}))\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=folder, capture_output=True,
+                            text=True, env={**os.environ, **prefect_env}, timeout=120)
+    assert result.returncode == 0, result.stderr
+    import json
+
+    schemas = {k: v for line in result.stdout.splitlines() for k, v in json.loads(line).items()}
+    assert schemas["fan_out"]["sheet"]["type"] == "string"
+    assert schemas["tree"]["depth"]["type"] == "integer"
+    assert schemas["tree"]["depth"]["default"] == 3
+    assert schemas["reports"]["names"]["default"] == "ab,cde"
+
+
+def test_bridge_does_not_load_prefect_and_says_which_extra_to_install(tmp_path: Path) -> None:
+    code = ("import sys\n"
+            "import bridge, bridge.cli\n"
+            "assert not [m for m in sys.modules if m.startswith('prefect')], 'prefect loaded'\n"
+            "sys.modules['prefect'] = None  # as if the extra were not installed\n"
+            "sys.argv = ['bridge', 'prefect', 'run', 'workflow.py', 'tree']\n"
+            "bridge.cli.main()\n")
+    project(tmp_path)
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert "bridge-workflows[prefect]" in result.stderr
+    assert "Traceback" not in result.stderr
