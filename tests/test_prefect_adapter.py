@@ -7,12 +7,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from prefect_runs import flow_run, flow_run_id, logs, states, task_name, task_runs
+from prefect_runs import client, flow_run, flow_run_id, logs, states, task_name, task_runs
 from prefect_server import prefect_server
 from workflows import BRIDGE, ran_tasks, write_workflow
 
@@ -245,3 +246,82 @@ def test_bridge_does_not_load_prefect_and_says_which_extra_to_install(tmp_path: 
     assert result.returncode == 2, result.stderr
     assert "bridge-workflows[prefect]" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_cancelling_the_flow_run_stops_a_running_script(prefect_env: dict,
+                                                        tmp_path: Path) -> None:
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+    from prefect.states import Cancelling
+
+    folder = project(tmp_path)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("BRIDGE_", "PREFECT_"))}
+    process = subprocess.Popen([BRIDGE, "prefect", "run", "workflow.py", "sleepy"], cwd=folder,
+                               env={**clean, **prefect_env}, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until(_sleeping, "the script's sleep to start")
+        with client(prefect_env) as api:
+            [running] = api.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(
+                any_=["sleepy"])))
+            api.set_flow_run_state(running.id, Cancelling(), force=True)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 130, stderr[-3000:]
+    assert not _sleeping()
+    assert flow_run(prefect_env, str(running.id)).state_name == "Cancelled"
+    log = ok(run(prefect_env, folder, "log", str(running.id)[:8]))
+    assert "CANCELLED" in log.stdout
+
+
+def _sleeping() -> bool:
+    found = subprocess.run(["pgrep", "-f", "sleep 317"], capture_output=True, text=True)
+    return bool(found.stdout.strip())
+
+
+def wait_until(condition: Callable[[], bool], what: str, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.5)
+
+
+def test_a_deployment_runs_on_a_process_worker(prefect_env: dict, tmp_path: Path) -> None:
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
+
+    folder = project(tmp_path / "project")
+    prefect = str(Path(sys.executable).with_name("prefect"))
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")},
+           **prefect_env}
+    pool = subprocess.run([prefect, "work-pool", "create", "bridge-test", "--type", "process"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert pool.returncode == 0, pool.stdout + pool.stderr
+    deployed = ok(run(prefect_env, folder, "prefect", "deploy", "workflow.py", "tree",
+                      "--name", "nightly", "--pool", "bridge-test", "--param", "depth=2"))
+    assert "tree/nightly" in deployed.stdout
+    assert (folder / "prefect_tree.py").exists()  # the entrypoint the worker loads
+    subprocess.run([prefect, "deployment", "run", "tree/nightly"], env=env, check=True,
+                   capture_output=True, timeout=120)
+    worker_home = tmp_path / "elsewhere"
+    worker_home.mkdir()
+    worker = subprocess.run([prefect, "worker", "start", "--pool", "bridge-test", "--type",
+                             "process", "--run-once"], cwd=worker_home, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert worker.returncode == 0, worker.stdout + worker.stderr[-3000:]
+
+    with client(prefect_env) as api:
+        [deployment] = api.read_deployments(deployment_filter=DeploymentFilter(
+            name=DeploymentFilterName(any_=["nightly"])))
+        [flow_run_] = api.read_flow_runs(deployment_filter=DeploymentFilter(
+            name=DeploymentFilterName(any_=["nightly"])))
+    form = deployment.parameter_openapi_schema["properties"]
+    assert form["depth"]["type"] == "integer" and form["depth"]["default"] == 3
+    assert flow_run_.parameters == {"depth": 2}
+    assert flow_run_.state_name == "Completed", worker.stdout + worker.stderr[-3000:]
+    assert states(task_runs(prefect_env, str(flow_run_.id), 5)) == sorted(
+        [("plus", "Completed")] * 2 + [("tree", "Completed")] * 3)
+    assert ran_tasks(folder) == ["plus", "plus", "tree", "tree", "tree"]
+    # the worker's run wrote the project's store: bridge run replays it
+    assert value(ok(run(prefect_env, folder, "run", "workflow.py", "tree", "--depth", "2"))) \
+        == "3"
+    assert ran_tasks(folder) == []

@@ -41,6 +41,6 @@ class CancelWatcher:
                     state = client.read_flow_run(self._flow_run_id).state
                 except Exception:  # the API is briefly unreachable: look again
                     continue
-                if state is not None and state.is_cancelling():
+                if state is not None and (state.is_cancelling() or state.is_cancelled()):
                     self._cancel("the Prefect flow run was cancelled")
                     return

@@ -5,6 +5,7 @@ Prefect at it with ``flow.from_source`` (the project folder is the source)."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -27,8 +28,12 @@ from bridge.adapters.prefect import flow_from_file
 
 PROJECT = Path(__file__).resolve().parent
 
-flow = flow_from_file(PROJECT / {workflow!r}, {task_name!r}, config_dir=PROJECT / {config!r},
-                      name={flow_name!r})
+flow = flow_from_file(
+    PROJECT / {workflow_literal},
+    {task_literal},
+    config_dir=PROJECT / {config_literal},
+    name={flow_literal},
+)
 '''
 
 
@@ -62,7 +67,9 @@ def write_entrypoint(workflow: Path, task: Task, config_dir: Path, command: str,
     entrypoint = project / f"prefect_{task.name}.py"
     entrypoint.write_text(ENTRYPOINT_TEMPLATE.format(
         task_name=task.fullname, workflow=paths["workflow"], config=paths["config folder"],
-        command=command, flow_name=flow_name))
+        command=command, workflow_literal=json.dumps(paths["workflow"]),
+        task_literal=json.dumps(task.fullname), config_literal=json.dumps(paths["config folder"]),
+        flow_literal=json.dumps(flow_name)))
     return entrypoint
 
 
