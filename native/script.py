@@ -31,7 +31,8 @@ import shutil
 import sys
 import tempfile
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from typing import Any
 
 from bridge.native.children import run_child
@@ -44,6 +45,16 @@ SCRIPT_TASK_NAME = "bridge.script"
 MISSING_OUTPUT_EXIT = 97
 MISSING_INPUT_EXIT = 98
 STDERR_TAIL_LINES = 20
+
+ScriptOutputListener = Callable[[str, str], None]
+_output_listener: ContextVar[ScriptOutputListener | None] = ContextVar(
+    "bridge_script_output", default=None)
+
+
+def on_script_output(listener: ScriptOutputListener | None) -> None:
+    """Scripts the calling thread runs from now on hand ``listener(stdout, stderr)`` what
+    they printed, when they end (an orchestrator adapter copies it into its logs)."""
+    _output_listener.set(listener)
 STDOUT = "-"
 
 
@@ -187,12 +198,19 @@ def run_script(command: str, inputs: Any, outputs: Any) -> Any:
     with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
         code = run_child(["bash", "-euo", "pipefail", script_path], cwd=workdir,
                          stdout=out, stderr=err, env=_script_env())
+    listener = _output_listener.get()
+    if listener is not None:
+        listener(_read_text(stdout_path), _read_text(stderr_path))
     if code != 0:
         raise _script_error(code, scratch, workdir, outputs)
-    with open(stdout_path, encoding="utf-8", errors="replace") as handle:
-        stdout = handle.read()
+    stdout = _read_text(stdout_path)
     shutil.rmtree(scratch, ignore_errors=True)
     return finish_script(outputs, stdout)
+
+
+def _read_text(path: str) -> str:
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        return handle.read()
 
 
 def _script_env() -> dict[str, str]:

@@ -103,6 +103,27 @@ def measure_file(report: File) -> int:
     return len(report.read())
 
 
+@task(retries=1)
+def flaky(marker: str = "flaky.marker") -> str:
+    ran("flaky")
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        raise RuntimeError("the first attempt fails")
+    return "second attempt"
+
+
+@task(executor="procs")
+def in_a_process(x: int) -> int:
+    ran("in_a_process")
+    return x * 10
+
+
+@task()
+def mixed(x: int = 4) -> list:
+    ran("mixed")
+    return [in_a_process(x), script("echo to-stdout; echo to-stderr >&2", outputs=File("-"))]
+
+
 @task()
 def sleepy(seconds: int = 317) -> str:
     ran("sleepy")
@@ -137,6 +158,9 @@ def prefect_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
 def project(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     write_workflow(folder, WORKFLOW)
+    (folder / ".bridge").mkdir()
+    (folder / ".bridge" / "bridge.ini").write_text(
+        "[executors.procs]\ntype = local\nmode = processes\nmax_workers = 1\n")
     (folder / "samples.txt").write_text("a1\nb22\nc333\n")
     return folder
 
@@ -196,6 +220,37 @@ def test_a_body_prints_to_its_task_runs_log(prefect_env: dict, tmp_path: Path) -
         assert f"measuring {sample}" in logs(prefect_env, measure_run.id)
         assert "executor:default" in measure_run.tags
         assert any(tag.startswith("call:") for tag in measure_run.tags)
+
+
+def test_prefect_retries_a_call_with_retries(prefect_env: dict, tmp_path: Path) -> None:
+    folder = project(tmp_path)
+    first = ok(run(prefect_env, folder, "prefect", "run", "workflow.py", "flaky"))
+    assert value(first) == "'second attempt'"
+    assert ran_tasks(folder) == ["flaky", "flaky"]
+    [flaky] = task_runs(prefect_env, flow_run_id(first.stderr), 1)
+    assert flaky.state_name == "Completed"
+    with client(prefect_env) as api:
+        history = [state.name for state in api.read_task_run_states(flaky.id)]
+    assert "Retrying" in history, history
+    ok(run(prefect_env, folder, "run", "workflow.py", "flaky"))
+    assert ran_tasks(folder) == []  # bridge recorded one successful call
+
+
+def test_jobs_on_other_executors_and_scripts_are_task_runs(prefect_env: dict,
+                                                           tmp_path: Path) -> None:
+    """A job on an executor other than local threads (here local processes) runs there,
+    mirrored in its task run; a script's output goes to its task run's log."""
+    folder = project(tmp_path)
+    first = ok(run(prefect_env, folder, "prefect", "run", "workflow.py", "mixed"))
+    assert value(first) == "[40, 'to-stdout\\n']"
+    runs = {task_name(r): r for r in task_runs(prefect_env, flow_run_id(first.stderr), 3)}
+    assert sorted(runs) == ["in_a_process", "mixed", "script"]
+    assert "executor:procs" in runs["in_a_process"].tags
+    assert runs["in_a_process"].state_name == "Completed"
+    script_log = "\n".join(logs(prefect_env, runs["script"].id))
+    assert "to-stdout" in script_log and "to-stderr" in script_log
+    assert value(ok(run(prefect_env, folder, "run", "workflow.py", "mixed"))) == value(first)
+    assert ran_tasks(folder) == ["in_a_process", "mixed"]  # the Prefect run's, none since
 
 
 def test_a_failing_workflow_fails_its_flow_run(prefect_env: dict, tmp_path: Path) -> None:

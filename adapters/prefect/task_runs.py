@@ -23,7 +23,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from prefect import Task, allow_failure
+from prefect import Task, allow_failure, get_run_logger
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture, wait
 from prefect.runtime import task_run as current_task_run
@@ -35,8 +35,10 @@ from bridge.native.executors.base import Executor, Report, Work
 from bridge.native.executors.local import LocalExecutor
 from bridge.native.job import CACHED, PENDING, Job
 from bridge.native.runner import Outcome, run_body
+from bridge.native.script import on_script_output
 
 PREVIEW_CHARS = 60
+SCRIPT_LOG_LINES = 200  # of a script's stdout and of its stderr, copied to the task run
 FINAL_WAIT_SECONDS = 60.0  # for task runs to settle once the execution has ended
 
 
@@ -121,6 +123,8 @@ class MirroredExecutor(Executor):
             if job_id in self._withdrawn:
                 return Cancelled(message="bridge withdrew this job before it started")
             self._started.add(job_id)
+        get_run_logger().info(f"bridge job {job_id[:8]}, call {work.call_hash[:12]}, on "
+                              f"executor {self.name!r} ({type(self.inner).__name__})")
         outcome = self._run_here(work) if self.runs_bodies_here else self._run_inner(work)
         if outcome is None or self._stopped:
             return Cancelled(message="the bridge execution was stopped")
@@ -136,6 +140,7 @@ class MirroredExecutor(Executor):
 
     def _run_here(self, work: Work) -> Outcome:
         own_children(self._children)
+        on_script_output(_log_script_output)
         return run_body(work.job_id, work.task.func, work.args, work.kwargs)
 
     def _run_inner(self, work: Work) -> Outcome | None:
@@ -171,6 +176,17 @@ class MirroredExecutor(Executor):
             waiters, self._waiting = list(self._waiting.values()), {}
         for waiter in waiters:
             waiter.put(None)
+
+
+def _log_script_output(stdout: str, stderr: str) -> None:
+    logger = get_run_logger()
+    for name, text in (("stdout", stdout), ("stderr", stderr)):
+        lines = text.splitlines()
+        if lines:
+            shown = "\n".join(lines[-SCRIPT_LOG_LINES:])
+            cut = f" (last {SCRIPT_LOG_LINES} of {len(lines)} lines)" \
+                if len(lines) > SCRIPT_LOG_LINES else ""
+            logger.info(f"script {name}{cut}:\n{shown}")
 
 
 def _replayed(job_id: str) -> State:
