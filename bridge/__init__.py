@@ -24,6 +24,7 @@ from bridge.native.expression import Expression
 from bridge.native.file import Dir, File
 from bridge.native.filetasks import copy_dir, copy_file, glob_file
 from bridge.native.script import script
+from bridge.native.settings import SchedulerSettings, register_settings_loader
 from bridge.native.task import Task, namespace, task
 
 __version__ = "0.1.0"
@@ -38,6 +39,15 @@ __all__ = [
     "const", "copy_dir", "copy_file", "eval_", "flatten", "glob_file", "map_", "namespace",
     "script", "seq", "task", "throw",
 ]
+
+
+def _load_settings(config_dir: str) -> SchedulerSettings:
+    from bridge.config import Config
+
+    return Config.load(config_dir).to_settings()
+
+
+register_settings_loader(_load_settings)
 
 
 def __getattr__(name: str) -> Any:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,3 +41,24 @@ class SchedulerSettings:
         if self.db_uri:
             return self.db_uri
         return "sqlite:///" + str((Path(self.config_dir) / "bridge.db").resolve())
+
+
+SettingsLoader = Callable[[str], SchedulerSettings]
+_settings_loader: SettingsLoader | None = None
+
+
+def register_settings_loader(loader: SettingsLoader) -> None:
+    """How a config folder becomes settings: ``bridge`` registers its bridge.ini reader
+    (pydantic lives there, not in the engine), so code below it, such as the adapters,
+    can load a project's settings without importing upwards."""
+    global _settings_loader
+    _settings_loader = loader
+
+
+def load_settings(config_dir: str | os.PathLike | None = None) -> SchedulerSettings:
+    """The settings of ``config_dir`` (default ``BRIDGE_CONFIG``, else ``.bridge``), read
+    by the registered loader; the engine's defaults for that folder without one."""
+    directory = str(config_dir or os.environ.get("BRIDGE_CONFIG") or DEFAULT_DIR)
+    if _settings_loader is None:
+        return SchedulerSettings(config_dir=directory)
+    return _settings_loader(directory)

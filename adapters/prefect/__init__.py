@@ -4,7 +4,6 @@
 same cache entries as ``bridge run``, every executed job a Prefect task run. See
 docs/prefect.md."""
 
-from bridge.adapters.prefect.deployment import flow_from_file
 from bridge.adapters.prefect.flow import flow_for
 
-__all__ = ["flow_for", "flow_from_file"]
+__all__ = ["flow_for"]

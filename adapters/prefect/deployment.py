@@ -6,13 +6,10 @@ Prefect at it with ``flow.from_source`` (the project folder is the source)."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
-from typing import Any
 
 from prefect import Flow
 
-from bridge.adapters.prefect.flow import flow_for
 from bridge.native.task import Task
 
 ENTRYPOINT_TEMPLATE = '''"""Prefect entrypoint for the bridge task {task_name} of {workflow}.
@@ -24,31 +21,22 @@ it evaluates the task with bridge, with the store and executors of {config}/brid
 
 from pathlib import Path
 
-from bridge.adapters.prefect import flow_from_file
+from bridge.adapters.prefect import flow_for
+from bridge.loading import find_task, load_workflow
 
 PROJECT = Path(__file__).resolve().parent
 
-flow = flow_from_file(
-    PROJECT / {workflow_literal},
-    {task_literal},
-    config_dir=PROJECT / {config_literal},
+workflow = load_workflow(str(PROJECT / {workflow_literal}))
+flow = flow_for(
+    find_task(workflow, {task_literal}),
     name={flow_literal},
+    config_dir=PROJECT / {config_literal},
 )
 '''
 
 
 class DeploymentError(Exception):
     """The workflow or config is not where a deployment can reach it."""
-
-
-def flow_from_file(workflow: str | os.PathLike, task_name: str, *,
-                   config_dir: str | os.PathLike | None = None, name: str | None = None,
-                   **flow_options: Any) -> Flow:
-    """``flow_for`` of a task found by name in a workflow file."""
-    from bridge.loading import find_task, load_workflow
-
-    task = find_task(load_workflow(str(workflow)), task_name)
-    return flow_for(task, name, config_dir=config_dir, **flow_options)
 
 
 def write_entrypoint(workflow: Path, task: Task, config_dir: Path, command: str,

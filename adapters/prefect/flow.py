@@ -19,9 +19,9 @@ from bridge.adapters.prefect.parameters import bridge_arguments, flow_signature
 from bridge.adapters.prefect.task_runs import TaskRunMirror
 from bridge.native.execution import ExecutionCancelled
 from bridge.native.executors.local import DEFAULT_THREADS
+from bridge.native.scheduler import Scheduler
+from bridge.native.settings import DEFAULT_DIR, SchedulerSettings, load_settings
 from bridge.native.task import Task
-
-DEFAULT_CONFIG_DIR = ".bridge"
 
 
 def flow_for(task: Task, name: str | None = None, *, config_dir: str | os.PathLike | None = None,
@@ -31,8 +31,7 @@ def flow_for(task: Task, name: str | None = None, *, config_dir: str | os.PathLi
     cache entries). ``config_dir`` is the bridge config folder (default: ``BRIDGE_CONFIG``,
     else ``.bridge`` in the working directory, resolved now). ``flow_options`` go to
     ``prefect.Flow`` (``task_runner=``, ``retries=``, ...)."""
-    config_path = Path(config_dir or os.environ.get("BRIDGE_CONFIG") or DEFAULT_CONFIG_DIR)
-    config_path = config_path.resolve()
+    config_path = Path(config_dir or os.environ.get("BRIDGE_CONFIG") or DEFAULT_DIR).resolve()
 
     signature = flow_signature(task)
 
@@ -50,7 +49,7 @@ def flow_for(task: Task, name: str | None = None, *, config_dir: str | os.PathLi
         "version": task.hash[:12],
         "persist_result": True,
         "log_prints": True,
-        "task_runner": ThreadPoolTaskRunner(max_workers=_local_workers(config_path)),
+        "task_runner": ThreadPoolTaskRunner(max_workers=_local_workers(load_settings(config_path))),
         **flow_options,
     }
     return Flow(fn=run_workflow, **options)
@@ -58,13 +57,10 @@ def flow_for(task: Task, name: str | None = None, *, config_dir: str | os.PathLi
 
 def _evaluate(call: Any, config_path: Path) -> Any:
     """The flow run's body: one bridge execution, its id the flow run's."""
-    from bridge.config import Config
-    from bridge.scheduler import Scheduler
-
     context = FlowRunContext.get()
     assert context is not None and context.flow_run is not None
     flow_run = context.flow_run
-    scheduler = Scheduler(config=Config.load(config_path))
+    scheduler = Scheduler(load_settings(config_path))
     mirror = TaskRunMirror(context.task_runner)
     scheduler.wrap_executors(mirror.wrap)
     with scheduler, mirror, CancelWatcher(flow_run.id, scheduler.cancel):
@@ -95,10 +91,9 @@ def _cancelled(execution_id: str, error: ExecutionCancelled) -> State:
                              f"running jobs cancelled (bridge log {execution_id[:8]})")
 
 
-def _local_workers(config_path: Path) -> int:
+def _local_workers(settings: SchedulerSettings) -> int:
     """Local bodies run on the flow's task runner: as many threads as bridge's default
     executor would use."""
-    from bridge.config import Config
-
-    default = Config.load(config_path).executors.get("default")
-    return getattr(default, "max_workers", None) or DEFAULT_THREADS
+    default = settings.executors.get("default")
+    return int(default.options.get("max_workers") or DEFAULT_THREADS) if default \
+        else DEFAULT_THREADS

@@ -11,7 +11,14 @@ from typing import Any
 
 import click
 
-from bridge.cli.common import UserError, config_option, open_store, parse_pairs, task_call
+from bridge.cli.common import (
+    UserError,
+    config_option,
+    load_config,
+    open_store,
+    parse_pairs,
+    task_call,
+)
 
 TASK_ARGS = {"ignore_unknown_options": True, "allow_extra_args": True}
 CANCELLED_EXIT = 130
@@ -33,6 +40,7 @@ def run(ctx: click.Context, workflow: str, task_name: str, config_dir: str | Non
     from bridge.cli.run import print_result, report_failure
 
     task, kwargs = task_call(workflow, task_name, list(ctx.args))
+    load_config(config_dir)  # a mistake in bridge.ini is reported here, in one line
     adapter = _adapter()
     from bridge.adapters.prefect.parameters import flow_parameters
 
@@ -94,6 +102,7 @@ def _project_flow(workflow: str, task_name: str, params: tuple[str, ...],
     """Write the project's entrypoint module for the task; the flow loaded from it, and
     the default parameters given as --param."""
     task, _ = task_call(workflow, task_name, [])
+    load_config(config_dir)
     _adapter()
     from bridge.adapters.prefect.deployment import (
         DeploymentError,
