@@ -5,6 +5,7 @@ after its bridge task with its real state, and the two commands replay each othe
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from docker_engine import base_image, docker_engine  # noqa: F401 (fixtures)
 from prefect_runs import client, flow_run, flow_run_id, logs, states, task_name, task_runs
 from prefect_server import prefect_server
 from workflows import BRIDGE, ran_tasks, write_workflow
@@ -122,6 +124,12 @@ def in_a_process(x: int) -> int:
 def mixed(x: int = 4) -> list:
     ran("mixed")
     return [in_a_process(x), script("echo to-stdout; echo to-stderr >&2", outputs=File("-"))]
+
+
+@task()
+def boxed(n: int = 2) -> str:
+    ran("boxed")
+    return script(f"echo boxed {n} in $(hostname)", executor="box", outputs=File("-"))
 
 
 @task()
@@ -251,6 +259,23 @@ def test_jobs_on_other_executors_and_scripts_are_task_runs(prefect_env: dict,
     assert "to-stdout" in script_log and "to-stderr" in script_log
     assert value(ok(run(prefect_env, folder, "run", "workflow.py", "mixed"))) == value(first)
     assert ran_tasks(folder) == ["in_a_process", "mixed"]  # the Prefect run's, none since
+
+
+def test_a_docker_job_is_submitted_by_bridge_and_mirrored(prefect_env: dict, tmp_path: Path,
+                                                          base_image: str) -> None:  # noqa: F811
+    folder = project(tmp_path)
+    with (folder / ".bridge" / "bridge.ini").open("a") as ini:
+        ini.write(f"[executors.box]\ntype = docker\nimage = {base_image}\n")
+    first = ok(run(prefect_env, folder, "prefect", "run", "workflow.py", "boxed"))
+    assert value(first).startswith("'boxed 2 in ")
+    assert socket.gethostname() not in value(first)  # it ran in a container
+    runs = {task_name(r): r for r in task_runs(prefect_env, flow_run_id(first.stderr), 2)}
+    assert [(name, r.state_name) for name, r in sorted(runs.items())] == [
+        ("boxed", "Completed"), ("script", "Completed")]
+    assert "executor:box" in runs["script"].tags
+    assert "DockerExecutor" in "\n".join(logs(prefect_env, runs["script"].id))
+    assert value(ok(run(prefect_env, folder, "run", "workflow.py", "boxed"))) == value(first)
+    assert ran_tasks(folder) == ["boxed"]  # the Prefect run's; bridge run replayed it
 
 
 def test_a_failing_workflow_fails_its_flow_run(prefect_env: dict, tmp_path: Path) -> None:
