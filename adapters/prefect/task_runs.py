@@ -42,6 +42,7 @@ from bridge.native.script import on_script_output
 PREVIEW_CHARS = 60
 SCRIPT_LOG_LINES = 200  # of a script's stdout and of its stderr, copied to the task run
 FINAL_WAIT_SECONDS = 60.0  # for task runs to settle once the execution has ended
+STOPPED_WAIT_SECONDS = 5.0  # ... once it was stopped (a body in a thread may run on)
 
 
 class TaskRunMirror:
@@ -52,13 +53,15 @@ class TaskRunMirror:
         self._waiting_runner = ThreadPoolTaskRunner()  # waits on bridge's executors
         self._jobs: dict[str, Job] = {}
         self._futures: dict[str, PrefectFuture] = {}  # by call hash
+        self.stopped = False  # set when the execution stopped its executors
 
     def __enter__(self) -> TaskRunMirror:
         self._waiting_runner.__enter__()
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
-        wait(list(self._futures.values()), timeout=FINAL_WAIT_SECONDS)
+        wait(list(self._futures.values()),
+             timeout=STOPPED_WAIT_SECONDS if self.stopped else FINAL_WAIT_SECONDS)
         self._waiting_runner.__exit__(*exc_info)
 
     def on_job(self, job: Job, status: str) -> None:
@@ -173,7 +176,7 @@ class MirroredExecutor(Executor):
         return not_started + withdrawn
 
     def stop(self) -> None:
-        self._stopped = True
+        self._stopped = self.mirror.stopped = True
         self._children.terminate()
         if not self.runs_bodies_here:
             self.inner.stop()
