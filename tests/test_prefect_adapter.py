@@ -223,6 +223,12 @@ def test_a_body_prints_to_its_task_runs_log(prefect_env: dict, tmp_path: Path) -
     runs = task_runs(prefect_env, flow_run_id(first.stderr), 5)
     measured = {run.name: run for run in runs if task_name(run) == "measure"}
     assert len(measured) == 3
+    # Prefect's graph has bridge's edges: parent to child, and the dataflow
+    by_task = {task_name(run): run for run in runs}
+    for run_ in measured.values():
+        assert waits_for(run_) == {by_task["fan_out"].id}
+    assert waits_for(by_task["summarise"]) == {by_task["fan_out"].id} | {
+        run_.id for run_ in measured.values()}
     for name, measure_run in measured.items():
         sample = name.split("('", 1)[1].split("'", 1)[0]  # measure[hash]('b22')
         assert f"measuring {sample}" in logs(prefect_env, measure_run.id)
@@ -276,6 +282,11 @@ def test_a_docker_job_is_submitted_by_bridge_and_mirrored(prefect_env: dict, tmp
     assert "DockerExecutor" in "\n".join(logs(prefect_env, runs["script"].id))
     assert value(ok(run(prefect_env, folder, "run", "workflow.py", "boxed"))) == value(first)
     assert ran_tasks(folder) == ["boxed"]  # the Prefect run's; bridge run replayed it
+
+
+def waits_for(task_run: object) -> set:
+    """The task runs a task run waited for (its ``wait_for`` inputs)."""
+    return {ref.id for ref in task_run.task_inputs.get("wait_for", [])}  # type: ignore[attr-defined]
 
 
 def test_a_failing_workflow_fails_its_flow_run(prefect_env: dict, tmp_path: Path) -> None:
