@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 FINAL = {"COMPLETED", "FAILED", "CANCELLED", "CRASHED"}
-SETTLE_SECONDS = 60  # task-run states reach the API through Prefect's event pipeline
+SETTLE_SECONDS = 120  # task-run states reach the API through Prefect's event pipeline
 
 
 def flow_run_id(stderr: str) -> str:
