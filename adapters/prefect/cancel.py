@@ -35,6 +35,8 @@ class CancelWatcher:
         self._thread.join(timeout=2 * self._interval + 5)
 
     def _watch(self) -> None:
+        if self._done.wait(self._interval):  # a short run ends before the first look
+            return
         with get_client(sync_client=True) as client:
             while not self._done.wait(self._interval):
                 try:

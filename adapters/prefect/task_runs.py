@@ -53,6 +53,7 @@ class TaskRunMirror:
         self._waiting_runner = ThreadPoolTaskRunner()  # waits on bridge's executors
         self._jobs: dict[str, Job] = {}
         self._futures: dict[str, PrefectFuture] = {}  # by call hash
+        self._tasks: dict[tuple, Task] = {}
         self.stopped = False  # set when the execution stopped its executors
 
     def __enter__(self) -> TaskRunMirror:
@@ -85,16 +86,31 @@ class TaskRunMirror:
 
     def _start(self, job: Job, fn: Callable[[str], Any], runner: TaskRunner, *,
                retries: int) -> None:
-        task = Task(fn=fn, name=job.task.fullname, task_run_name=_escaped(run_name(job)),
-                    cache_policy=NO_CACHE, persist_result=False, retries=retries,
-                    log_prints=True)
-        task.task_key = f"{job.task.fullname}-{job.task.hash[:12]}"  # bridge's identity
+        task = self._prefect_task(job, fn, retries)
         upstream = job.upstream_call_hashes()
         if job.parent is not None:
             upstream.append(job.parent.call_hash)
         wait_for = [allow_failure(self._futures[h]) for h in upstream if h in self._futures]
         self._futures[job.call_hash] = runner.submit(task, {"job_id": job.id},
                                                      wait_for=wait_for)
+
+
+    def _prefect_task(self, job: Job, fn: Callable[[str], Any], retries: int) -> Task:
+        """One Prefect task per bridge task, function and retry count, made once: the
+        execution's thread submits every job, and time spent there holds them all up."""
+        key = (job.task.hash, fn, retries)
+        task = self._tasks.get(key)
+        if task is None:
+            task = Task(fn=fn, name=job.task.fullname, task_run_name=self._run_name,
+                        cache_policy=NO_CACHE, persist_result=False, retries=retries,
+                        log_prints=True)
+            task.task_key = f"{job.task.fullname}-{job.task.hash[:12]}"  # bridge's identity
+            self._tasks[key] = task
+        return task
+
+    def _run_name(self, parameters: dict[str, Any]) -> str:
+        """The task run's name, worked out in the task run's own thread."""
+        return run_name(self._jobs[parameters["job_id"]])
 
 
 class MirroredExecutor(Executor):
@@ -220,8 +236,3 @@ def run_name(job: Job) -> str:
     if len(preview) > PREVIEW_CHARS:
         preview = preview[:PREVIEW_CHARS - 3] + "..."
     return f"{job.task.name}[{job.call_hash[:8]}]({preview})"
-
-
-def _escaped(name: str) -> str:
-    """Prefect formats a task run name with the parameters: keep its braces literal."""
-    return name.replace("{", "{{").replace("}", "}}")
