@@ -1,6 +1,7 @@
 """The fan-out of bench_prefect.py, written for bridge (run in Prefect by the adapter) and
 as plain Prefect tasks. Each leaf sleeps `seconds` (an I/O-bound step) and returns i*i;
-both run their leaves on 20 threads (bridge's local default)."""
+both run their leaves on 20 threads (bridge's local default) and persist the flow's result
+(as `flow_for` does, so `state.result()` works from the API)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ def plain_leaf(i: int, seconds: float) -> int:
     return i * i
 
 
-@flow(task_runner=ThreadPoolTaskRunner(max_workers=THREADS))
+@flow(task_runner=ThreadPoolTaskRunner(max_workers=THREADS), persist_result=True)
 def plain_fan_out(n: int, seconds: float) -> list:
     return [future.result() for future in plain_leaf.map(range(n), unmapped(seconds))]
 
@@ -40,7 +41,7 @@ def plain_fan_out(n: int, seconds: float) -> list:
 cached_leaf = plain_leaf.with_options(cache_policy=INPUTS + TASK_SOURCE)
 
 
-@flow(task_runner=ThreadPoolTaskRunner(max_workers=THREADS))
+@flow(task_runner=ThreadPoolTaskRunner(max_workers=THREADS), persist_result=True)
 def plain_cached_fan_out(n: int, seconds: float) -> list:
     """Plain Prefect with its own input cache: a re-run's leaves are cache hits."""
     return [future.result() for future in cached_leaf.map(range(n), unmapped(seconds))]
