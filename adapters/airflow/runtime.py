@@ -172,28 +172,37 @@ def _body(scheduler: Scheduler, call: TaskCall) -> Any:
 
 def _covered_calls(value: Any, names: set[str] | None) -> Iterator[TaskCall]:
     """The task calls that evaluating ``value`` will surely evaluate (not those under
-    ``cond`` or ``seq``, whose evaluation depends on the run) and that an exported
-    position covers. A call whose arguments hold a built-in call (``script()``, ...)
-    is left to the finish step: outside its caller's body it would hash differently."""
-    stack = [value]
+    ``cond`` or ``seq``, whose evaluation depends on the run), in the order they appear,
+    that an exported position covers. A call whose arguments hold a built-in call
+    (``script()``, ...) is left to the finish step: outside its caller's body it would
+    hash differently."""
+    stack, seen = [value], set()
     while stack:
         item = stack.pop()
-        if isinstance(item, TaskCall):
-            if names is None or (item.task.fullname in names and not _calls_builtin(item)):
-                yield item
-        elif isinstance(item, SpecialForm):
-            if item.kind in ("catch", "apply_tags"):
-                stack.append(item.operands[0])
-        elif isinstance(item, GetItem | GetAttr):
-            stack.append(item.base)
-        elif isinstance(item, Operation):
-            stack.extend(item.operands)
-        elif isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list | tuple | set | frozenset):
-            stack.extend(item)
-        if isinstance(item, TaskCall):
-            stack.extend((*item.args, *item.kwargs.values()))
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, TaskCall) and (
+                names is None or (item.task.fullname in names and not _calls_builtin(item))):
+            yield item
+        stack.extend(reversed(_parts(item)))
+
+
+def _parts(item: Any) -> tuple:
+    """What evaluating ``item`` surely evaluates too."""
+    if isinstance(item, TaskCall):
+        return (*item.args, *item.kwargs.values())
+    if isinstance(item, SpecialForm):
+        return item.operands[:1] if item.kind in ("catch", "apply_tags") else ()
+    if isinstance(item, GetItem | GetAttr):
+        return (item.base,)
+    if isinstance(item, Operation):
+        return item.operands
+    if isinstance(item, dict):
+        return tuple(item.values())
+    if isinstance(item, list | tuple | set | frozenset):
+        return tuple(item)
+    return ()
 
 
 def _calls_builtin(call: TaskCall) -> bool:
