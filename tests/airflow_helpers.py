@@ -49,7 +49,7 @@ DAGBAG = textwrap.dedent(
     import json, sys
     from airflow.dag_processing.dagbag import DagBag
 
-    bag = DagBag(dag_folder=sys.argv[1], include_examples=False)
+    bag = DagBag(dag_folder=sys.argv[1])
     print(json.dumps({"errors": {k: str(v) for k, v in bag.import_errors.items()},
                       "dags": sorted(bag.dag_ids)}))
     """

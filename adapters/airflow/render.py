@@ -41,7 +41,7 @@ def render(spec: DagSpec) -> str:
         _prelude(spec),
         _settings(spec),
         _STEPS,
-        _dag(spec),
+        _dag(spec, spec.shape),
         *body.lines,
         "",
     ])
@@ -140,7 +140,9 @@ def finish_root(params: dict | None = None) -> str:
 '''
 
 
-def _dag(spec: DagSpec) -> str:
+def _dag(spec: DagSpec, root: Position) -> str:
+    """The DAG statement; for a parent, with the top-level call's task group."""
+    group = f", TaskGroup({_literal(root.node_id)})" if root.is_parent else ""
     schedule = _literal(spec.schedule)
     start = ("\n    start_date=datetime(2026, 1, 1),\n    catchup=False," if spec.schedule
              else "")
@@ -150,7 +152,7 @@ with DAG(
     schedule={schedule},{start}
     params={_literal(spec.params)},
     tags=["bridge"],
-) as dag:'''
+) as dag{group}:'''
 
 
 class _Positions:
@@ -168,13 +170,12 @@ class _Positions:
         if not position.is_parent:
             self._emit(1, f"{name} = ", f"finish_root.override(task_id={_literal(name)})", [])
             return
-        self._emit(1, "", f"with TaskGroup({_literal(position.node_id)})", [], suffix=":")
-        self._emit(2, f"{name} = ", 'plan_root.override(task_id="plan")',
+        self._emit(1, f"{name} = ", 'plan_root.override(task_id="plan")',
                    [f"children={_literal([c.task_name for c in position.children])}"])
-        handles = self._children(position, name, 2)
+        handles = self._children(position, name, 1)
         done = self._name(f"{name}_done")
-        self._emit(2, f"{done} = ", 'finish_root.override(task_id="finish")', [])
-        self._edges(position, handles, done, 2)
+        self._emit(1, f"{done} = ", 'finish_root.override(task_id="finish")', [])
+        self._edges(position, handles, done, 1)
 
     def _group(self, position: Position, refs: str, depth: int) -> str:
         name = self._name(position.node_id)
@@ -212,8 +213,9 @@ class _Positions:
             for upstream in child.after:
                 self._emit(depth, "", f"{handles[upstream]} >> {handles[child.task_name]}",
                            [], call=False)
-        inputs = list(handles.values())
-        target = inputs[0] if len(inputs) == 1 else "[" + ", ".join(inputs) + "]"
+        feeding = {upstream for child in parent.children for upstream in child.after}
+        last = [handle for name, handle in handles.items() if name not in feeding]
+        target = last[0] if len(last) == 1 else "[" + ", ".join(last) + "]"
         self._emit(depth, "", f"{target} >> {done}", [], call=False)
 
     def _name(self, base: str) -> str:
