@@ -21,8 +21,10 @@ class ExportError(Exception):
     """The DAG cannot be written as asked; the message says why."""
 
 
-def recorded_shape(store: CallGraphStore, execution_id: str, task: Task) -> Position:
-    """The positions of the call tree an execution recorded for ``task``."""
+def recorded_shape(store: CallGraphStore, execution_id: str, task: Task,
+                   batch_executors: frozenset[str]) -> Position:
+    """The positions of the call tree an execution recorded for ``task``; calls of the
+    executors named in ``batch_executors`` run as BatchOperator jobs."""
     try:
         tree = read_call_tree(store, execution_id)
     except LookupError as error:
@@ -30,7 +32,7 @@ def recorded_shape(store: CallGraphStore, execution_id: str, task: Task) -> Posi
     if tree.task_name != task.fullname:
         raise ExportError(f"execution {execution_id[:8]} ran {tree.task_name}, not "
                           f"{task.fullname}")
-    return shape_of(tree, _is_builtin)
+    return shape_of(tree, _is_builtin, batch_executors)
 
 
 def _is_builtin(task_name: str) -> bool:

@@ -36,11 +36,12 @@ class DagSpec:
 def render(spec: DagSpec) -> str:
     body = _Positions()
     body.root(spec.shape)
+    on_batch = _has_batch(spec.shape)
     return "\n".join([
         _header(spec),
-        _prelude(spec),
+        _prelude(spec, on_batch),
         _settings(spec),
-        _STEPS,
+        _STEPS + (_BATCH_STEPS if on_batch else ""),
         _dag(spec, spec.shape),
         *body.lines,
         "",
@@ -63,10 +64,17 @@ caches and records every call, so `bridge run` afterwards replays this DAG run's
 """'''
 
 
-def _prelude(spec: DagSpec) -> str:
+def _prelude(spec: DagSpec, on_batch: bool) -> str:
     imports = ["import os", *(["from datetime import datetime"] if spec.schedule else [])]
+    batch = ["from airflow.providers.amazon.aws.operators.batch import BatchOperator"]
     return "\n".join(["", "from __future__ import annotations", "", *imports, "",
+                      *(batch if on_batch else []),
                       "from airflow.sdk import DAG, TaskGroup, task", ""])
+
+
+def _has_batch(position: Position) -> bool:
+    return (position.on_batch and not position.is_parent) or any(
+        _has_batch(child) for child in position.children)
 
 
 def _settings(spec: DagSpec) -> str:
@@ -140,6 +148,25 @@ def finish_root(params: dict | None = None) -> str:
 '''
 
 
+_BATCH_STEPS = '''
+
+@task
+def prepare_batch(refs: list[str], executor: str) -> list[dict]:
+    """Package these calls for AWS Batch, cache hits left out; a BatchOperator job each."""
+    from bridge.adapters.airflow import runtime
+
+    return runtime.prepare_batch(project(), refs, executor)
+
+
+@task(trigger_rule="all_done")
+def record_batch(refs: list[str], executor: str) -> list[str]:
+    """Record these calls from what their Batch jobs wrote; their results' value hashes."""
+    from bridge.adapters.airflow import runtime
+
+    return runtime.record_batch(project(), refs, executor)
+'''
+
+
 def _dag(spec: DagSpec, root: Position) -> str:
     """The DAG statement; for a parent, with the top-level call's task group."""
     group = f", TaskGroup({_literal(root.node_id)})" if root.is_parent else ""
@@ -159,7 +186,8 @@ class _Positions:
     """The DAG's body: a statement per position, with names a reader can follow."""
 
     RESERVED = {"DAG", "TaskGroup", "task", "os", "dag", "project", "plan", "plan_root",
-                "calls", "evaluate", "finish", "finish_root", "datetime"}
+                "calls", "evaluate", "finish", "finish_root", "datetime", "BatchOperator",
+                "prepare_batch", "record_batch"}
 
     def __init__(self) -> None:
         self.lines: list[str] = []
@@ -190,31 +218,55 @@ class _Positions:
         self._edges(position, handles, done, depth + 1)
         return group
 
-    def _children(self, parent: Position, plan_name: str, depth: int) -> dict[str, str]:
+    def _children(self, parent: Position, plan_name: str,
+                  depth: int) -> dict[str, tuple[str, str]]:
+        """A statement per child position; its first and last node, by task name."""
         handles = {}
         for child in parent.children:
             refs = f"{plan_name}[{_literal(child.task_name)}]"
             if child.is_parent:
-                handles[child.task_name] = self._group(child, refs, depth)
+                group = self._group(child, refs, depth)
+                handles[child.task_name] = (group, group)
+            elif child.on_batch:
+                handles[child.task_name] = self._batch(child, refs, depth)
             else:
                 name = self._name(child.node_id)
-                task_id = child.node_id if child.node_id not in ("plan", "finish") else name
                 listed = self._name(f"{name}_calls")
                 self._emit(depth, f"{listed} = ",
                            f"calls.override(task_id={_literal(listed)})", [refs])
                 self._emit(depth, f"{name} = ",
-                           f"evaluate.override(task_id={_literal(task_id)}).expand",
-                           [f"ref={listed}"])
-                handles[child.task_name] = name
+                           f"evaluate.override(task_id={_literal(self._task_id(name, child))})"
+                           ".expand", [f"ref={listed}"])
+                handles[child.task_name] = (name, name)
         return handles
 
-    def _edges(self, parent: Position, handles: dict[str, str], done: str, depth: int) -> None:
+    def _batch(self, position: Position, refs: str, depth: int) -> tuple[str, str]:
+        """Prepare, one BatchOperator job per call to run, and record."""
+        name = self._name(position.node_id)
+        jobs, done = self._name(f"{name}_jobs"), self._name(f"{name}_record")
+        executor = f"executor={_literal(position.executor)}"
+        self._emit(depth, f"{jobs} = ", f"prepare_batch.override(task_id={_literal(jobs)})",
+                   [refs, executor])
+        self._emit(depth, f"{name} = ", "BatchOperator.partial"
+                   f"(task_id={_literal(self._task_id(name, position))}).expand_kwargs",
+                   [jobs])
+        self._emit(depth, f"{done} = ", f"record_batch.override(task_id={_literal(done)})",
+                   [refs, executor])
+        self._emit(depth, "", f"{name} >> {done}", [], call=False)
+        return jobs, done
+
+    @staticmethod
+    def _task_id(name: str, position: Position) -> str:
+        return position.node_id if position.node_id not in ("plan", "finish") else name
+
+    def _edges(self, parent: Position, handles: dict[str, tuple[str, str]], done: str,
+               depth: int) -> None:
         for child in parent.children:
             for upstream in child.after:
-                self._emit(depth, "", f"{handles[upstream]} >> {handles[child.task_name]}",
-                           [], call=False)
+                self._emit(depth, "", f"{handles[upstream][1]} >> "
+                           f"{handles[child.task_name][0]}", [], call=False)
         feeding = {upstream for child in parent.children for upstream in child.after}
-        last = [handle for name, handle in handles.items() if name not in feeding]
+        last = [handle[1] for name, handle in handles.items() if name not in feeding]
         target = last[0] if len(last) == 1 else "[" + ", ".join(last) + "]"
         self._emit(depth, "", f"{target} >> {done}", [], call=False)
 

@@ -25,10 +25,11 @@ import os
 import sys
 import typing
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from bridge.adapters.airflow.batch import OUTPUTS_TYPE, BatchOutputs, batch_jobs, reading_outputs
 from bridge.native.expression import (
     GetAttr,
     GetItem,
@@ -40,7 +41,7 @@ from bridge.native.expression import (
 from bridge.native.file import Dir, File
 from bridge.native.hashing import hash_value
 from bridge.native.runner import run_body
-from bridge.native.scheduler import Scheduler
+from bridge.native.scheduler import EXECUTOR_TYPES, Scheduler
 from bridge.native.settings import SchedulerSettings
 from bridge.native.store import CallGraphStore, WriteBatch
 from bridge.native.task import Task, registry
@@ -75,6 +76,30 @@ def evaluate(project: Project, ref: str) -> str:
     """Evaluate one call; its result's value hash."""
     with _bridge(project) as scheduler:
         return _run(scheduler, scheduler.store.load_value(ref))
+
+
+def prepare_batch(project: Project, refs: list[str], executor: str) -> list[dict[str, Any]]:
+    """Package the calls of a Batch position that are not cache hits; the arguments of
+    a BatchOperator job for each."""
+    with _bridge(project) as scheduler:
+        pending = []
+        for ref in refs:
+            call = scheduler.store.load_value(ref)
+            args, kwargs = _arguments(scheduler, call)
+            if scheduler.dryrun(TaskCall(call.task, args, kwargs, call.options)).would_run:
+                pending.append((call, args, kwargs))
+        print(f"bridge: {len(pending)} of {len(refs)} call(s) to run on Batch")
+        return batch_jobs(project.settings.executors[executor].options, pending)
+
+
+def record_batch(project: Project, refs: list[str], executor: str) -> list[str]:
+    """Evaluate the calls of a Batch position, their bodies' outcomes read from what
+    their BatchOperator jobs wrote; their results' value hashes."""
+    EXECUTOR_TYPES.setdefault(OUTPUTS_TYPE, f"{BatchOutputs.__module__}:BatchOutputs")
+    executors = dict(project.settings.executors)
+    executors[executor] = reading_outputs(executors[executor])
+    reading = replace(project, settings=replace(project.settings, executors=executors))
+    return finish(reading, refs)
 
 
 def finish(project: Project, refs: list[str]) -> list[str]:
@@ -158,16 +183,21 @@ def _plan_calls(scheduler: Scheduler, calls: list[TaskCall],
 
 
 def _body(scheduler: Scheduler, call: TaskCall) -> Any:
-    """Run a parent's body on its evaluated arguments (upstream calls replay from the
-    cache, or run here when nothing ran them yet)."""
-    args, kwargs = call.args, call.kwargs
-    if contains_expression((args, kwargs)):
-        args, kwargs = scheduler.run((args, kwargs), description=f"airflow: arguments of "
-                                     f"{call.task.fullname}")
+    """Run a parent's body on its evaluated arguments."""
+    args, kwargs = _arguments(scheduler, call)
     outcome = run_body(call.task.fullname, call.task.func, args, kwargs)
     if not outcome.ok:
         raise outcome.error  # type: ignore[misc]
     return outcome.value
+
+
+def _arguments(scheduler: Scheduler, call: TaskCall) -> tuple[tuple, dict]:
+    """A call's arguments, evaluated: upstream calls replay from the cache (or run here
+    when nothing ran them yet)."""
+    if not contains_expression((call.args, call.kwargs)):
+        return call.args, call.kwargs
+    return scheduler.run((call.args, call.kwargs),
+                         description=f"airflow: arguments of {call.task.fullname}")
 
 
 def _covered_calls(value: Any, names: set[str] | None) -> Iterator[TaskCall]:

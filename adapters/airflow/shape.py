@@ -23,6 +23,7 @@ class Position:
     task_name: str  # the bridge task's full name
     executor: str  # the executor most calls recorded here used
     width: int  # distinct calls recorded here
+    on_batch: bool = False  # its executor is of type aws_batch
     children: list[Position] = field(default_factory=list)
     # Sibling positions (by task name) whose results some of these calls take as
     # arguments: the Airflow edges between them.
@@ -38,23 +39,26 @@ class Position:
         return bool(self.children)
 
 
-def shape_of(root: CallNode, is_builtin: Callable[[str], bool]) -> Position:
-    """The positions of a call tree, from its top-level call."""
-    return _position(root.task_name, [root], is_builtin)
+def shape_of(root: CallNode, is_builtin: Callable[[str], bool],
+             batch_executors: frozenset[str] = frozenset()) -> Position:
+    """The positions of a call tree, from its top-level call; ``batch_executors`` are
+    the names of the executors of type aws_batch."""
+    return _position(root.task_name, [root], is_builtin, batch_executors)
 
 
-def _position(task_name: str, calls: list[CallNode],
-              is_builtin: Callable[[str], bool]) -> Position:
+def _position(task_name: str, calls: list[CallNode], is_builtin: Callable[[str], bool],
+              batch_executors: frozenset[str]) -> Position:
     by_task: dict[str, dict[str, CallNode]] = {}
     for call in calls:
         for child in call.children:
             if not is_builtin(child.task_name):
                 by_task.setdefault(child.task_name, {})[child.call_hash] = child
-    children = [_position(name, list(members.values()), is_builtin)
+    children = [_position(name, list(members.values()), is_builtin, batch_executors)
                 for name, members in by_task.items()]
     _add_edges(children, by_task)
     executor = Counter(call.executor for call in calls).most_common(1)[0][0]
-    return Position(task_name, executor, len({call.call_hash for call in calls}), children)
+    return Position(task_name, executor, len({call.call_hash for call in calls}),
+                    executor in batch_executors, children)
 
 
 def _add_edges(children: list[Position], by_task: dict[str, dict[str, CallNode]]) -> None:

@@ -65,7 +65,9 @@ def export(ctx: click.Context, workflow: str, task_name: str, output: str,
     with _scheduler(config) as scheduler:
         execution_id = execution_id or _recorded_execution(scheduler, task, kwargs, command)
         try:
-            shape = recorded_shape(scheduler.store, execution_id, task)
+            batch = frozenset(name for name, executor in config.executors.items()
+                              if executor.type == "aws_batch")
+            shape = recorded_shape(scheduler.store, execution_id, task, batch)
             params = dag_params(task, kwargs)
         except ExportError as error:
             raise UserError(str(error)) from None
