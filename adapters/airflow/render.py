@@ -173,11 +173,15 @@ def _dag(spec: DagSpec, root: Position) -> str:
     schedule = _literal(spec.schedule)
     start = ("\n    start_date=datetime(2026, 1, 1),\n    catchup=False," if spec.schedule
              else "")
+    params = _literal(spec.params)
+    if len(params) > LINE_LIMIT - len("    params=,"):
+        params = "{\n" + "".join(f"        {_literal(name)}: {_literal(value)},\n"
+                                 for name, value in spec.params.items()) + "    }"
     return f'''
 with DAG(
     dag_id={_literal(spec.dag_id)},
     schedule={schedule},{start}
-    params={_literal(spec.params)},
+    params={params},
     tags=["bridge"],
 ) as dag{group}:'''
 
@@ -199,7 +203,7 @@ class _Positions:
             self._emit(1, f"{name} = ", f"finish_root.override(task_id={_literal(name)})", [])
             return
         self._emit(1, f"{name} = ", 'plan_root.override(task_id="plan")',
-                   [f"children={_literal([c.task_name for c in position.children])}"])
+                   [_children_names(position)])
         handles = self._children(position, name, 1)
         done = self._name(f"{name}_done")
         self._emit(1, f"{done} = ", 'finish_root.override(task_id="finish")', [])
@@ -211,7 +215,7 @@ class _Positions:
         self._emit(depth, "", f"with TaskGroup({_literal(position.node_id)}) as {group}", [],
                    suffix=":")
         self._emit(depth + 1, f"{name} = ", 'plan.override(task_id="plan")',
-                   [refs, f"children={_literal([c.task_name for c in position.children])}"])
+                   [refs, _children_names(position)])
         handles = self._children(position, name, depth + 1)
         done = self._name(f"{name}_done")
         self._emit(depth + 1, f"{done} = ", 'finish.override(task_id="finish")', [refs])
@@ -280,8 +284,10 @@ class _Positions:
         self.used.add(name)
         return name
 
-    def _emit(self, depth: int, target: str, head: str, args: list[str], *,
+    def _emit(self, depth: int, target: str, head: str, args: list[Any], *,
               suffix: str = "", call: bool = True) -> None:
+        """One statement; its arguments one a line when it is long, and a long list
+        argument (``_List``) one item a line."""
         indent = INDENT * depth
         if not call:
             self.lines.append(indent + head)
@@ -289,13 +295,35 @@ class _Positions:
         if not args and suffix:
             self.lines.append(f"{indent}{target}{head}{suffix}")
             return
-        line = f"{indent}{target}{head}({', '.join(args)}){suffix}"
+        line = f"{indent}{target}{head}({', '.join(map(str, args))}){suffix}"
         if len(line) <= LINE_LIMIT:
             self.lines.append(line)
             return
         self.lines.append(f"{indent}{target}{head}(")
-        self.lines += [f"{indent}{INDENT}{arg}," for arg in args]
+        for arg in args:
+            line = f"{indent}{INDENT}{arg},"
+            if len(line) <= LINE_LIMIT or not isinstance(arg, _List):
+                self.lines.append(line)
+                continue
+            self.lines.append(f"{indent}{INDENT}{arg.name}=[")
+            self.lines += [f"{indent}{INDENT * 2}{_literal(item)}," for item in arg.items]
+            self.lines.append(f"{indent}{INDENT}],")
         self.lines.append(f"{indent}){suffix}")
+
+
+@dataclass
+class _List:
+    """A keyword argument that is a list of strings."""
+
+    name: str
+    items: list[str]
+
+    def __str__(self) -> str:
+        return f"{self.name}={_literal(self.items)}"
+
+
+def _children_names(position: Position) -> _List:
+    return _List("children", [child.task_name for child in position.children])
 
 
 def _literal(value: Any) -> str:

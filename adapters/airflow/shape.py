@@ -28,11 +28,9 @@ class Position:
     # Sibling positions (by task name) whose results some of these calls take as
     # arguments: the Airflow edges between them.
     after: list[str] = field(default_factory=list)
-
-    @property
-    def node_id(self) -> str:
-        """The task or group id in Airflow: letters, digits, '_' and '-' only."""
-        return re.sub(r"[^A-Za-z0-9_-]", "_", self.task_name)
+    # The task or group id in Airflow: the task's name without its namespace, unless a
+    # sibling has the same name (letters, digits, '_' and '-' only).
+    node_id: str = ""
 
     @property
     def is_parent(self) -> bool:
@@ -43,7 +41,22 @@ def shape_of(root: CallNode, is_builtin: Callable[[str], bool],
              batch_executors: frozenset[str] = frozenset()) -> Position:
     """The positions of a call tree, from its top-level call; ``batch_executors`` are
     the names of the executors of type aws_batch."""
-    return _position(root.task_name, [root], is_builtin, batch_executors)
+    position = _position(root.task_name, [root], is_builtin, batch_executors)
+    _name_nodes([position])
+    return position
+
+
+def _name_nodes(siblings: list[Position]) -> None:
+    short = Counter(_short(position.task_name) for position in siblings)
+    for position in siblings:
+        name = _short(position.task_name)
+        position.node_id = re.sub(r"[^A-Za-z0-9_-]", "_",
+                                  name if short[name] == 1 else position.task_name)
+        _name_nodes(position.children)
+
+
+def _short(task_name: str) -> str:
+    return task_name.rpartition(".")[2]
 
 
 def _position(task_name: str, calls: list[CallNode], is_builtin: Callable[[str], bool],
@@ -62,15 +75,29 @@ def _position(task_name: str, calls: list[CallNode], is_builtin: Callable[[str],
 
 
 def _add_edges(children: list[Position], by_task: dict[str, dict[str, CallNode]]) -> None:
-    """Edges follow the recorded dataflow between sibling positions. Only edges from an
-    earlier position to a later one (in the order their first calls started) are kept,
-    so the DAG has no cycle; a call whose upstream sibling is not done yet computes it
-    itself, through bridge, so a dropped edge costs order, never correctness."""
+    """Edges follow the recorded dataflow between sibling positions, less those implied
+    by others (a >> b >> c makes a >> c redundant). Only edges from an earlier position
+    to a later one (in the order their first calls started) are kept, so the DAG has no
+    cycle; a call whose upstream sibling is not done yet computes it itself, through
+    bridge, so a dropped edge costs order, never correctness."""
     order = {name: index for index, name in enumerate(by_task)}
     position_of = {call_hash: name for name, members in by_task.items()
                    for call_hash in members}
-    for child in children:
-        upstream = {position_of[source] for call in by_task[child.task_name].values()
+    direct = {}
+    for name, members in by_task.items():
+        upstream = {position_of[source] for call in members.values()
                     for source in call.upstream if source in position_of}
-        child.after = sorted((name for name in upstream
-                              if order[name] < order[child.task_name]), key=order.get)
+        direct[name] = {other for other in upstream if order[other] < order[name]}
+    for child in children:
+        implied = set().union(*(_ancestors(other, direct) for other in direct[child.task_name]))
+        child.after = sorted(direct[child.task_name] - implied, key=order.get)
+
+
+def _ancestors(name: str, direct: dict[str, set[str]]) -> set[str]:
+    found, stack = set(), list(direct[name])
+    while stack:
+        other = stack.pop()
+        if other not in found:
+            found.add(other)
+            stack.extend(direct[other])
+    return found
