@@ -14,7 +14,9 @@ serialising the DAG) timed too:
 - bridge, re-run: after `bridge run` of the same call, every task instance replays.
 
 Reported: seconds per run, task instances, and the ratio to the plain DAG. The work per
-task is trivial, so the figures are the orchestration overhead per task instance.
+task is trivial, so the figures are the orchestration overhead per task instance. Also
+what importing the exported DAG file adds to importing `airflow.sdk` (Airflow parses DAG
+files constantly): the best of 5 fresh processes each.
 """
 
 from __future__ import annotations
@@ -97,6 +99,21 @@ def dag_test(env: dict[str, str], dag: Path, conf: dict | None = None) -> tuple[
     return seconds, run["instances"]
 
 
+def import_seconds(env: dict[str, str], dag: Path | None, repeat: int = 5) -> float:
+    """Best time of a fresh process that imports airflow.sdk, then the DAG file if given."""
+    code = "import airflow.sdk"
+    if dag is not None:
+        code += ("; import importlib.util as u; s = u.spec_from_file_location('d', "
+                 f"{str(dag)!r}); s.loader.exec_module(u.module_from_spec(s))")
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        subprocess.run([str(AIRFLOW_BIN / "python"), "-c", code], env=env, check=True,
+                       capture_output=True)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
 def bridge(folder: Path, *args: str) -> None:
     subprocess.run([BRIDGE, *args], cwd=folder, check=True, capture_output=True)
 
@@ -122,6 +139,7 @@ def main() -> None:
         bridge(project, "airflow", "export", "workflow.py", "fan", "--n", "2", "-o",
                "dags/fan.py")
         shutil.rmtree(project / ".bridge")
+        parse = (import_seconds(env, None), import_seconds(env, project / "dags/fan.py"))
         rows = [("plain TaskFlow, .expand", *dag_test(env, plain))]
         rows.append(("bridge export, first run", *dag_test(env, project / "dags/fan.py",
                                                            {"n": width})))
@@ -134,6 +152,8 @@ def main() -> None:
     print("| --- | ---: | ---: | ---: |")
     for name, seconds, instances in rows:
         print(f"| {name} | {seconds:.1f} | {instances} | {seconds / rows[0][1]:.2f} |")
+    print(f"\nimport airflow.sdk: {parse[0]:.3f} s; with the exported DAG file: {parse[1]:.3f} s "
+          f"(+{parse[1] - parse[0]:.3f} s)")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ mapped position, and `bridge run` afterwards replays the whole pipeline."""
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,9 @@ from workflows import bridge
 
 airflow_home = airflow_helpers.airflow_home  # the session's migrated AIRFLOW_HOME
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "read_alignment"
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "read_alignment"
+RUFF = str(Path(sys.executable).with_name("ruff"))
 STEPS = ("merge_fastq", "cut_adapters", "run_bwa", "mark_dups", "collect_align_metrics",
          "collect_depth_metrics")
 
@@ -41,6 +45,9 @@ def test_the_read_alignment_example_runs_as_a_dag(workdir, airflow_home):
     (workdir / ".bridge").mkdir()
     (workdir / ".bridge/bridge.ini").write_text("[executors.tools]\ntype = local\n")
     dag = export(workdir, "workflow.py", "main", "-o", "dags/read_alignment.py")
+    checked = subprocess.run([RUFF, "check", "--config", str(ROOT / "pyproject.toml"), str(dag)],
+                             capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout
     (workdir / ".bridge/bridge.db").unlink()  # the DAG computes everything again
     shutil.rmtree(workdir / "results")
 
