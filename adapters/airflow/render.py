@@ -1,8 +1,10 @@
-"""The text of an exported DAG file: a header, four small TaskFlow tasks that call
-:mod:`bridge.adapters.airflow.runtime`, and one explicit statement per position.
+"""The text of an exported DAG file: a header, the project's settings, a few small
+TaskFlow tasks that call :mod:`bridge.adapters.airflow.runtime`, and explicit statements
+for each position of the call tree.
 
-The file imports only ``os`` and ``airflow.sdk`` at parse time; bridge is imported inside
-the task callables, so Airflow's constant re-parsing never touches bridge's store.
+The file imports only ``os`` and ``airflow.sdk`` at parse time (and ``BatchOperator``
+when it has Batch positions); bridge is imported inside the task callables, so Airflow's
+constant re-parsing never touches bridge's store.
 """
 
 from __future__ import annotations
