@@ -32,10 +32,11 @@ def recorded_shape(store: CallGraphStore, execution_id: str, task: Task,
     if tree.task_name != task.fullname:
         raise ExportError(f"execution {execution_id[:8]} ran {tree.task_name}, not "
                           f"{task.fullname}")
-    return shape_of(tree, _is_builtin, batch_executors)
+    return shape_of(tree, is_builtin, batch_executors)
 
 
-def _is_builtin(task_name: str) -> bool:
+def is_builtin(task_name: str) -> bool:
+    """Whether the named task is one of bridge's own (``script()``, ``copy_file``, ...)."""
     task = registry.get(task_name)
     return task is not None and task.is_builtin
 
