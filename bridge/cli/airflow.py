@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import shlex
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,8 @@ def export(ctx: click.Context, workflow: str, task_name: str, output: str,
         raise UserError(f"--dag-id {dag_id!r}: use letters, digits, '_', '.' and '-'")
     command = shlex.join(["bridge", "airflow", "export", workflow, task_name, *ctx.args,
                           "-o", output, *(["--schedule", schedule] if schedule else []),
-                          *(["--dag-id", dag_id] if dag_id != target.stem else [])])
+                          *(["--dag-id", dag_id] if dag_id != target.stem else []),
+                          *(["--config", config_dir] if config_dir else [])])
     with _scheduler(config) as scheduler:
         execution_id = execution_id or _recorded_execution(scheduler, task, kwargs, command)
         try:
@@ -71,12 +73,13 @@ def export(ctx: click.Context, workflow: str, task_name: str, output: str,
             params = dag_params(task, kwargs)
         except ExportError as error:
             raise UserError(str(error)) from None
-    project = Path.cwd()
+    project = Path.cwd()  # where `bridge run` runs: relative paths resolve from here
     write_dag(target, DagSpec(
         dag_id=dag_id, command=command, execution_id=execution_id,
-        project=relative_to(project, target.parent), workflow=relative_to(Path(workflow),
-                                                                          project),
-        task=task.fullname, config=relative_to(Path(config.config_dir), project),
+        project=relative_to(project, target.parent),
+        workflow=relative_to(Path(workflow), project),
+        task=task.fullname,
+        config=relative_to(Path(config.config_dir), project),
         params=params, schedule=schedule, shape=shape,
     ))
     click.echo(f"Wrote {output} (DAG {dag_id}) from execution {execution_id[:8]}", err=True)
@@ -103,8 +106,6 @@ def _recorded_execution(scheduler: Any, task: Any, kwargs: dict, command: str) -
         return found
     click.echo(f"No recorded execution of {task.fullname} with these arguments: running it "
                "to record its shape.", err=True)
-    import uuid
-
     execution_id = str(uuid.uuid4())
     try:
         scheduler.run(task(**kwargs), execution_id=execution_id, description=command)
