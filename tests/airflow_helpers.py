@@ -11,7 +11,6 @@ import os
 import subprocess
 import textwrap
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -56,18 +55,24 @@ DAGBAG = textwrap.dedent(
 )
 
 
+_MIGRATED: list[Path] = []  # the session's AIRFLOW_HOME, once made
+
+
 @pytest.fixture(scope="session")
-def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A migrated AIRFLOW_HOME, once per session."""
+def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated AIRFLOW_HOME, one per session: every test module that takes the
+    fixture (each registers its own copy) gets the same folder, migrated once."""
     if not (AIRFLOW_VENV / "airflow").exists():
         pytest.skip(f"Airflow is not installed in {AIRFLOW_VENV.parent} (make test makes it)")
-    home = tmp_path_factory.mktemp("airflow_home")
-    result = subprocess.run([str(AIRFLOW_VENV / "airflow"), "db", "migrate"],
-                            env=airflow_env(home, home / "dags"), capture_output=True,
-                            text=True, timeout=DAG_TIMEOUT)
-    if result.returncode != 0:
-        pytest.fail(f"airflow db migrate failed:\n{result.stderr[-3000:]}")
-    yield home
+    if not _MIGRATED:
+        home = tmp_path_factory.mktemp("airflow_home")
+        result = subprocess.run([str(AIRFLOW_VENV / "airflow"), "db", "migrate"],
+                                env=airflow_env(home, home / "dags"), capture_output=True,
+                                text=True, timeout=DAG_TIMEOUT)
+        if result.returncode != 0:
+            pytest.fail(f"airflow db migrate failed:\n{result.stderr[-3000:]}")
+        _MIGRATED.append(home)
+    return _MIGRATED[0]
 
 
 def airflow_env(home: Path, dags: Path, **extra: str) -> dict[str, str]:
