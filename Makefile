@@ -35,3 +35,14 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) .bench-venv .pytest_cache .ruff_cache
+
+# Airflow lives in its own venv: its FastAPI pin does not fit Prefect's. The tests drive it
+# through subprocesses (.venv-airflow/bin/python), so `make test` builds it first.
+AIRFLOW_VENV ?= .venv-airflow
+
+test: $(AIRFLOW_VENV)/.installed
+
+$(AIRFLOW_VENV)/.installed: pyproject.toml $(VENV)/.installed
+	python3 -m venv $(AIRFLOW_VENV)
+	$(UV) pip install -q --python $(AIRFLOW_VENV)/bin/python -e '.[airflow,postgres]'
+	touch $@

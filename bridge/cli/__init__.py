@@ -8,6 +8,7 @@ import click
 
 from bridge import __version__
 from bridge.cli.admin import db, init
+from bridge.cli.airflow import airflow
 from bridge.cli.common import UserError
 from bridge.cli.log import log
 from bridge.cli.oneshot import oneshot
@@ -26,6 +27,7 @@ def cli() -> None:
 
 for command in (run, log, viz, init, db, oneshot, prefect):
     cli.add_command(command)
+cli.add_command(airflow)
 
 
 def main() -> None:
