@@ -34,7 +34,7 @@ bench: setup
 	$(PY) bench/core.py
 
 clean:
-	rm -rf $(VENV) .bench-venv .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(AIRFLOW_VENV) .bench-venv .pytest_cache .ruff_cache
 
 # Airflow lives in its own venv: its FastAPI pin does not fit Prefect's. The tests drive it
 # through subprocesses (.venv-airflow/bin/python), so `make test` builds it first.
