@@ -20,6 +20,12 @@ EXECUTOR_TYPES = {
 }
 
 
+def register_executor_type(name: str, executor_class: type[Executor]) -> None:
+    """Make ``type = name`` in an executor's settings start ``executor_class`` (an
+    adapter's own executor; the Airflow adapter's reads Batch jobs' outputs)."""
+    EXECUTOR_TYPES.setdefault(name, f"{executor_class.__module__}:{executor_class.__qualname__}")
+
+
 class ExecutorConfigError(Exception):
     """A task names an executor that is not configured, or of an unknown type."""
 

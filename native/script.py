@@ -198,12 +198,12 @@ def run_script(command: str, inputs: Any, outputs: Any) -> Any:
     with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
         code = run_child(["bash", "-euo", "pipefail", script_path], cwd=workdir,
                          stdout=out, stderr=err, env=_script_env())
+    stdout = _read_text(stdout_path)
     listener = _output_listener.get()
     if listener is not None:
-        listener(_read_text(stdout_path), _read_text(stderr_path))
+        listener(stdout, _read_text(stderr_path))
     if code != 0:
         raise _script_error(code, scratch, workdir, outputs)
-    stdout = _read_text(stdout_path)
     shutil.rmtree(scratch, ignore_errors=True)
     return finish_script(outputs, stdout)
 

@@ -3,7 +3,6 @@ DAG's params, and the paths the DAG's tasks use to reach the project."""
 
 from __future__ import annotations
 
-import enum
 import inspect
 import os
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Any
 from bridge.adapters.airflow.render import DagSpec, render
 from bridge.adapters.airflow.shape import Position, shape_of
 from bridge.native.calltree import read_call_tree
-from bridge.native.file import Dir, File
+from bridge.native.plain_values import plain_value
 from bridge.native.store import CallGraphStore
 from bridge.native.task import Task, registry
 
@@ -49,32 +48,14 @@ def dag_params(task: Task, kwargs: dict[str, Any]) -> dict[str, Any]:
         value = kwargs.get(name, parameter.default)
         if value is inspect.Parameter.empty:
             continue
-        plain = _json_value(value)
-        if plain is not _NO_JSON:
-            params[name] = plain
-        elif name in kwargs:
-            raise ExportError(f"--{name}: a {type(value).__name__} cannot be a DAG param; "
-                              "give the task a str, number, bool, list, dict or File")
+        try:
+            params[name] = plain_value(value)
+        except TypeError:
+            if name in kwargs:
+                raise ExportError(f"--{name}: a {type(value).__name__} cannot be a DAG param; "
+                                  "give the task a str, number, bool, list, dict or File"
+                                  ) from None
     return params
-
-
-_NO_JSON = object()
-
-
-def _json_value(value: Any) -> Any:
-    if value is None or isinstance(value, str | bool | int | float):
-        return value
-    if isinstance(value, File | Dir):
-        return value.path
-    if isinstance(value, enum.Enum):
-        return _json_value(value.value)
-    if isinstance(value, list | tuple):
-        items = [_json_value(item) for item in value]
-        return _NO_JSON if _NO_JSON in items else items
-    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
-        items = {key: _json_value(item) for key, item in value.items()}
-        return _NO_JSON if _NO_JSON in items.values() else items
-    return _NO_JSON
 
 
 def write_dag(output: Path, spec: DagSpec) -> None:

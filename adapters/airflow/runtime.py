@@ -18,12 +18,9 @@ new calls run, and everything is recorded exactly as ``bridge run`` records it:
 from __future__ import annotations
 
 import contextlib
-import enum
 import importlib
-import inspect
 import os
 import sys
-import typing
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -38,13 +35,13 @@ from bridge.native.expression import (
     TaskCall,
     contains_expression,
 )
-from bridge.native.file import Dir, File
 from bridge.native.hashing import hash_value
+from bridge.native.plain_values import arguments_from_plain
 from bridge.native.runner import run_body
-from bridge.native.scheduler import EXECUTOR_TYPES, Scheduler
+from bridge.native.scheduler import Scheduler, register_executor_type
 from bridge.native.settings import SchedulerSettings
 from bridge.native.store import CallGraphStore, WriteBatch
-from bridge.native.task import Task, registry
+from bridge.native.task import registry
 
 
 @dataclass
@@ -95,7 +92,7 @@ def prepare_batch(project: Project, refs: list[str], executor: str) -> list[dict
 def record_batch(project: Project, refs: list[str], executor: str) -> list[str]:
     """Evaluate the calls of a Batch position, their bodies' outcomes read from what
     their BatchOperator jobs wrote; their results' value hashes."""
-    EXECUTOR_TYPES.setdefault(OUTPUTS_TYPE, f"{BatchOutputs.__module__}:BatchOutputs")
+    register_executor_type(OUTPUTS_TYPE, BatchOutputs)
     executors = dict(project.settings.executors)
     executors[executor] = reading_outputs(executors[executor])
     reading = replace(project, settings=replace(project.settings, executors=executors))
@@ -141,17 +138,7 @@ def _root_call(project: Project, params: dict) -> TaskCall:
     task = registry.get(project.task)
     if task is None:
         raise LookupError(f"the workflow {project.workflow} defines no task {project.task}")
-    return task(**{name: _typed(task, name, value) for name, value in params.items()})
-
-
-def _typed(task: Task, name: str, value: Any) -> Any:
-    hint = typing.get_type_hints(task.func).get(name, inspect.Parameter.empty)
-    if isinstance(hint, type) and issubclass(hint, enum.Enum) and not isinstance(value, hint):
-        return hint(value)
-    for kind in (File, Dir):
-        if isinstance(value, str) and (hint is kind or kind in typing.get_args(hint)):
-            return kind(value)
-    return value
+    return task(**arguments_from_plain(task, params))
 
 
 def _run(scheduler: Scheduler, call: TaskCall) -> str:

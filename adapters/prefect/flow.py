@@ -15,10 +15,11 @@ from prefect.states import Cancelled, State
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from bridge.adapters.prefect.cancel import CancelWatcher
-from bridge.adapters.prefect.parameters import bridge_arguments, flow_signature
+from bridge.adapters.prefect.parameters import flow_signature
 from bridge.adapters.prefect.task_runs import TaskRunMirror
 from bridge.native.execution import ExecutionCancelled
 from bridge.native.executors.local import DEFAULT_THREADS
+from bridge.native.plain_values import arguments_from_plain
 from bridge.native.scheduler import Scheduler
 from bridge.native.settings import DEFAULT_DIR, SchedulerSettings, load_settings
 from bridge.native.task import Task
@@ -37,7 +38,7 @@ def flow_for(task: Task, name: str | None = None, *, config_dir: str | os.PathLi
 
     def run_workflow(*args: Any, **kwargs: Any) -> Any:
         bound = signature.bind(*args, **kwargs)
-        arguments = bridge_arguments(task, bound.arguments)
+        arguments = arguments_from_plain(task, bound.arguments)
         call = inspect.BoundArguments(signature, arguments)  # type: ignore[arg-type]
         return _evaluate(task(*call.args, **call.kwargs), config_path)
 

@@ -122,9 +122,9 @@ class MirroredExecutor(Executor):
         self.mirror = mirror
         self.runs_bodies_here = isinstance(inner, LocalExecutor) and inner.mode == "threads"
         self._report: Report | None = None
-        self._work: dict[str, Work] = {}
+        self._work: dict[str, Work] = {}  # submitted, until bridge hears its outcome
+        self._queued: set[str] = set()  # submitted, its task run not yet started
         self._withdrawn: set[str] = set()
-        self._started: set[str] = set()
         self._waiting: dict[str, queue.SimpleQueue[Outcome | None]] = {}
         self._children = Children()  # the scripts its task runs start
         self._lock = threading.Lock()
@@ -137,6 +137,8 @@ class MirroredExecutor(Executor):
 
     def submit(self, work: Work) -> None:
         self._work[work.job_id] = work
+        with self._lock:
+            self._queued.add(work.job_id)
         self.mirror.start_run(work, self)
 
     def run_attempt(self, job_id: str) -> State | None:
@@ -145,7 +147,7 @@ class MirroredExecutor(Executor):
         with self._lock:
             if job_id in self._withdrawn:
                 return Cancelled(message="bridge withdrew this job before it started")
-            self._started.add(job_id)
+            self._queued.discard(job_id)
         tag_this_run(self.name, work.call_hash)
         if self.runs_bodies_here:
             outcome = self._run_here(work)
@@ -160,6 +162,7 @@ class MirroredExecutor(Executor):
             outcome.retried = attempt - 1
             assert self._report is not None
             self._report(outcome)
+            del self._work[job_id]
         if not outcome.ok:
             assert outcome.error is not None
             raise outcome.error
@@ -186,7 +189,7 @@ class MirroredExecutor(Executor):
     def cancel_pending(self) -> list[str]:
         withdrawn = [] if self.runs_bodies_here else self.inner.cancel_pending()
         with self._lock:
-            not_started = [job_id for job_id in self._work if job_id not in self._started]
+            not_started, self._queued = list(self._queued), set()
             self._withdrawn.update(not_started)
             waiters = [self._waiting.pop(job_id, None) for job_id in withdrawn]
         for waiter in waiters:

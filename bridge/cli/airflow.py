@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from bridge.cli.common import UserError, config_option, load_config
+from bridge.cli.common import UserError, config_option, load_config, task_call
 
 
 @click.group()
@@ -47,14 +47,8 @@ def export(ctx: click.Context, workflow: str, task_name: str, output: str,
         write_dag,
     )
     from bridge.adapters.airflow.render import DagSpec
-    from bridge.arguments import ArgumentError, parse_task_arguments
-    from bridge.loading import WorkflowError, find_task, load_workflow
 
-    try:
-        task = find_task(load_workflow(workflow), task_name)
-        kwargs = parse_task_arguments(task, list(ctx.args))
-    except (WorkflowError, ArgumentError) as error:
-        raise UserError(str(error)) from None
+    task, kwargs = task_call(workflow, task_name, list(ctx.args))
     config = load_config(config_dir)
     target = Path(output)
     dag_id = dag_id or target.stem

@@ -45,7 +45,7 @@ def run(ctx: click.Context, workflow: str, task_name: str, config_dir: str | Non
     from bridge.adapters.prefect.parameters import flow_parameters
 
     flow = adapter.flow_for(task, config_dir=config_dir)
-    state = flow(**flow_parameters(task, kwargs), return_state=True)
+    state = flow(**flow_parameters(kwargs), return_state=True)
     flow_run_id = str(state.state_details.flow_run_id)
     click.echo(f"[bridge] Prefect flow run {flow_run_id} {state.name}{_ui_link(flow_run_id)}",
                err=True)
@@ -123,7 +123,7 @@ def _project_flow(workflow: str, task_name: str, params: tuple[str, ...],
     except DeploymentError as error:
         raise UserError(str(error)) from None
     click.echo(f"Wrote {entrypoint} (Prefect's entrypoint for {task.fullname})", err=True)
-    return flow_from_entrypoint(entrypoint), flow_parameters(task, values)
+    return flow_from_entrypoint(entrypoint), flow_parameters(values)
 
 
 def _adapter() -> ModuleType:
