@@ -124,6 +124,8 @@ def describe_parameters(task: Task) -> list[tuple[str, str, str]]:
             kind += " (" + "|".join(member.name for member in hint) + ")"
         default = " (required)" if param.default is param.empty else \
             f" (default {param.default!r})"
+        if param.name in secret_parameters(task):
+            default += " (secret: recorded as ***)"
         flag = f"--{param.name.replace('_', '-')}"
         if _is_bool(hint):
             flag += f" / --no-{param.name.replace('_', '-')}"

@@ -108,6 +108,9 @@ def test_secret_arguments_are_not_recorded_as_text(workdir: Path) -> None:
     for text in [description, *previews, *shown]:
         for secret in ("hunter2", "k-31337", "4242"):
             assert secret not in text
+    helped = bridge(workdir, "run", "wf.py", "login", "--help").stdout.splitlines()
+    assert [line.split()[0] for line in helped if "(secret: recorded as ***)" in line] == \
+        ["--password", "--api-key", "--pin"]
     # the values themselves are kept for the cache: the same call replays
     again = bridge(workdir, "run", "wf.py", "login", "--user", "bob", "--password", "hunter2",
                    "--api-key", "k-31337", "--pin", "4242", "--tokenizer", "wordpiece")

@@ -97,7 +97,7 @@ def task_help(ctx: click.Context, task: Any) -> str:
     lines = [f"Usage: {command} [OPTIONS] WORKFLOW {task.fullname} [TASK ARGS]...", ""]
     if task.func.__doc__:
         lines += [task.func.__doc__.strip(), ""]
-    lines.append(f"Arguments of {task.fullname} (everything after the task's name is its):")
+    lines.append(f"Arguments of {task.fullname} (given after the task's name):")
     for flag, kind, default in describe_parameters(task):
         lines.append(f"  {flag:<26} {kind}{default}")
     lines += ["", f"{command}'s own options ({', '.join(own_options(ctx))}) go before "
