@@ -51,7 +51,8 @@ def run_body(job_id: str, func: Any, args: tuple, kwargs: dict) -> Outcome:
     except BaseException as error:  # reported to the scheduler, which decides
         stop_body_tracking()
         # the traceback from the body's own frame down (not this function's)
-        trace = traceback.format_exception(type(error), error, error.__traceback__.tb_next)
+        frames = error.__traceback__.tb_next if error.__traceback__ else None
+        trace = traceback.format_exception(type(error), error, frames)
         return Outcome(job_id, False, error=error, traceback="".join(trace))
     created = stop_body_tracking()
     unreturned = [repr(call) for call in unreturned_calls(created, value)] if created else []
