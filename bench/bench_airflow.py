@@ -139,8 +139,8 @@ def main() -> None:
         project = work / "project"
         project.mkdir()
         (project / "workflow.py").write_text(WORKFLOW)
-        bridge(project, "airflow", "export", "workflow.py", "fan", "--n", "2", "-o",
-               "dags/fan.py")
+        bridge(project, "airflow", "export", "-o", "dags/fan.py", "workflow.py", "fan", "--n",
+               "2")
         shutil.rmtree(project / ".bridge")
         parse = {"plain": parse_seconds(env, plain),
                  "exported": parse_seconds(env, project / "dags/fan.py")}

@@ -24,6 +24,7 @@ from bridge.native.expression import Expression
 from bridge.native.file import Dir, File
 from bridge.native.filetasks import copy_dir, copy_file, glob_file
 from bridge.native.script import script
+from bridge.native.secrets import Secret
 from bridge.native.settings import SchedulerSettings, register_settings_loader
 from bridge.native.task import Task, namespace, task
 
@@ -35,8 +36,8 @@ _LAZY = {
 }
 
 __all__ = [
-    "Config", "Dir", "Expression", "File", "Scheduler", "Task", "apply_tags", "catch", "cond",
-    "const", "copy_dir", "copy_file", "eval_", "flatten", "glob_file", "map_", "namespace",
+    "Config", "Dir", "Expression", "File", "Scheduler", "Secret", "Task", "apply_tags", "catch",
+    "cond", "const", "copy_dir", "copy_file", "eval_", "flatten", "glob_file", "map_", "namespace",
     "script", "seq", "task", "throw",
 ]
 

@@ -7,9 +7,12 @@ import inspect
 import json
 import types
 import typing
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from bridge.native.file import Dir, File
+from bridge.native.secrets import REDACTED, secret_parameters
 from bridge.native.task import Task
 
 
@@ -17,42 +20,71 @@ class ArgumentError(Exception):
     """A task argument on the command line is missing, unknown or of the wrong type."""
 
 
-def parse_task_arguments(task: Task, argv: list[str]) -> dict[str, Any]:
-    """``["--out", "x", "--n", "3", "--flag"]`` -> keyword arguments for ``task``."""
-    hints = typing.get_type_hints(task.func)
+class UnknownArgumentError(ArgumentError):
+    """A token the task has no argument for; ``token`` is that token."""
+
+    def __init__(self, message: str, token: str) -> None:
+        super().__init__(message)
+        self.token = token
+
+
+@dataclass(frozen=True, slots=True)
+class _Given:
+    """One ``--name [value]`` on the command line."""
+
+    param: inspect.Parameter
+    flag: str
+    text: str | None  # None: a bool flag given bare (``--verbose``, ``--no-verbose``)
+    negated: bool
+    value_at: int  # the index of the token holding the value: the flag's own or the next
+    inline: bool  # ``--name=value``
+
+
+def _scan(task: Task, argv: list[str], hints: dict[str, Any]) -> Iterator[_Given]:
     params = {name.replace("_", "-"): p for name, p in task.signature.parameters.items()}
-    values: dict[str, Any] = {}
     index = 0
     while index < len(argv):
         token = argv[index]
         if not token.startswith("--"):
-            raise ArgumentError(f"task {task.fullname}: unexpected argument {token!r}")
+            raise UnknownArgumentError(
+                f"task {task.fullname}: unexpected argument {token!r}", token)
         key, sep, inline = token[2:].partition("=")
         key = key.replace("_", "-")
         negated = key.startswith("no-") and key[3:] in params and key not in params
         param = params.get(key[3:] if negated else key)
         if param is None:
-            raise ArgumentError(
+            raise UnknownArgumentError(
                 f"task {task.fullname} has no argument --{key}; its arguments: "
-                + ", ".join(f"--{name}" for name in params)
-            )
-        hint = hints.get(param.name, str if param.annotation is inspect.Parameter.empty else Any)
-        if _is_bool(hint) and not sep:
-            values[param.name] = not negated
-            index += 1
-            continue
-        if sep:
-            text = inline
+                + ", ".join(f"--{name}" for name in params), token)
+        if _is_bool(_hint(param, hints)) and not sep:
+            yield _Given(param, f"--{key}", None, negated, index, False)
+        elif sep:
+            yield _Given(param, f"--{key}", inline, negated, index, True)
         elif index + 1 < len(argv):
-            text = argv[index + 1]
             index += 1
+            yield _Given(param, f"--{key}", argv[index], negated, index, False)
         else:
             raise ArgumentError(f"task {task.fullname}: --{key} needs a value")
-        value = convert(text, hint, f"--{key}", task)
-        if param.name in values and isinstance(value, list) and _is_list(hint):
-            value = values[param.name] + value  # --item a --item b
-        values[param.name] = value
         index += 1
+
+
+def _hint(param: inspect.Parameter, hints: dict[str, Any]) -> Any:
+    return hints.get(param.name, str if param.annotation is inspect.Parameter.empty else Any)
+
+
+def parse_task_arguments(task: Task, argv: list[str]) -> dict[str, Any]:
+    """``["--out", "x", "--n", "3", "--flag"]`` -> keyword arguments for ``task``."""
+    hints = typing.get_type_hints(task.func)
+    values: dict[str, Any] = {}
+    for given in _scan(task, argv, hints):
+        name, hint = given.param.name, _hint(given.param, hints)
+        if given.text is None:
+            values[name] = not given.negated
+            continue
+        value = convert(given.text, hint, given.flag, task)
+        if name in values and isinstance(value, list) and _is_list(hint):
+            value = values[name] + value  # --item a --item b
+        values[name] = value
     missing = [
         f"--{p.name.replace('_', '-')}" for p in task.signature.parameters.values()
         if p.default is inspect.Parameter.empty and p.name not in values
@@ -61,6 +93,19 @@ def parse_task_arguments(task: Task, argv: list[str]) -> dict[str, Any]:
     if missing:
         raise ArgumentError(f"task {task.fullname} needs {', '.join(missing)}")
     return values
+
+
+def redact_arguments(task: Task, argv: list[str]) -> list[str]:
+    """``argv`` with the values of the task's secret arguments replaced by ``***`` (see
+    native/secrets.py), for what bridge records and shows of the command line."""
+    secret = secret_parameters(task)
+    redacted = list(argv)
+    for given in _scan(task, argv, typing.get_type_hints(task.func)):
+        if given.text is None or given.param.name not in secret:
+            continue
+        flag = redacted[given.value_at].partition("=")[0]
+        redacted[given.value_at] = f"{flag}={REDACTED}" if given.inline else REDACTED
+    return redacted
 
 
 def _is_list(hint: Any) -> bool:
@@ -79,6 +124,8 @@ def describe_parameters(task: Task) -> list[tuple[str, str, str]]:
             kind += " (" + "|".join(member.name for member in hint) + ")"
         default = " (required)" if param.default is param.empty else \
             f" (default {param.default!r})"
+        if param.name in secret_parameters(task):
+            default += " (secret: recorded as ***)"
         flag = f"--{param.name.replace('_', '-')}"
         if _is_bool(hint):
             flag += f" / --no-{param.name.replace('_', '-')}"

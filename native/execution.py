@@ -52,8 +52,9 @@ from bridge.native.limits import Limits
 from bridge.native.promise import Promise
 from bridge.native.recording import Recorder, serialize_expression
 from bridge.native.reduction import Reduction
-from bridge.native.runner import Outcome, warn_unreturned
+from bridge.native.runner import Outcome, UnstorableResultError, error_text, warn_unreturned
 from bridge.native.script import SCRIPT_TASK_NAME
+from bridge.native.secrets import secret_parameters
 from bridge.native.store import CachedCall
 
 if TYPE_CHECKING:
@@ -61,10 +62,6 @@ if TYPE_CHECKING:
 
 MAX_OUTCOMES_PER_TICK = 2000
 FREEZE_EVERY = 1000
-
-class UnstorableResultError(TypeError):
-    """A task returned a value the store cannot hash or serialise."""
-
 
 class ExecutionCancelled(Exception):
     """The execution was cancelled through ``Scheduler.cancel`` (by an orchestrator)."""
@@ -228,10 +225,9 @@ class Execution(Reduction):
         if self.root_job_id is None:
             self.root_job_id = job.id
         self.recorder.task(task)
-        for arg, arg_hash in zip(args, identity.arg_hashes, strict=True):
-            self.recorder.value(arg_hash, arg)
-        for name, arg_hash in identity.kwarg_hashes.items():
-            self.recorder.value(arg_hash, kwargs[name])
+        secret = secret_parameters(task)
+        for described, value in zip(arguments, (*args, *kwargs.values()), strict=True):
+            self.recorder.value(described["hash"], value, secret=described["name"] in secret)
         job.use_cache = self.use_cache and job.option("cache", task.cache)
         if self.cache.may_hit(job):
             self.pending_lookups.append(job)
@@ -352,7 +348,7 @@ class Execution(Reduction):
 
     def _fail(self, job: Job, error: BaseException, traceback_text: str) -> None:
         job.status = FAILED
-        text = f"{type(error).__name__}: {error}"
+        text = error_text(error)
         if traceback_text:
             text += "\n" + traceback_text
         self.recorder.job_status(job, FAILED, error=text)

@@ -26,6 +26,7 @@ from bridge.native.expression import (
 )
 from bridge.native.hashing import hash_parts, hash_value
 from bridge.native.job import DONE
+from bridge.native.secrets import REDACTED
 from bridge.native.store import CallGraphStore, WriteBatch
 
 if TYPE_CHECKING:
@@ -64,9 +65,13 @@ class Recorder:
 
     # -- rows --------------------------------------------------------------------------
 
-    def value(self, value_hash: str, value: Any) -> None:
+    def value(self, value_hash: str, value: Any, secret: bool = False) -> None:
+        """A value to store; a secret one (an argument named or marked so) is stored
+        with ``***`` as its preview, so listings never show it."""
         if not self.dryrun:
             self.store.add_value(self.batch, value_hash, value)
+            if secret:
+                self.batch.values[value_hash]["preview"] = REDACTED
 
     def task(self, task: Any) -> None:
         if task.hash in self._recorded_tasks:

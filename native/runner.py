@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import traceback
 import warnings
 from dataclasses import dataclass, field
@@ -12,6 +13,16 @@ from bridge.native.expression import (
     stop_body_tracking,
     unreturned_calls,
 )
+
+
+class RemoteError(Exception):
+    """An error raised in another process (a worker process, a container, a Batch job)
+    that could not travel back as itself: it reads ``<Type>: <message>`` of the original,
+    and the original's traceback travels beside it as text (``Outcome.traceback``)."""
+
+
+class UnstorableResultError(TypeError):
+    """A task returned a value bridge cannot hash, serialise or send back."""
 
 
 class UnreturnedExpressionWarning(UserWarning):
@@ -39,7 +50,10 @@ def run_body(job_id: str, func: Any, args: tuple, kwargs: dict) -> Outcome:
         value = func(*args, **kwargs)
     except BaseException as error:  # reported to the scheduler, which decides
         stop_body_tracking()
-        return Outcome(job_id, False, error=error, traceback=traceback.format_exc())
+        # the traceback from the body's own frame down (not this function's)
+        frames = error.__traceback__.tb_next if error.__traceback__ else None
+        trace = traceback.format_exception(type(error), error, frames)
+        return Outcome(job_id, False, error=error, traceback="".join(trace))
     created = stop_body_tracking()
     unreturned = [repr(call) for call in unreturned_calls(created, value)] if created else []
     return Outcome(job_id, True, value=value, unreturned=unreturned)
@@ -53,3 +67,42 @@ def warn_unreturned(task_name: str, unreturned: list[str]) -> None:
         UnreturnedExpressionWarning,
         stacklevel=2,
     )
+
+
+def error_text(error: BaseException) -> str:
+    """An error as the record and the terminal show it: ``Type: message`` (a RemoteError
+    already reads so, with the original's type)."""
+    return str(error) if isinstance(error, RemoteError) else f"{type(error).__name__}: {error}"
+
+
+def _portable_error(error: BaseException) -> BaseException:
+    """``error`` when it survives pickling both ways, else a RemoteError of its text."""
+    try:
+        pickle.loads(pickle.dumps(error, protocol=5))
+    except Exception as failure:
+        return RemoteError(f"{type(error).__name__}: {error} (the exception itself could not "
+                           f"be sent back: {type(failure).__name__}: {failure})")
+    return error
+
+
+def dump_outcome(outcome: Outcome, task_name: str, where: str) -> bytes:
+    """The outcome pickled to send it to the scheduler's process. An error that does not
+    pickle travels as a RemoteError (type, message and traceback as text); a value that
+    does not pickle becomes an error naming the task (``where`` it ran)."""
+    error = _portable_error(outcome.error) if outcome.error is not None else None
+    state = {"ok": outcome.ok, "value": outcome.value, "error": error,
+             "traceback": outcome.traceback, "unreturned": outcome.unreturned}
+    try:
+        return pickle.dumps(state, protocol=5)
+    except Exception as failure:  # the value does not pickle
+        state.update(ok=False, value=None, error=UnstorableResultError(
+            f"task {task_name} returned {type(outcome.value).__name__}, which cannot be sent "
+            f"back from {where} ({type(failure).__name__}: {failure}): a task's return value "
+            "must pickle: return plain data, Files, or objects that pickle"))
+        return pickle.dumps(state, protocol=5)
+
+
+def load_outcome(data: bytes, job_id: str) -> Outcome:
+    state = pickle.loads(data)
+    return Outcome(job_id, state["ok"], value=state["value"], error=state["error"],
+                   traceback=state["traceback"], unreturned=state["unreturned"])

@@ -58,7 +58,7 @@ def batch_project(workdir, batch_queue, worker_image):  # noqa: F811
 def test_a_batch_position_runs_as_batch_operator_jobs(batch_project, airflow_home,
                                                       moto_server):
     folder, bucket, prefix = (batch_project[k] for k in ("folder", "bucket", "prefix"))
-    dag = export(folder, "workflow.py", "main", "--bucket", bucket, "-o", "dags/shout.py")
+    dag = export(folder, "-o", "dags/shout.py", "workflow.py", "main", "--bucket", bucket)
     assert "BatchOperator.partial" in dag.read_text()
     recorded = len(batch_jobs(batch_project["queue"], prefix))  # the export's own run
     (folder / ".bridge/bridge.db").unlink()  # the DAG computes from scratch

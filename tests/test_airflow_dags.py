@@ -46,8 +46,8 @@ def _fresh_store(folder: Path) -> None:
 def test_a_fan_out_from_a_sample_sheet_maps_as_wide_as_the_sheet(workdir, airflow_home):
     write_workflow(workdir, FAN_OUT)
     (workdir / "samples.csv").write_text("s1\ns2\n")
-    dag = export(workdir, "workflow.py", "main", "--sheet", "samples.csv", "-o",
-                 "dags/samples.py")
+    dag = export(workdir, "-o", "dags/samples.py", "workflow.py", "main", "--sheet",
+                 "samples.csv")
     _fresh_store(workdir)
 
     run, _ = dag_test(airflow_home, dag)
@@ -83,7 +83,7 @@ def countdown(n: int, acc: int = 0) -> int:
 def test_a_recursion_maps_level_by_level_and_a_deeper_run_finishes_in_the_groups(
         workdir, airflow_home):
     write_workflow(workdir, RECURSION)
-    dag = export(workdir, "workflow.py", "countdown", "--n", "2", "-o", "dags/countdown.py")
+    dag = export(workdir, "-o", "dags/countdown.py", "workflow.py", "countdown", "--n", "2")
     text = dag.read_text()
     assert 'params={"n": 2, "acc": 0}' in text
     _fresh_store(workdir)
@@ -143,7 +143,7 @@ def main(lanes: int = 3) -> dict:
 
 def test_a_catch_recovers_and_files_flow_through(workdir, airflow_home):
     write_workflow(workdir, CATCH_AND_FILES)
-    dag = export(workdir, "workflow.py", "main", "-o", "dags/lanes.py")
+    dag = export(workdir, "-o", "dags/lanes.py", "workflow.py", "main")
     _fresh_store(workdir)
     (workdir / "out").mkdir(exist_ok=True)
     for old in (workdir / "out").iterdir():

@@ -44,7 +44,7 @@ def test_the_read_alignment_example_runs_as_a_dag(workdir, airflow_home):
     shutil.copy(EXAMPLE / "simulate.py", workdir / "simulate.py")
     (workdir / ".bridge").mkdir()
     (workdir / ".bridge/bridge.ini").write_text("[executors.tools]\ntype = local\n")
-    dag = export(workdir, "workflow.py", "main", "-o", "dags/read_alignment.py")
+    dag = export(workdir, "-o", "dags/read_alignment.py", "workflow.py", "main")
     checked = subprocess.run([RUFF, "check", "--config", str(ROOT / "pyproject.toml"), str(dag)],
                              capture_output=True, text=True)
     assert checked.returncode == 0, checked.stdout

@@ -1,4 +1,4 @@
-"""`bridge airflow export FILE TASK [ARGS] -o DAGS/NAME.py`: write an Airflow DAG file
+"""`bridge airflow export -o DAGS/NAME.py FILE TASK [ARGS]`: write an Airflow DAG file
 from the call tree of a recorded execution of the call (running it first when none is
 recorded). See docs/airflow.md."""
 
@@ -13,7 +13,8 @@ from typing import Any
 
 import click
 
-from bridge.cli.common import UserError, config_option, load_config, task_call
+from bridge.cli.common import UserError, config_option, load_config
+from bridge.cli.task_command import TaskCommand, described_call, task_call
 
 
 @click.group()
@@ -21,7 +22,7 @@ def airflow() -> None:
     """Schedule a workflow on Airflow."""
 
 
-@airflow.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@airflow.command(cls=TaskCommand)
 @click.argument("workflow")
 @click.argument("task_name")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
@@ -36,7 +37,8 @@ def airflow() -> None:
 def export(ctx: click.Context, workflow: str, task_name: str, output: str,
            execution_id: str | None, schedule: str | None, dag_id: str | None,
            config_dir: str | None) -> None:
-    """Write a DAG for TASK_NAME of WORKFLOW called with its arguments (--name value, as
+    """Write a DAG for TASK_NAME of WORKFLOW called with its arguments. These options go
+    before WORKFLOW; everything after TASK_NAME is the task's arguments (--name value, as
     for `bridge run`). Record the shape on a small input: the DAG maps as wide as each
     run needs."""
     from bridge.adapters.airflow.export import (
@@ -48,16 +50,17 @@ def export(ctx: click.Context, workflow: str, task_name: str, output: str,
     )
     from bridge.adapters.airflow.render import DagSpec
 
-    task, kwargs = task_call(workflow, task_name, list(ctx.args))
+    task, kwargs = task_call(ctx, workflow, task_name)
     config = load_config(config_dir)
     target = Path(output)
     dag_id = dag_id or target.stem
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", dag_id):
         raise UserError(f"--dag-id {dag_id!r}: use letters, digits, '_', '.' and '-'")
-    command = shlex.join(["bridge", "airflow", "export", workflow, task_name, *ctx.args,
-                          "-o", output, *(["--schedule", schedule] if schedule else []),
+    command = shlex.join(["bridge", "airflow", "export", "-o", output,
+                          *(["--schedule", schedule] if schedule else []),
                           *(["--dag-id", dag_id] if dag_id != target.stem else []),
-                          *(["--config", config_dir] if config_dir else [])])
+                          *(["--config", config_dir] if config_dir else []),
+                          *described_call(task, workflow, task_name, ctx.args)])
     with _scheduler(config) as scheduler:
         execution_id = execution_id or _recorded_execution(scheduler, task, kwargs, command)
         try:

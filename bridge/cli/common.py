@@ -60,17 +60,3 @@ def parse_pairs(pairs: tuple[str, ...], option: str) -> dict[str, Any]:
         except ValueError:
             parsed[key.strip()] = text
     return parsed
-
-
-def task_call(workflow: str, task_name: str, argv: list[str],
-              as_module: bool = False) -> tuple[Any, dict[str, Any]]:
-    """The task named in a workflow, and its keyword arguments parsed from ``argv``
-    (``--name value``) as ``bridge run`` parses them."""
-    from bridge.arguments import ArgumentError, parse_task_arguments
-    from bridge.loading import WorkflowError, find_task, load_workflow
-
-    try:
-        task = find_task(load_workflow(workflow, as_module), task_name)
-        return task, parse_task_arguments(task, argv)
-    except (WorkflowError, ArgumentError) as error:
-        raise UserError(str(error)) from None

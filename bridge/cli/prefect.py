@@ -11,16 +11,9 @@ from typing import Any
 
 import click
 
-from bridge.cli.common import (
-    UserError,
-    config_option,
-    load_config,
-    open_store,
-    parse_pairs,
-    task_call,
-)
+from bridge.cli.common import UserError, config_option, load_config, open_store, parse_pairs
+from bridge.cli.task_command import TaskCommand, task_call, workflow_task
 
-TASK_ARGS = {"ignore_unknown_options": True, "allow_extra_args": True}
 CANCELLED_EXIT = 130
 
 
@@ -29,17 +22,18 @@ def prefect() -> None:
     """Run, serve or deploy a workflow's task as a Prefect flow."""
 
 
-@prefect.command(context_settings=TASK_ARGS)
+@prefect.command(cls=TaskCommand)
 @click.argument("workflow")
 @click.argument("task_name")
 @config_option
 @click.pass_context
 def run(ctx: click.Context, workflow: str, task_name: str, config_dir: str | None) -> None:
-    """Run TASK_NAME of WORKFLOW in a Prefect flow run, its arguments given as --name value
-    (as for bridge run). Without PREFECT_API_URL, Prefect starts a temporary server."""
+    """Run TASK_NAME of WORKFLOW in a Prefect flow run. These options go before WORKFLOW;
+    everything after TASK_NAME is the task's arguments, given as --name value (as for
+    bridge run). Without PREFECT_API_URL, Prefect starts a temporary server."""
     from bridge.cli.run import print_result, report_failure
 
-    task, kwargs = task_call(workflow, task_name, list(ctx.args))
+    task, kwargs = task_call(ctx, workflow, task_name)
     load_config(config_dir)  # a mistake in bridge.ini is reported here, in one line
     adapter = _adapter()
     from bridge.adapters.prefect.parameters import flow_parameters
@@ -101,7 +95,7 @@ def _project_flow(workflow: str, task_name: str, params: tuple[str, ...],
                   config_dir: str | None, command: str, name: str) -> tuple[Any, dict]:
     """Write the project's entrypoint module for the task; the flow loaded from it, and
     the default parameters given as --param."""
-    task, _ = task_call(workflow, task_name, [])
+    task = workflow_task(workflow, task_name)
     load_config(config_dir)
     _adapter()
     from bridge.adapters.prefect.deployment import (

@@ -1,4 +1,5 @@
-"""`bridge run FILE TASK [--arg value ...]`: run a task with a live job-status table."""
+"""`bridge run [OPTIONS] FILE TASK [--arg value ...]`: run a task with a live job-status
+table."""
 
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ from typing import Any
 import click
 
 from bridge.cli.common import UserError, config_option, load_config, parse_pairs
+from bridge.cli.task_command import TaskCommand, described_call, task_call
 
 INTERRUPTED = 130  # the shell's code for a process stopped by Ctrl+C
 
 
-@click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
-                                 "help_option_names": []})
+@click.command(cls=TaskCommand)
 @click.argument("workflow", required=False)
 @click.argument("task_name", required=False)
 @click.option("-m", "as_module", is_flag=True, help="WORKFLOW is a module name, not a file.")
@@ -33,33 +34,24 @@ INTERRUPTED = 130  # the shell's code for a process stopped by Ctrl+C
 def run(ctx: click.Context, workflow: str | None, task_name: str | None, as_module: bool,
         config_dir: str | None, no_cache: bool, dryrun: bool, execution_id: str | None,
         options: tuple[str, ...], tags: tuple[str, ...]) -> None:
-    """Run TASK_NAME of WORKFLOW (a file, or a module with -m), its arguments given as
-    --name value. Without TASK_NAME, list the workflow's tasks; with --help after
-    TASK_NAME, show the task's arguments."""
-    from bridge.arguments import ArgumentError, parse_task_arguments
-    from bridge.loading import WorkflowError, find_task, load_workflow, workflow_tasks
+    """Run TASK_NAME of WORKFLOW (a file, or a module with -m). These options go before
+    WORKFLOW; everything after TASK_NAME is the task's arguments, given as --name value
+    (a task argument named like one of these options is the task's). Without TASK_NAME,
+    list the workflow's tasks; with --help after TASK_NAME, show the task's arguments."""
+    from bridge.loading import WorkflowError, load_workflow, workflow_tasks
 
-    wants_help = any(arg in ("-h", "--help") for arg in ctx.args)
-    if workflow is None or workflow in ("-h", "--help"):
-        if workflow is None and not wants_help:
-            raise UserError("bridge run needs a workflow file (or -m module) and a task")
-        click.echo(ctx.get_help())
+    if workflow is None:
+        raise UserError("bridge run needs a workflow file (or -m module) and a task")
+    if task_name is None:
+        try:
+            _print_tasks(workflow, workflow_tasks(load_workflow(workflow, as_module)))
+        except WorkflowError as error:
+            raise UserError(str(error)) from None
         return
-    try:
-        module = load_workflow(workflow, as_module)
-        if task_name is None or task_name in ("-h", "--help"):
-            _print_tasks(workflow, workflow_tasks(module))
-            return
-        task = find_task(module, task_name)
-        if wants_help:
-            click.echo(task_help(task))
-            return
-        kwargs = parse_task_arguments(task, list(ctx.args))
-    except (WorkflowError, ArgumentError) as error:
-        raise UserError(str(error)) from None
+    task, kwargs = task_call(ctx, workflow, task_name, as_module)
     call_options = parse_pairs(options, "-o")
     expr = task.options(**call_options)(**kwargs) if call_options else task(**kwargs)
-    description = " ".join([workflow, task_name, *ctx.args])
+    description = " ".join(described_call(task, workflow, task_name, ctx.args))
     config = load_config(config_dir)
     executor = call_options.get("executor")
     if executor is not None and executor != "default" and executor not in config.executors:
@@ -143,6 +135,7 @@ def _new_execution_id(store: Any, execution_id: str | None) -> str:
 
 def report_failure(store: Any, execution_id: str, error: BaseException) -> None:
     """The failed jobs' errors with their tracebacks (the task's own code), then a line."""
+    from bridge.native.runner import error_text
     from bridge.queries import find_jobs
 
     failed = find_jobs(store, execution_id=execution_id, status="FAILED", limit=1000)
@@ -151,7 +144,7 @@ def report_failure(store: Any, execution_id: str, error: BaseException) -> None:
     for job in [job for job in failed if job["job_id"] not in parents_of_failed][:5]:
         click.echo(f"\nJob {job['job_id'][:8]} {job['task_name']} FAILED:\n"
                    f"{_without_bridge_traceback(job['error'])}", err=True)
-    summary = f"{type(error).__name__}: {error}".splitlines()[0]
+    summary = error_text(error).splitlines()[0]
     click.echo(f"Error: execution {execution_id[:8]} failed: {summary} "
                f"(bridge log {execution_id[:8]})", err=True)
 
@@ -192,16 +185,3 @@ def _print_tasks(workflow: str, tasks: list) -> None:
     for task in sorted(tasks, key=lambda t: t.fullname):
         doc = (task.func.__doc__ or "").strip().splitlines()
         click.echo(f"  {task.fullname:<30} {doc[0] if doc else ''}")
-
-
-def task_help(task: Any) -> str:
-    """The task's docstring and its arguments, with types and defaults."""
-    from bridge.arguments import describe_parameters
-
-    lines = [f"Usage: bridge run WORKFLOW {task.fullname} [ARGS]", ""]
-    if task.func.__doc__:
-        lines += [task.func.__doc__.strip(), ""]
-    lines.append("Arguments:")
-    for flag, kind, default in describe_parameters(task):
-        lines.append(f"  {flag:<26} {kind}{default}")
-    return "\n".join(lines)

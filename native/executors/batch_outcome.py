@@ -6,14 +6,8 @@ from __future__ import annotations
 from bridge.native.executors import batch_api
 from bridge.native.executors.batch_aws import Aws
 from bridge.native.executors.batch_tracking import Call
-from bridge.native.executors.packaging import (
-    OUTPUT,
-    RemoteError,
-    join,
-    load_outcome,
-    with_log_tail,
-)
-from bridge.native.runner import Outcome
+from bridge.native.executors.packaging import OUTPUT, join, with_log_tail
+from bridge.native.runner import Outcome, RemoteError, load_outcome
 
 LOG_TAIL_LINES = 40
 

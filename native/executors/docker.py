@@ -24,13 +24,12 @@ from typing import Any
 from bridge.native.executors.base import Executor, Report, Work
 from bridge.native.executors.packaging import (
     INPUT,
-    RemoteError,
     code_root,
     pack_call,
     read_outcome,
     with_log_tail,
 )
-from bridge.native.runner import Outcome
+from bridge.native.runner import Outcome, RemoteError
 
 JOB_MOUNT = "/bridge/job"
 CODE_MOUNT = "/bridge/code"

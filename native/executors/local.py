@@ -12,7 +12,7 @@ from typing import Any
 
 from bridge.native.children import Children, own_children, terminate_children
 from bridge.native.executors.base import Executor, Report, Work
-from bridge.native.runner import Outcome, run_body
+from bridge.native.runner import Outcome, dump_outcome, load_outcome, run_body
 
 DEFAULT_THREADS = 20
 _STOP = None
@@ -88,9 +88,13 @@ class LocalExecutor(Executor):
         if future.cancelled():
             return
         try:
-            self._report(future.result())
-        except BaseException as error:  # the pool broke, or the result did not pickle
-            self._report(Outcome(job_id, False, error=error, traceback=repr(error)))
+            outcome = load_outcome(future.result(), job_id)
+        except BaseException as error:  # the pool broke, or the outcome did not unpickle
+            outcome = Outcome(job_id, False, error=error, traceback=repr(error))
+        else:
+            if outcome.error is not None and outcome.traceback:
+                outcome.error.add_note(outcome.traceback)  # for a caller that sees it raised
+        self._report(outcome)
 
     def cancel_pending(self) -> list[str]:
         with self._lock:
@@ -140,8 +144,8 @@ def _on_terminate(signum: int, frame: Any) -> None:
     os._exit(128 + signum)
 
 
-def _run_in_process(job_id: str, task: Any, args: tuple, kwargs: dict) -> Outcome:
+def _run_in_process(job_id: str, task: Any, args: tuple, kwargs: dict) -> bytes:
+    """Run the body in a worker; its outcome pickled here, so that an error or a value
+    that does not pickle is reported as such rather than as the pool's pickling error."""
     outcome = run_body(job_id, task.func, args, kwargs)
-    if outcome.error is not None:
-        outcome.error.add_note(outcome.traceback)
-    return outcome
+    return dump_outcome(outcome, task.fullname, "its worker process (mode = processes)")

@@ -27,16 +27,12 @@ from typing import Any
 
 from bridge.native.executors.base import Work
 from bridge.native.filesystem import get_filesystem
-from bridge.native.runner import Outcome, run_body
+from bridge.native.runner import Outcome, dump_outcome, load_outcome, run_body
 
 INPUT = "input.pkl"
 OUTPUT = "output.pkl"
 BODY_FAILED_EXIT = 1  # the body raised: the output holds the error; not worth retrying
 _SKIP_DIRS = {"__pycache__", "node_modules", "site-packages"}
-
-
-class RemoteError(Exception):
-    """An error raised far away whose own type could not travel back (it did not pickle)."""
 
 
 def join(base: str, *parts: str) -> str:
@@ -126,6 +122,7 @@ def run_packaged_call(call: str, job_id: str = "remote") -> int:
     code says whether the body succeeded."""
     fs = get_filesystem(call)
     package = pickle.loads(fs.read_bytes(join(call, INPUT)))
+    task_name = "the task"
     try:
         _use_code(package["code"])
         task, args, kwargs = pickle.loads(package["call"])
@@ -134,8 +131,9 @@ def run_packaged_call(call: str, job_id: str = "remote") -> int:
 
         outcome = Outcome(job_id, False, error=error, traceback=traceback.format_exc())
     else:
+        task_name = task.fullname
         outcome = run_body(job_id, task.func, args, kwargs)
-    fs.write_bytes(join(call, OUTPUT), dump_outcome(outcome))
+    fs.write_bytes(join(call, OUTPUT), dump_outcome(outcome, task_name, "its container"))
     return 0 if outcome.ok else BODY_FAILED_EXIT
 
 
@@ -157,26 +155,6 @@ def array_index() -> int:
     if index is None:
         raise RuntimeError("not an array job: AWS_BATCH_JOB_ARRAY_INDEX is not set")
     return int(index)
-
-
-def dump_outcome(outcome: Outcome) -> bytes:
-    state = {"ok": outcome.ok, "value": outcome.value, "error": outcome.error,
-             "traceback": outcome.traceback, "unreturned": outcome.unreturned}
-    try:
-        return pickle.dumps(state, protocol=5)
-    except Exception as error:  # the value or the error does not pickle
-        what = "result" if outcome.ok else "error"
-        original = outcome.error if not outcome.ok else error
-        state.update(ok=False, value=None, error=RemoteError(
-            f"the {what} could not be sent back ({error}): "
-            f"{type(original).__name__}: {original}"))
-        return pickle.dumps(state, protocol=5)
-
-
-def load_outcome(data: bytes, job_id: str) -> Outcome:
-    state = pickle.loads(data)
-    return Outcome(job_id, state["ok"], value=state["value"], error=state["error"],
-                   traceback=state["traceback"], unreturned=state["unreturned"])
 
 
 def read_outcome(call: str, job_id: str) -> Outcome | None:
