@@ -66,9 +66,7 @@ class ValueStore:
         target = self.path(value_hash)
         try:
             if not self.filesystem.exists(target):
-                digest = hashlib.sha256(data).hexdigest()
-                header = b"%s%s\n%s\n" % (_MAGIC, value_hash.encode(), digest.encode())
-                self.filesystem.write_bytes(target, header + data)
+                self.filesystem.write_bytes(target, _header(value_hash, data) + data)
         except (OSError, FileError) as error:
             raise ValueStoreError(_write_failure(self.root, target, error)) from None
         return target
@@ -80,9 +78,7 @@ class ValueStore:
         filesystem = get_filesystem(location)
         data = filesystem.read_bytes(location)
         payload = memoryview(data)[_HEADER:]
-        expected = b"%s%s\n%s\n" % (_MAGIC, value_hash.encode(),
-                                      hashlib.sha256(payload).hexdigest().encode())
-        if data[:_HEADER] == expected:
+        if data[:_HEADER] == _header(value_hash, payload):
             return payload
         with contextlib.suppress(OSError, FileError):  # read-only: still never replayed
             filesystem.remove(location)
@@ -90,6 +86,11 @@ class ValueStore:
             f"{location} does not hold value {value_hash[:12]} whole (truncated, corrupt, "
             "another value's file, or written by an older bridge)"
         )
+
+
+def _header(value_hash: str, payload: bytes | memoryview) -> bytes:
+    return b"%s%s\n%s\n" % (_MAGIC, value_hash.encode(),
+                             hashlib.sha256(payload).hexdigest().encode())
 
 
 def _write_failure(root: str, target: str, error: BaseException) -> str:
@@ -100,7 +101,7 @@ def _write_failure(root: str, target: str, error: BaseException) -> str:
     else:
         what = str(error)
     return (
-        f"cannot write a large result to the value store {root}: {what}. Free space "
+        f"cannot write a large value to the value store {root}: {what}. Free space "
         "there, make it writable, or point `value_store` in the [backend] section of "
         "bridge.ini at another folder or s3:// prefix"
     )
