@@ -54,6 +54,7 @@ class DockerExecutorConfig(_Section):
     include_code: bool = True
     network: str | None = None
     max_workers: int | None = Field(None, ge=1)
+    pass_aws_credentials: bool = False
 
 
 class AwsBatchExecutorConfig(_Section):
@@ -74,6 +75,7 @@ class AwsBatchExecutorConfig(_Section):
     region: str | None = None
     poll_interval: float = Field(5.0, gt=0)
     aws_retry_timeout: float = Field(300, gt=0, description="seconds")
+    pass_aws_credentials: bool = False
 
 
 ExecutorConfig = Annotated[

@@ -56,6 +56,7 @@ from bridge.native.runner import Outcome, UnstorableResultError, error_text, war
 from bridge.native.script import SCRIPT_TASK_NAME
 from bridge.native.secrets import secret_parameters
 from bridge.native.store import CachedCall
+from bridge.native.values import ValueStoreError
 
 if TYPE_CHECKING:
     from bridge.native.scheduler import Scheduler
@@ -331,6 +332,9 @@ class Execution(Reduction):
                 with one_look_per_path():  # a File passed to 10,000 calls: one stat
                     returned = serialize_expression(job.returned, self.recorder,
                                                     self.call_hash_of)
+        except ValueStoreError as error:  # its message says what failed and what to do
+            self._fail(job, error, "")
+            return
         except Exception as error:
             self._fail(job, UnstorableResultError(
                 f"task {job.task.fullname} returned {type(value).__name__} that bridge cannot "

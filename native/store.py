@@ -198,8 +198,7 @@ class CallGraphStore:
             return set(conn.execute(select(calls.c.task_hash).distinct()).scalars())
 
     def load_cached_result(self, cached: CachedCall) -> Any:
-        data = cached.data if cached.data is not None else self.value_store.get(cached.location)
-        return loads(data)
+        return self._load(cached.result_hash, cached.data, cached.location)
 
     # -- reads for the CLI and adapters -------------------------------------------------
 
@@ -256,7 +255,23 @@ class CallGraphStore:
             ).first()
         if row is None:
             raise StoreError(f"no value {value_hash[:12]} in the store at {self.safe_uri}")
-        return loads(row.data if row.data is not None else self.value_store.get(row.location))
+        return self._load(value_hash, row.data, row.location)
+
+    def _load(self, value_hash: str, data: bytes | None, location: str | None) -> Any:
+        """A value from its row: inline data, or its file checked against the hash (a
+        damaged file raises, and is rewritten when its call runs again). The file is
+        looked for in the value store configured now, then where the row says it was
+        written: a moved project still finds its values, and a row never points for
+        ever at a file its re-runs write elsewhere."""
+        if data is not None:
+            return loads(data)
+        current = self.value_store.path(value_hash)
+        try:
+            return loads(self.value_store.get(current, value_hash))
+        except FileNotFoundError:
+            if location is None or location == current:
+                raise
+        return loads(self.value_store.get(location, value_hash))
 
     # -- statements --------------------------------------------------------------------
 

@@ -51,7 +51,8 @@ def batch_project(workdir, batch_queue, worker_image):  # noqa: F811
     (workdir / ".bridge/bridge.ini").write_text(
         f"[executors.batch]\ntype = aws_batch\nimage = {worker_image}\n"
         f"queue = {batch_queue['queue']}\ns3_scratch = s3://{bucket}/{prefix}\n"
-        f"job_name_prefix = {prefix}\npoll_interval = 0.5\n")
+        f"job_name_prefix = {prefix}\npoll_interval = 0.5\n"
+        "pass_aws_credentials = true\n")  # moto has no job roles to give them
     return {"folder": workdir, "bucket": bucket, "prefix": prefix, "queue": batch_queue}
 
 

@@ -112,7 +112,8 @@ def prefix() -> str:
 def config(batch: dict, worker_image: str, script_image: str, prefix: str) -> dict:  # noqa: F811
     scratch = f"s3://{batch['bucket']}/{prefix}"
     common = {"type": "aws_batch", "queue": batch["queue"], "s3_scratch": scratch,
-              "job_name_prefix": prefix, "poll_interval": 0.5}
+              "job_name_prefix": prefix, "poll_interval": 0.5,
+              "pass_aws_credentials": True}  # moto has no job roles to give them
     return {"executors": {
         "batch": {**common, "image": worker_image, "tags": {"project": "bridge-tests"}},
         "scripts": {**common, "image": script_image, "script_only": True},

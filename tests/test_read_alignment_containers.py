@@ -121,7 +121,8 @@ def test_pipeline_on_aws_batch_with_data_on_s3(batch_queue: dict, tools_image: s
     bucket = batch_queue["bucket"]
     config = (f"[executors.tools]\ntype = aws_batch\nimage = {tools_image}\n"
               f"queue = {batch_queue['queue']}\ns3_scratch = s3://{bucket}/scratch\n"
-              "script_only = true\npoll_interval = 0.5\n")
+              "script_only = true\npoll_interval = 0.5\n"
+              "pass_aws_credentials = true\n")  # moto has no job roles to give them
     out = f"s3://{bucket}/run1"
     result, execution = run_main(tmp_path, config, output_path=out)
     assert batch_calls_submitted(batch_queue) == script_calls(tmp_path, execution) > 10

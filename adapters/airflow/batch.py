@@ -41,7 +41,7 @@ def batch_jobs(options: dict[str, Any], calls: list[tuple[TaskCall, tuple, dict]
     aws = Aws(options.get("region"), options.get("endpoint_url"))
     scratch = str(options["s3_scratch"]).rstrip("/")
     prefix = batch_api.job_name(options.get("job_name_prefix", "bridge"), "")[:-1]
-    environment = aws.job_environment()
+    environment = aws.job_environment(bool(options.get("pass_aws_credentials")))
     jobs = []
     for call, args, kwargs in calls:
         task = call.task

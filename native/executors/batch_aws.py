@@ -70,21 +70,22 @@ class Aws:
             self.client("s3").delete_objects(Bucket=bucket, Delete={"Objects": chunk,
                                                                    "Quiet": True})
 
-    def job_environment(self) -> list[dict[str, str]]:
-        """The job's AWS settings. Against a stand-in endpoint (moto) the job gets its
-        address and this client's credentials; on AWS the job role gives credentials."""
+    def job_environment(self, pass_credentials: bool) -> list[dict[str, str]]:
+        """The job's AWS settings: the endpoint (a stand-in such as moto) and the region.
+        Credentials come from the job role; this client's own go in only when the
+        executor opts in (``pass_aws_credentials = true``), as a stand-in needs."""
         self.client("batch")
         env = {}
         endpoint = self.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
         if endpoint:
             env["AWS_ENDPOINT_URL"] = endpoint
-            credentials = self._session.get_credentials()
-            if credentials is not None:
-                frozen = credentials.get_frozen_credentials()
-                env["AWS_ACCESS_KEY_ID"] = frozen.access_key
-                env["AWS_SECRET_ACCESS_KEY"] = frozen.secret_key
-                if frozen.token:
-                    env["AWS_SESSION_TOKEN"] = frozen.token
+        credentials = self._session.get_credentials() if pass_credentials else None
+        if credentials is not None:
+            frozen = credentials.get_frozen_credentials()
+            env["AWS_ACCESS_KEY_ID"] = frozen.access_key
+            env["AWS_SECRET_ACCESS_KEY"] = frozen.secret_key
+            if frozen.token:
+                env["AWS_SESSION_TOKEN"] = frozen.token
         if self._session.region_name:
             env["AWS_DEFAULT_REGION"] = self._session.region_name
         return [{"name": name, "value": value} for name, value in sorted(env.items())]

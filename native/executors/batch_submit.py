@@ -87,7 +87,8 @@ class Submitter:
         request = batch_request.submit_request(
             batch_api.job_name(self.prefix, options["task"]), options, self.options,
             definition=self._definition(options["image"], options["role"]),
-            environment=self.aws.job_environment(),
+            environment=self.aws.job_environment(
+                bool(self.options.get("pass_aws_credentials"))),
             command=batch_request.command(options["script"], target, array),
             size=len(calls))
         batch_id = self.aws.client("batch").submit_job(**request)["jobId"]

@@ -8,7 +8,7 @@ script calls, not bridge.
 
 Options (``[executors.NAME]`` or per task): ``image``, ``memory`` (GiB), ``vcpus``,
 ``gpus``, ``scratch`` (host folder for job files), ``include_code``, ``network``
-(docker network mode, e.g. ``host``), ``max_workers``.
+(docker network mode, e.g. ``host``), ``max_workers``, ``pass_aws_credentials``.
 """
 
 from __future__ import annotations
@@ -125,7 +125,8 @@ class DockerExecutor(Executor):
         """Run a container to its end: (exit code, stdout, stdout and stderr)."""
         kwargs: dict[str, Any] = {
             "image": options["image"], "command": command, "working_dir": workdir,
-            "volumes": volumes, "environment": _aws_environment(),
+            "volumes": volumes,
+            "environment": _aws_environment(bool(options.get("pass_aws_credentials"))),
             "user": f"{os.getuid()}:{os.getgid()}", "detach": True,
         }
         if options.get("memory"):
@@ -202,6 +203,9 @@ def _host_folders(work: Work) -> list[str]:
     return kept
 
 
-def _aws_environment() -> dict[str, str]:
-    """The AWS settings of this process, so tasks reach the same S3 (or moto)."""
-    return {key: value for key, value in os.environ.items() if key.startswith("AWS_")}
+def _aws_environment(pass_credentials: bool) -> dict[str, str]:
+    """The AWS settings of this process, so tasks reach the same S3 (or moto): the region
+    and endpoints; every ``AWS_*`` variable, credentials included, only on opt-in."""
+    return {key: value for key, value in os.environ.items() if key.startswith("AWS_") and (
+        pass_credentials or key in ("AWS_REGION", "AWS_DEFAULT_REGION")
+        or key.startswith("AWS_ENDPOINT_URL"))}
