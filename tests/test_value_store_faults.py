@@ -3,6 +3,7 @@ moved project, and a value store that cannot be written (full, read-only, not a 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -111,11 +112,30 @@ def not_a_folder(workdir: Path) -> Iterator[tuple[str, str]]:
     yield str(workdir / "blocker" / "values"), "ENOTDIR"
 
 
+@contextlib.contextmanager
+def _tmpfs(folder: Path, options: str) -> Iterator[None]:
+    """A real tmpfs on `folder` (needs the right to mount: root in a container with
+    CAP_SYS_ADMIN, as on CI; skipped elsewhere)."""
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)],
+                             capture_output=True) if shutil.which("mount") else None
+    if mounted is None or mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs ({options}) here")
+    try:
+        yield
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
 @pytest.fixture
 def read_only(workdir: Path) -> Iterator[tuple[str, str]]:
-    if os.geteuid() == 0:
-        pytest.skip("root writes into read-only folders; the ENOTDIR case covers root")
+    """A read-only value store: a folder without write permission, or, for root (whom
+    permissions do not stop), a file system mounted read-only."""
     folder = workdir / "readonly"
+    if os.geteuid() == 0:
+        with _tmpfs(folder, "ro,size=64k"):
+            yield str(folder), "EROFS"
+        return
     folder.mkdir()
     folder.chmod(0o555)
     yield str(folder), "EACCES"
@@ -124,18 +144,9 @@ def read_only(workdir: Path) -> Iterator[tuple[str, str]]:
 
 @pytest.fixture
 def full(workdir: Path) -> Iterator[tuple[str, str]]:
-    """A real full disk: a 64 KiB tmpfs (needs the right to mount, as root in a container
-    with CAP_SYS_ADMIN; skipped elsewhere)."""
-    folder = workdir / "tiny"
-    folder.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)],
-                             capture_output=True) if shutil.which("mount") else None
-    if mounted is None or mounted.returncode != 0:
-        pytest.skip("cannot mount a tiny tmpfs here to fill it")
-    try:
-        yield str(folder), "ENOSPC"
-    finally:
-        subprocess.run(["umount", str(folder)], check=True)
+    """A real full disk: a 64 KiB tmpfs."""
+    with _tmpfs(workdir / "tiny", "size=64k"):
+        yield str(workdir / "tiny"), "ENOSPC"
 
 
 @pytest.mark.parametrize("fault", ["not_a_folder", "read_only", "full"])
