@@ -24,23 +24,36 @@ def _create_tables(conn: Connection) -> None:
 
 def _add_subtree_counts(conn: Connection) -> None:
     """Version 2: calls.subtree_counts (NULL for entries written before it)."""
-    if "subtree_counts" not in {c["name"] for c in inspect(conn).get_columns("calls")}:
-        conn.execute(text("ALTER TABLE calls ADD COLUMN subtree_counts JSON"))
+    _add_columns(conn, "calls", {"subtree_counts": "JSON"})
 
 
 def _add_job_results(conn: Connection) -> None:
     """Version 3: jobs.result_hash and jobs.result_files, each execution's own record of
     what its jobs returned (NULL for jobs recorded before). Call hashes changed with this
     version too (arguments bound to the signature), so earlier cache entries miss once."""
-    present = {c["name"] for c in inspect(conn).get_columns("jobs")}
-    if "result_hash" not in present:
-        conn.execute(text("ALTER TABLE jobs ADD COLUMN result_hash VARCHAR(64)"))
-    if "result_files" not in present:
-        conn.execute(text("ALTER TABLE jobs ADD COLUMN result_files JSON"))
+    _add_columns(conn, "jobs", {"result_hash": "VARCHAR(64)", "result_files": "JSON"})
+
+
+def _add_execution_process(conn: Connection) -> None:
+    """Version 4: executions.host, pid and process_start, so a reader can tell a killed
+    run from a running one (NULL for executions recorded before: shown as recorded); and
+    the indexes `bridge log` needs on a big store."""
+    _add_columns(conn, "executions", {"host": "TEXT", "pid": "INTEGER",
+                                      "process_start": "VARCHAR(64)"})
+    for index in schema.VERSION_4_INDEXES:
+        index.create(conn, checkfirst=True)
+
+
+def _add_columns(conn: Connection, table: str, columns: dict[str, str]) -> None:
+    """ALTER TABLE ADD COLUMN for each of ``columns`` (name: SQL type) not yet there."""
+    present = {c["name"] for c in inspect(conn).get_columns(table)}
+    for name, sql_type in columns.items():
+        if name not in present:
+            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}"))
 
 
 STEPS: dict[int, Callable[[Connection], None]] = {
-    1: _create_tables, 2: _add_subtree_counts, 3: _add_job_results,
+    1: _create_tables, 2: _add_subtree_counts, 3: _add_job_results, 4: _add_execution_process,
 }
 
 

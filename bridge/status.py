@@ -12,7 +12,8 @@ from typing import Any
 
 COLUMNS = ("PENDING", "RUNNING", "FAILED", "CACHED", "DONE")
 STYLES = {"PENDING": "yellow", "RUNNING": "cyan", "FAILED": "bold red", "CACHED": "green",
-          "DONE": "bold green", "CANCELLED": "magenta"}
+          "DONE": "bold green", "CANCELLED": "magenta",
+          "INTERRUPTED": "magenta"}
 Counts = dict[str, dict[str, int]]  # task name -> status -> number of jobs
 
 
@@ -67,8 +68,10 @@ def count_jobs(rows: Iterable[dict]) -> Counts:
 
 
 def _columns(counts: Counts) -> tuple[str, ...]:
-    cancelled = any(c.get("CANCELLED") for c in counts.values())
-    return (*COLUMNS, "CANCELLED") if cancelled else COLUMNS
+    """The usual columns, and CANCELLED or INTERRUPTED (a killed run's, in `bridge log`)
+    when any job has it."""
+    extra = [s for s in ("CANCELLED", "INTERRUPTED") if any(c.get(s) for c in counts.values())]
+    return (*COLUMNS, *extra)
 
 
 def _rows(counts: Counts) -> list[tuple[str, dict[str, int]]]:

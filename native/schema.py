@@ -19,7 +19,7 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 metadata = MetaData()
 
@@ -85,6 +85,11 @@ executions = Table(
     Column("started", Float, nullable=False),
     Column("ended", Float),
     Column("tags", JSON, nullable=False),
+    # The process that runs (or ran) the execution: a reader on the same host tells a
+    # killed run (process gone) from a running one (version 4; NULL before).
+    Column("host", Text),
+    Column("pid", Integer),
+    Column("process_start", String(64)),
 )
 
 # One row per job (an evaluation of a call in one execution).
@@ -117,6 +122,10 @@ jobs = Table(
 Index("ix_calls_task_hash", calls.c.task_hash)
 Index("ix_jobs_execution", jobs.c.execution_id)
 Index("ix_jobs_call_hash", jobs.c.call_hash)
+# For `bridge log` on a big store (version 4): the newest executions first.
+VERSION_4_INDEXES = (
+    Index("ix_executions_started", executions.c.started),
+)
 
 # Tags from apply_tags() and `bridge run --tag`: on a value, a job or an execution.
 tags = Table(
