@@ -101,12 +101,13 @@ def render_executions(view: dict) -> str:
 
 
 def execution_view(store: Any, row: dict, task: str | None, status: str | None) -> dict:
-    graph = store.execution_graph(row["execution_id"])
+    graph = store.execution_graph(row["execution_id"], with_calls=False)
     graph.jobs = shown_jobs(store, graph.jobs)
     values = graph.values
-    selected = {job["job_id"] for job in find_shown_jobs(
-        store, execution_id=row["execution_id"], task_name=task, status=status, limit=None)}
     filtered = bool(task or status)
+    selected = {job["job_id"] for job in find_shown_jobs(
+        store, execution_id=row["execution_id"], task_name=task, status=status, limit=None)
+    } if filtered else set()
 
     def node(job: dict, depth: int) -> list[dict]:
         here = [] if filtered and job["job_id"] not in selected else [{
@@ -231,11 +232,13 @@ def render_call(view: dict) -> str:
 
 # -- files -------------------------------------------------------------------------------------
 
-def files_view(store: Any, execution_id: str | None) -> dict:
+def files_view(store: Any, execution_id: str | None, jobs: list[dict] | None = None) -> dict:
     """Every file the recorded jobs read (a File in an argument) or wrote (a File in the
     result of a call that ran, not a parent passing its child's result on), with the
-    hash each job saw: an execution's files keep their hashes after later runs."""
-    jobs = queries.find_jobs(store, execution_id=execution_id, limit=None)
+    hash each job saw: an execution's files keep their hashes after later runs. ``jobs``
+    are the execution's job rows, when the caller has them already."""
+    if jobs is None:
+        jobs = queries.find_jobs(store, execution_id=execution_id, limit=None)
     parents = {job["parent_id"] for job in jobs}
     files: dict[str, dict] = {}
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, func, inspect, select, text
+from sqlalchemy import Connection, String, cast, func, inspect, select, text
 
 from bridge.native import schema
+from bridge.native.call_files import file_rows
 from bridge.native.store import StoreError
 
 
@@ -34,12 +35,21 @@ def _add_job_results(conn: Connection) -> None:
     _add_columns(conn, "jobs", {"result_hash": "VARCHAR(64)", "result_files": "JSON"})
 
 
-def _add_execution_process(conn: Connection) -> None:
+def _version_4(conn: Connection) -> None:
     """Version 4: executions.host, pid and process_start, so a reader can tell a killed
-    run from a running one (NULL for executions recorded before: shown as recorded); and
-    the indexes `bridge log` needs on a big store."""
+    run from a running one (NULL for executions recorded before: shown as recorded); the
+    call_files index of the files in the calls' results, filled from them; and an index
+    on executions.started."""
     _add_columns(conn, "executions", {"host": "TEXT", "pid": "INTEGER",
                                       "process_start": "VARCHAR(64)"})
+    schema.call_files.create(conn, checkfirst=True)
+    conn.execute(schema.call_files.delete())  # filled afresh from the calls
+    holding = select(schema.calls.c.call_hash, schema.calls.c.subtree_hash,
+                     schema.calls.c.result_files).where(
+        cast(schema.calls.c.result_files, String) != "[]")
+    rows = file_rows(dict(row._mapping) for row in conn.execute(holding))
+    for start in range(0, len(rows), 10_000):
+        conn.execute(schema.call_files.insert(), rows[start : start + 10_000])
     for index in schema.VERSION_4_INDEXES:
         index.create(conn, checkfirst=True)
 
@@ -53,7 +63,7 @@ def _add_columns(conn: Connection, table: str, columns: dict[str, str]) -> None:
 
 
 STEPS: dict[int, Callable[[Connection], None]] = {
-    1: _create_tables, 2: _add_subtree_counts, 3: _add_job_results, 4: _add_execution_process,
+    1: _create_tables, 2: _add_subtree_counts, 3: _add_job_results, 4: _version_4,
 }
 
 

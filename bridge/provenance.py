@@ -46,7 +46,7 @@ def file_view(store: Any, path: str) -> dict:
                            if uri in (path, os.path.abspath(path), os.path.relpath(path)))
     graph = store.execution_graph(job["execution_id"])
     # r/w as `bridge log --file` marks it in the producer's execution: rw when read later
-    mode = next((f["mode"] for f in files_view(store, job["execution_id"])["files"]
+    mode = next((f["mode"] for f in files_view(store, job["execution_id"], graph.jobs)["files"]
                  if f["path"] == path), "w")
     return {
         "file": {"path": path, "hash": file_hash, "time": when(entry["created"]),

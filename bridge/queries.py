@@ -6,14 +6,14 @@ pickled data (see :mod:`bridge.native.record`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import String, cast, select
+from sqlalchemy import select
 
+from bridge.native.call_files import uri_hash
 from bridge.native.record import VALUE_COLUMNS, Record
-from bridge.native.schema import calls, executions, jobs, tasks
+from bridge.native.schema import call_files, calls, executions, jobs, tasks
 from bridge.native.schema import values as values_table
 
 CHUNK = 500
@@ -39,7 +39,7 @@ def find_jobs(
     A task name matches the full name or its last part (``count`` matches ``wf.count``)."""
     query = select(jobs).order_by(jobs.c.started.desc())
     if id_prefix:
-        query = query.where(jobs.c.job_id.startswith(id_prefix))
+        query = query.where(store.starts_with(jobs.c.job_id, id_prefix))
     if execution_id:
         query = query.where(jobs.c.execution_id == execution_id)
     if task_name:
@@ -60,7 +60,8 @@ def find_jobs(
 def find_calls(store: Record, hash_prefix: str, limit: int = 20) -> list[dict]:
     """Cache entries whose call hash starts with ``hash_prefix``, newest first."""
     query = (
-        select(calls).where(calls.c.call_hash.startswith(hash_prefix))
+        select(calls).where(
+            store.starts_with(calls.c.call_hash, hash_prefix))
         .order_by(calls.c.created.desc()).limit(limit)
     )
     return _rows(store, query)
@@ -79,10 +80,10 @@ def calls_by_hash(store: Record, call_hashes: Iterable[str]) -> dict[str, list[d
 
 def calls_with_file(store: Record, path: str) -> list[dict]:
     """Cache entries whose result holds a File or Dir at ``path``, newest first."""
-    needle = json.dumps(path)[1:-1]  # as the path appears inside the JSON text
     query = (
-        select(calls).where(cast(calls.c.result_files, String).contains(needle))
-        .order_by(calls.c.created.desc())
+        select(calls).join(call_files, (call_files.c.call_hash == calls.c.call_hash)
+                           & (call_files.c.subtree_hash == calls.c.subtree_hash))
+        .where(call_files.c.uri_hash == uri_hash(path)).order_by(calls.c.created.desc())
     )
     return [
         row for row in _rows(store, query)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 from sqlalchemy import Engine, select
 
@@ -36,6 +37,18 @@ class Record:
     def close(self) -> None:
         self.engine.dispose()
 
+    def starts_with(self, column: Any, prefix: str) -> Any:
+        """``column`` starts with ``prefix`` (an id or hash prefix), in a form the
+        column's index answers. SQLite's LIKE is case-insensitive and cannot use it, so
+        there it is a range too (exact in SQLite's byte order). PostgreSQL answers the
+        LIKE from the index when the database's collation is C; a range could be wrong
+        in other collations."""
+        condition = column.startswith(prefix, autoescape=True)
+        if prefix and self.engine.dialect.name == "sqlite":
+            upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+            condition &= (column >= prefix) & (column < upper)
+        return condition
+
     def execution(self, execution_id: str) -> dict | None:
         with self.engine.connect() as conn:
             row = conn.execute(
@@ -47,13 +60,14 @@ class Record:
         """Executions, newest first; `id_prefix` narrows by id prefix ('' for all)."""
         query = select(executions).order_by(executions.c.started.desc()).limit(limit)
         if id_prefix:
-            query = query.where(executions.c.execution_id.startswith(id_prefix))
+            query = query.where(self.starts_with(executions.c.execution_id, id_prefix))
         with self.engine.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
 
-    def execution_graph(self, execution_id: str) -> ExecutionGraph:
+    def execution_graph(self, execution_id: str, with_calls: bool = True) -> ExecutionGraph:
         """The jobs of one execution, the calls and values they name, and the dataflow
-        edges between them (argument sources resolved to the jobs that produced them)."""
+        edges between them (argument sources resolved to the jobs that produced them).
+        Without ``with_calls``, only the jobs and their arguments' values."""
         with self.engine.connect() as conn:
             job_rows = [
                 dict(row._mapping)
@@ -63,7 +77,7 @@ class Record:
                     )
                 )
             ]
-            hashes = {row["call_hash"] for row in job_rows}
+            hashes = {row["call_hash"] for row in job_rows} if with_calls else set()
             call_rows = {}
             for chunk in chunks(sorted(hashes), CHUNK):
                 query = select(calls).where(calls.c.call_hash.in_(chunk)).order_by(calls.c.created)

@@ -122,6 +122,20 @@ jobs = Table(
 Index("ix_calls_task_hash", calls.c.task_hash)
 Index("ix_jobs_execution", jobs.c.execution_id)
 Index("ix_jobs_call_hash", jobs.c.call_hash)
+# Which cache entries hold a File or Dir at a uri in their result (version 4): `bridge log
+# PATH` finds a file's producer here instead of reading every call's result_files. A row per
+# [uri, hash] of calls.result_files, written with the call; the uri is keyed by its sha256
+# (uris may be longer than an index entry may be). A rewritten call may leave a row its
+# result no longer holds: readers check the call's own result_files.
+call_files = Table(
+    "call_files",
+    metadata,
+    Column("uri_hash", String(64), primary_key=True),
+    Column("call_hash", String(64), primary_key=True),
+    Column("subtree_hash", String(64), primary_key=True),
+    Column("uri", Text, nullable=False),
+)
+
 # For `bridge log` on a big store (version 4): the newest executions first.
 VERSION_4_INDEXES = (
     Index("ix_executions_started", executions.c.started),

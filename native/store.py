@@ -12,6 +12,7 @@ from sqlalchemy import Engine, bindparam, create_engine, event, inspect, select,
 
 from bridge.native import schema
 from bridge.native.bulk import BulkStatement, decode_json, select_where_in
+from bridge.native.call_files import CallUpsert
 from bridge.native.record import Record, chunks
 from bridge.native.schema import SCHEMA_VERSION, calls, executions, jobs, meta, tasks
 from bridge.native.schema import values as values_table
@@ -229,7 +230,9 @@ class CallGraphStore(Record):
         self._insert_value = bulk(insert(values_table).on_conflict_do_nothing(), values_table)
         self._insert_job = bulk(insert(jobs), jobs)
         self._insert_tag = bulk(insert(schema.tags).on_conflict_do_nothing(), schema.tags)
-        self._upsert_call = bulk(_upsert(insert, calls, "call_hash", "subtree_hash"), calls)
+        self._upsert_call = CallUpsert(
+            bulk(_upsert(insert, calls, "call_hash", "subtree_hash"), calls),
+            bulk(insert(schema.call_files).on_conflict_do_nothing(), schema.call_files))
         self._upsert_execution = bulk(_upsert(insert, executions, "execution_id"), executions)
         self._job_updates: dict[tuple[str, ...], BulkStatement] = {}
 

@@ -118,6 +118,10 @@ def test_db_upgrade_takes_a_version_1_store_to_the_current_version(
         conn.execute(text("ALTER TABLE calls DROP COLUMN subtree_counts"))
         conn.execute(text("ALTER TABLE jobs DROP COLUMN result_hash"))
         conn.execute(text("ALTER TABLE jobs DROP COLUMN result_files"))
+        conn.execute(text("DROP INDEX ix_executions_started"))
+        conn.execute(text("DROP TABLE call_files"))
+        for column in ("host", "pid", "process_start"):
+            conn.execute(text(f"ALTER TABLE executions DROP COLUMN {column}"))
         conn.execute(text("UPDATE bridge_meta SET value='1' WHERE key='schema_version'"))
     engine.dispose()
     assert_user_error(invoke("run", "wf.py", "main", "--n", "7", env=env), "version 1",

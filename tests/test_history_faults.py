@@ -174,6 +174,7 @@ def test_a_version_3_store_upgrades_and_its_runs_read_as_recorded(
     engine = create_engine(uri)
     with engine.begin() as conn:  # as version 3 was
         conn.execute(text("DROP INDEX ix_executions_started"))
+        conn.execute(text("DROP TABLE call_files"))
         for column in ("host", "pid", "process_start"):
             conn.execute(text(f"ALTER TABLE executions DROP COLUMN {column}"))
         conn.execute(text("UPDATE executions SET status = 'RUNNING'"))  # killed, say
@@ -185,6 +186,9 @@ def test_a_version_3_store_upgrades_and_its_runs_read_as_recorded(
         indexes = {i["name"] for i in conn.dialect.get_indexes(conn, "executions")}
     engine.dispose()
     assert {"host", "pid", "process_start"} <= columns and "ix_executions_started" in indexes
+    # the file index is filled from the calls already recorded
+    produced = invoke("log", "out/squares.txt", env=env).output
+    assert "Produced by Job" in produced and "three.square" in produced
     # nothing tells where an old RUNNING execution ran: it shows as recorded
     assert json.loads(invoke("log", "--format", "json", env=env).output)["executions"][0][
         "status"] == "RUNNING"

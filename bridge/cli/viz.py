@@ -31,7 +31,7 @@ def viz(ident: str, output: str, config_dir: str | None) -> None:
         if kind != "execution":
             raise history.NotFound(f"{ident!r} is a {kind}, not an execution: "
                                    "`bridge log` lists executions")
-        graph = store.execution_graph(row["execution_id"])
+        graph = store.execution_graph(row["execution_id"], with_calls=False)
         graph.jobs = shown_jobs(store, graph.jobs)
         data = render(to_dot(graph, row), fmt)
     except (history.NotFound, VizError) as error:
