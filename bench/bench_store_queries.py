@@ -286,8 +286,8 @@ def bench(uri: str, layout: Layout, repeat: int, folder: str) -> list[Row]:
            if not k.startswith("BRIDGE_") and k != "PYTHONDONTWRITEBYTECODE"}
     env["BRIDGE_DB_URI"] = uri
     results = []
+    run_command(["log"], folder, env)  # warm-up, untimed
     for name, argv in [*commands(layout).items(), ("bridge --version", ["--version"])]:
-        run_command(argv, folder, env)  # warm-up, untimed
         runs = []
         for _ in range(repeat):
             timing, output = run_command(argv, folder, env)

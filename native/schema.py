@@ -136,9 +136,15 @@ call_files = Table(
     Column("uri", Text, nullable=False),
 )
 
-# For `bridge log` on a big store (version 4): the newest executions first.
+# For `bridge log` on a big store (version 4): the newest executions first; and, on
+# PostgreSQL, ids and hashes by prefix (`bridge log 1a29b158`), which its primary-key indexes
+# answer only in the C collation (SQLite's are queried by range instead).
 VERSION_4_INDEXES = (
     Index("ix_executions_started", executions.c.started),
+    Index("ix_jobs_job_id_prefix", jobs.c.job_id,
+          postgresql_ops={"job_id": "varchar_pattern_ops"}).ddl_if(dialect="postgresql"),
+    Index("ix_calls_call_hash_prefix", calls.c.call_hash,
+          postgresql_ops={"call_hash": "varchar_pattern_ops"}).ddl_if(dialect="postgresql"),
 )
 
 # Tags from apply_tags() and `bridge run --tag`: on a value, a job or an execution.

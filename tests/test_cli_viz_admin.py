@@ -118,7 +118,9 @@ def test_db_upgrade_takes_a_version_1_store_to_the_current_version(
         conn.execute(text("ALTER TABLE calls DROP COLUMN subtree_counts"))
         conn.execute(text("ALTER TABLE jobs DROP COLUMN result_hash"))
         conn.execute(text("ALTER TABLE jobs DROP COLUMN result_files"))
-        conn.execute(text("DROP INDEX ix_executions_started"))
+        for index in ("ix_executions_started", "ix_jobs_job_id_prefix",
+                      "ix_calls_call_hash_prefix"):
+            conn.execute(text(f"DROP INDEX IF EXISTS {index}"))
         conn.execute(text("DROP TABLE call_files"))
         for column in ("host", "pid", "process_start"):
             conn.execute(text(f"ALTER TABLE executions DROP COLUMN {column}"))

@@ -173,7 +173,9 @@ def test_a_version_3_store_upgrades_and_its_runs_read_as_recorded(
     assert invoke("run", "wf.py", "main", "--n", "3", env=env).exit_code == 0
     engine = create_engine(uri)
     with engine.begin() as conn:  # as version 3 was
-        conn.execute(text("DROP INDEX ix_executions_started"))
+        for index in ("ix_executions_started", "ix_jobs_job_id_prefix",
+                      "ix_calls_call_hash_prefix"):
+            conn.execute(text(f"DROP INDEX IF EXISTS {index}"))
         conn.execute(text("DROP TABLE call_files"))
         for column in ("host", "pid", "process_start"):
             conn.execute(text(f"ALTER TABLE executions DROP COLUMN {column}"))
@@ -183,9 +185,12 @@ def test_a_version_3_store_upgrades_and_its_runs_read_as_recorded(
     assert f"to schema version {SCHEMA_VERSION}" in invoke("db", "upgrade", env=env).output
     with engine.connect() as conn:
         columns = {c["name"] for c in conn.dialect.get_columns(conn, "executions")}
-        indexes = {i["name"] for i in conn.dialect.get_indexes(conn, "executions")}
+        indexes = {i["name"] for table in ("executions", "jobs", "calls")
+                   for i in conn.dialect.get_indexes(conn, table)}
     engine.dispose()
     assert {"host", "pid", "process_start"} <= columns and "ix_executions_started" in indexes
+    # PostgreSQL gets indexes for id prefixes (SQLite queries its primary keys by range)
+    assert ("ix_jobs_job_id_prefix" in indexes) == (backend == "postgresql")
     # the file index is filled from the calls already recorded
     produced = invoke("log", "out/squares.txt", env=env).output
     assert "Produced by Job" in produced and "three.square" in produced
