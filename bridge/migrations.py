@@ -38,8 +38,8 @@ def _add_job_results(conn: Connection) -> None:
 def _version_4(conn: Connection) -> None:
     """Version 4: executions.host, pid and process_start, so a reader can tell a killed
     run from a running one (NULL for executions recorded before: shown as recorded); the
-    call_files index of the files in the calls' results, filled from them; and an index
-    on executions.started."""
+    call_files index of the files in the calls' results, filled from them; an index on
+    executions.started, and on PostgreSQL indexes for id and hash prefixes."""
     _add_columns(conn, "executions", {"host": "TEXT", "pid": "INTEGER",
                                       "process_start": "VARCHAR(64)"})
     schema.call_files.create(conn, checkfirst=True)
@@ -52,6 +52,9 @@ def _version_4(conn: Connection) -> None:
         conn.execute(schema.call_files.insert(), rows[start : start + 10_000])
     for index in schema.VERSION_4_INDEXES:
         index.create(conn, checkfirst=True)
+    if conn.dialect.name == "postgresql":
+        for ddl in schema.POSTGRESQL_INDEXES.values():
+            conn.execute(ddl)
 
 
 def _add_columns(conn: Connection, table: str, columns: dict[str, str]) -> None:

@@ -6,6 +6,7 @@ Bump SCHEMA_VERSION with every change and add its upgrade step to UPGRADES.
 from __future__ import annotations
 
 from sqlalchemy import (
+    DDL,
     JSON,
     Column,
     Float,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    event,
 )
 
 SCHEMA_VERSION = 4
@@ -136,16 +138,22 @@ call_files = Table(
     Column("uri", Text, nullable=False),
 )
 
-# For `bridge log` on a big store (version 4): the newest executions first; and, on
-# PostgreSQL, ids and hashes by prefix (`bridge log 1a29b158`), which its primary-key indexes
-# answer only in the C collation (SQLite's are queried by range instead).
-VERSION_4_INDEXES = (
-    Index("ix_executions_started", executions.c.started),
-    Index("ix_jobs_job_id_prefix", jobs.c.job_id,
-          postgresql_ops={"job_id": "varchar_pattern_ops"}).ddl_if(dialect="postgresql"),
-    Index("ix_calls_call_hash_prefix", calls.c.call_hash,
-          postgresql_ops={"call_hash": "varchar_pattern_ops"}).ddl_if(dialect="postgresql"),
-)
+# For `bridge log` on a big store (version 4): the newest executions first.
+VERSION_4_INDEXES = (Index("ix_executions_started", executions.c.started),)
+
+
+def _prefix_index(table: Table, column: str) -> DDL:
+    """A PostgreSQL index answering ``column LIKE 'prefix%'`` (`bridge log 1a29b158`), which
+    its primary-key index does only in the C collation; SQLite's queries use a range. DDL
+    text, since declaring it on an Index would import the PostgreSQL dialect everywhere."""
+    return DDL(f"CREATE INDEX IF NOT EXISTS ix_{table.name}_{column}_prefix "
+               f"ON {table.name} ({column} varchar_pattern_ops)")
+
+
+# Created with their tables on PostgreSQL (and by the version 4 upgrade).
+POSTGRESQL_INDEXES = {jobs: _prefix_index(jobs, "job_id"), calls: _prefix_index(calls, "call_hash")}
+for _table, _ddl in POSTGRESQL_INDEXES.items():
+    event.listen(_table, "after_create", _ddl.execute_if(dialect="postgresql"))
 
 # Tags from apply_tags() and `bridge run --tag`: on a value, a job or an execution.
 tags = Table(
