@@ -256,7 +256,7 @@ def test_inspecting_a_store_never_unpickles_what_it_holds(workdir: Path) -> None
         ("log", "--file"): "out/data.txt",
         ("log", "--file", "--format", "json"): "out/data.txt",
         ("log", execution_id[:8], "--file"): "out/data.txt",
-        ("log", "out/squares.txt"): "data = <",
+        ("log", "out/squares.txt"): "result = File('out/squares.txt')",
         ("log", "out/total.txt", "--format", "json"): "File('out/data.txt')",
         ("log", "--task", "square"): "data=File('out/data.txt')",
         ("viz", "-o", "graph.dot"): "Wrote the call graph",
