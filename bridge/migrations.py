@@ -41,7 +41,7 @@ def _version_4(conn: Connection) -> None:
     call_files index of the files in the calls' results, filled from them; an index on
     executions.started, and on PostgreSQL indexes for id and hash prefixes."""
     _add_columns(conn, "executions", {"host": "TEXT", "pid": "INTEGER",
-                                      "process_start": "VARCHAR(64)"})
+                                      "process_start": "VARCHAR(128)"})
     schema.call_files.create(conn, checkfirst=True)
     conn.execute(schema.call_files.delete())  # filled afresh from the calls
     holding = select(schema.calls.c.call_hash, schema.calls.c.subtree_hash,

@@ -91,7 +91,7 @@ executions = Table(
     # killed run (process gone) from a running one (version 4; NULL before).
     Column("host", Text),
     Column("pid", Integer),
-    Column("process_start", String(64)),
+    Column("process_start", String(128)),
 )
 
 # One row per job (an evaluation of a call in one execution).
