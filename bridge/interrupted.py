@@ -56,12 +56,12 @@ def shown_jobs(store: Any, jobs: list[dict]) -> list[dict]:
 
 
 def find_shown_jobs(store: Any, status: str | None = None, limit: int | None = 100,
-                    **where: Any) -> list[dict]:
+                    **filters: Any) -> list[dict]:
     """:func:`queries.find_jobs` by the status shown: INTERRUPTED finds RUNNING and
     PENDING jobs of interrupted executions, RUNNING and PENDING leave those out."""
     if status is None or status.upper() not in (INTERRUPTED, *UNFINISHED):
-        return shown_jobs(store, queries.find_jobs(store, status=status, limit=limit, **where))
+        return shown_jobs(store, queries.find_jobs(store, status=status, limit=limit, **filters))
     # Unfinished jobs are few (those of runs in flight or killed): filter them all here.
-    rows = shown_jobs(store, queries.find_jobs(store, status=UNFINISHED, limit=None, **where))
+    rows = shown_jobs(store, queries.find_jobs(store, status=UNFINISHED, limit=None, **filters))
     found = [row for row in rows if row["status"] == status.upper()]
     return found[:limit] if limit else found

@@ -18,7 +18,14 @@ from sqlalchemy import create_engine, select, text, update
 
 from bridge.native import process, schema
 from bridge.native.schema import SCHEMA_VERSION
-from cli_helpers import BRIDGE, assert_user_error, invoke, subprocess_env, write_workflow
+from cli_helpers import (
+    BRIDGE,
+    as_version,
+    assert_user_error,
+    invoke,
+    subprocess_env,
+    write_workflow,
+)
 
 # Runs `bridge` commands one after another in one fresh process of its own (cheaper than a
 # process each on a loaded box, and as separate from the test as a user's shell is).
@@ -149,9 +156,8 @@ def test_a_reused_pid_is_not_taken_for_the_run(killed: dict, workdir: Path) -> N
         # another process now holds a pid the run recorded: its start time tells them apart
         _set_process(workdir, pid=sleeper.pid)
         assert _status() == "INTERRUPTED"
-        # the very process the row names, alive: RUNNING
-        _set_process(workdir, **process.current() | {"pid": sleeper.pid,
-                                                      "process_start": _start(sleeper.pid)})
+        # the very process the row names (its start as the recorder writes it), alive
+        _set_process(workdir, pid=sleeper.pid, process_start=process._start(sleeper.pid))
         assert _status() == "RUNNING"
     finally:
         sleeper.kill()
@@ -160,11 +166,6 @@ def test_a_reused_pid_is_not_taken_for_the_run(killed: dict, workdir: Path) -> N
 
 def _status() -> str:
     return json.loads(bridge(("log", "--format", "json"))[0])["executions"][0]["status"]
-
-
-def _start(pid: int) -> str | None:
-    """The process start the recorder would write for ``pid``."""
-    return process._start(pid)
 
 
 # -- schema version 3 -> 4 ---------------------------------------------------------------------
@@ -176,16 +177,10 @@ def test_a_version_3_store_upgrades_and_its_runs_read_as_recorded(
     env = {"BRIDGE_DB_URI": uri}
     write_workflow(workdir)
     assert invoke("run", "wf.py", "main", "--n", "3", env=env).exit_code == 0
+    as_version(uri, 3)
     engine = create_engine(uri)
-    with engine.begin() as conn:  # as version 3 was
-        for index in ("ix_executions_started", "ix_jobs_job_id_prefix",
-                      "ix_calls_call_hash_prefix"):
-            conn.execute(text(f"DROP INDEX IF EXISTS {index}"))
-        conn.execute(text("DROP TABLE call_files"))
-        for column in ("host", "pid", "process_start"):
-            conn.execute(text(f"ALTER TABLE executions DROP COLUMN {column}"))
-        conn.execute(text("UPDATE executions SET status = 'RUNNING'"))  # killed, say
-        conn.execute(text("UPDATE bridge_meta SET value='3' WHERE key='schema_version'"))
+    with engine.begin() as conn:  # a run killed before the upgrade, say
+        conn.execute(text("UPDATE executions SET status = 'RUNNING'"))
     assert_user_error(invoke("log", env=env), "version 3", "bridge db upgrade")
     assert f"to schema version {SCHEMA_VERSION}" in invoke("db", "upgrade", env=env).output
     with engine.connect() as conn:
