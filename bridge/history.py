@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bridge import queries
-from bridge.interrupted import execution_status, find_shown_jobs, shown_jobs, where
+from bridge.interrupted import execution_status, find_shown_jobs, process_note, shown_jobs
 from bridge.status import count_jobs, format_duration, plain_table
 
 ARGS_WIDTH = 160
@@ -74,19 +74,14 @@ def executions_view(store: Any, limit: int) -> dict:
 def _execution_fields(row: dict) -> dict:
     return {"execution_id": row["execution_id"], "status": execution_status(row),
             "recorded_status": row["status"], "host": row.get("host"), "pid": row.get("pid"),
-            "started": when(row["started"]), "duration": duration(row),
-            "description": row["description"], "tags": row["tags"]}
+            "process": process_note(row), "started": when(row["started"]),
+            "duration": duration(row), "description": row["description"], "tags": row["tags"]}
 
 
 def _execution_line(ex: dict, id_width: int | None) -> str:
-    """``Exec ID [STATUS] started:  description``; a run recorded RUNNING says where its
-    process runs (or ran: INTERRUPTED), since only that host can tell if it still does."""
-    process = where({"status": ex["recorded_status"], "host": ex["host"], "pid": ex["pid"]})
-    note = ""
-    if process and ex["status"] == "RUNNING":
-        note = f"  (on {process}; only that host can tell whether it still runs)"
-    elif process:
-        note = f"  ({process} is gone: killed)"
+    """``Exec ID [STATUS] started:  description``, and for a run recorded RUNNING, what
+    is known of its process."""
+    note = f"  ({ex['process']})" if ex["process"] else ""
     return (f"Exec {ex['execution_id'][:id_width]} [{ex['status']:^9}] {ex['started']}:  "
             f"{ex['description']}{note}")
 

@@ -30,12 +30,18 @@ def process_state(row: dict) -> process.ProcessState:
     return process.state(row.get("host"), row.get("pid"), row.get("process_start"))
 
 
-def where(row: dict) -> str | None:
-    """``host pid N`` of a RUNNING execution's process, to say where to look; None when
-    not recorded (executions from before schema version 4) or not running."""
+def process_note(row: dict) -> str | None:
+    """What `bridge log` says of the process of an execution recorded RUNNING; None when
+    not recorded (executions from before schema version 4) or not RUNNING."""
     if row["status"] != "RUNNING" or not row.get("host"):
         return None
-    return f"{row['host']} pid {row['pid']}"
+    state = process_state(row)
+    if state == "gone":
+        return f"pid {row['pid']} on {row['host']} is gone: killed"
+    if state == "elsewhere":
+        return (f"on {row['host']} pid {row['pid']}; only that host can tell whether it "
+                "still runs")
+    return f"pid {row['pid']}"
 
 
 def interrupted_ids(store: Any, execution_ids: Iterable[str]) -> set[str]:

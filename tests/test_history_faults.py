@@ -104,11 +104,11 @@ def test_a_killed_run_shows_as_interrupted(killed: dict) -> None:
         ("log", "--status", "RUNNING", "--format", "json"), ("viz", "-o", "graph.dot"))
     line = next(line for line in listed.splitlines() if line.startswith("Exec "))
     assert "[INTERRUPTED]" in line and "RUNNING" not in line
-    assert f"pid {killed['pid']} is gone" in line
+    assert f"(pid {killed['pid']} on {socket.gethostname()} is gone: killed)" in line
 
     execution = json.loads(as_json)["executions"][0]
     assert execution["status"] == "INTERRUPTED" and execution["recorded_status"] == "RUNNING"
-    assert execution["pid"] == killed["pid"]
+    assert execution["pid"] == killed["pid"] and "is gone" in execution["process"]
 
     assert "[INTERRUPTED]" in one.splitlines()[0]
     # its unfinished jobs are interrupted too; the one that ended stays DONE
