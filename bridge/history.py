@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bridge import queries
+from bridge.interrupted import execution_status, find_shown_jobs, process_note, shown_jobs
 from bridge.status import count_jobs, format_duration, plain_table
 
 ARGS_WIDTH = 160
@@ -71,9 +72,18 @@ def executions_view(store: Any, limit: int) -> dict:
 
 
 def _execution_fields(row: dict) -> dict:
-    return {"execution_id": row["execution_id"], "status": row["status"],
-            "started": when(row["started"]), "duration": duration(row),
-            "description": row["description"], "tags": row["tags"]}
+    return {"execution_id": row["execution_id"], "status": execution_status(row),
+            "recorded_status": row["status"], "host": row.get("host"), "pid": row.get("pid"),
+            "process": process_note(row), "started": when(row["started"]),
+            "duration": duration(row), "description": row["description"], "tags": row["tags"]}
+
+
+def _execution_line(ex: dict, id_width: int | None) -> str:
+    """``Exec ID [STATUS] started:  description``, and for a run recorded RUNNING, what
+    is known of its process."""
+    note = f"  ({ex['process']})" if ex["process"] else ""
+    return (f"Exec {ex['execution_id'][:id_width]} [{ex['status']:^9}] {ex['started']}:  "
+            f"{ex['description']}{note}")
 
 
 def render_executions(view: dict) -> str:
@@ -81,17 +91,18 @@ def render_executions(view: dict) -> str:
         return "No executions recorded yet: `bridge run FILE TASK` records one."
     lines = ["Recent executions:", ""]
     for ex in view["executions"]:
-        lines.append(f"Exec {ex['execution_id'][:8]} [{ex['status']:^9}] {ex['started']}:  "
-                     f"{ex['description']}  ({ex['jobs']} jobs, {ex['duration']})")
+        lines.append(f"{_execution_line(ex, 8)}  ({ex['jobs']} jobs, {ex['duration']})")
     return "\n".join(lines)
 
 
 def execution_view(store: Any, row: dict, task: str | None, status: str | None) -> dict:
-    graph = store.execution_graph(row["execution_id"])
+    graph = store.execution_graph(row["execution_id"], with_calls=False)
+    graph.jobs = shown_jobs(store, graph.jobs)
     values = graph.values
-    selected = {job["job_id"] for job in queries.find_jobs(
-        store, execution_id=row["execution_id"], task_name=task, status=status, limit=None)}
     filtered = bool(task or status)
+    selected = {job["job_id"] for job in find_shown_jobs(
+        store, execution_id=row["execution_id"], task_name=task, status=status, limit=None)
+    } if filtered else set()
 
     def node(job: dict, depth: int) -> list[dict]:
         here = [] if filtered and job["job_id"] not in selected else [{
@@ -107,8 +118,7 @@ def execution_view(store: Any, row: dict, task: str | None, status: str | None) 
 
 
 def render_execution(view: dict) -> str:
-    lines = [f"Exec {view['execution_id']} [{view['status']:^9}] {view['started']}:  "
-             f"{view['description']}", f"Duration: {view['duration']}"]
+    lines = [_execution_line(view, None), f"Duration: {view['duration']}"]
     if view["tags"]:
         lines.append("Tags: " + ", ".join(f"{k}={v}" for k, v in view["tags"].items()))
     lines += ["", f"Jobs: {len(view['jobs'])}"]
@@ -120,7 +130,7 @@ def render_execution(view: dict) -> str:
 
 
 def jobs_view(store: Any, task: str | None, status: str | None, limit: int) -> dict:
-    rows = queries.find_jobs(store, task_name=task, status=status, limit=limit)
+    rows = find_shown_jobs(store, task_name=task, status=status, limit=limit)
     values = queries.values_by_hash(store, (a["hash"] for r in rows for a in r["arguments"]))
     return {"jobs": [{"job_id": r["job_id"], "execution_id": r["execution_id"],
                       "status": r["status"], "started": when(r["started"]),
@@ -137,6 +147,7 @@ def render_jobs(view: dict) -> str:
 # -- one job, one call -----------------------------------------------------------------------
 
 def job_view(store: Any, job: dict) -> dict:
+    job = shown_jobs(store, [job])[0]
     trail = []
     parent_id = job["parent_id"]
     while parent_id:
@@ -195,7 +206,7 @@ def render_job(view: dict, indent: str = "") -> str:
 
 
 def call_view(store: Any, call: dict) -> dict:
-    jobs = queries.find_jobs(store, limit=None, call_hash=call["call_hash"])
+    jobs = shown_jobs(store, queries.find_jobs(store, limit=None, call_hash=call["call_hash"]))
     values = queries.values_by_hash(store, [call["result_hash"]])
     task = queries.tasks_by_hash(store, [call["task_hash"]]).get(call["task_hash"], {})
     return {"call_hash": call["call_hash"], "task": task.get("fullname"),
@@ -216,11 +227,13 @@ def render_call(view: dict) -> str:
 
 # -- files -------------------------------------------------------------------------------------
 
-def files_view(store: Any, execution_id: str | None) -> dict:
+def files_view(store: Any, execution_id: str | None, jobs: list[dict] | None = None) -> dict:
     """Every file the recorded jobs read (a File in an argument) or wrote (a File in the
     result of a call that ran, not a parent passing its child's result on), with the
-    hash each job saw: an execution's files keep their hashes after later runs."""
-    jobs = queries.find_jobs(store, execution_id=execution_id, limit=None)
+    hash each job saw: an execution's files keep their hashes after later runs. ``jobs``
+    are the execution's job rows, when the caller has them already."""
+    if jobs is None:
+        jobs = queries.find_jobs(store, execution_id=execution_id, limit=None)
     parents = {job["parent_id"] for job in jobs}
     files: dict[str, dict] = {}
 
@@ -235,7 +248,7 @@ def files_view(store: Any, execution_id: str | None) -> dict:
         if job["status"] == "DONE" and job["job_id"] not in parents:
             for path, file_hash in job_result_files(store, job):
                 note(path, file_hash, "written", job["started"])
-        for path, file_hash in argument_files(store, job):
+        for path, file_hash in argument_files(job):
             note(path, file_hash, "read", job["started"])
     listed = sorted(files.values(), key=lambda f: f["path"])
     return {"files": [{**f, "time": when(f["time"]),
@@ -252,26 +265,16 @@ def job_result_files(store: Any, job: dict) -> list[list[str]]:
     return entries[0]["result_files"] if entries else []
 
 
-def argument_files(store: Any, job: dict) -> list[list[str]]:
-    """The [uri, hash] of the files in a job's arguments, as that job read them; jobs
-    from before schema version 3 kept uris only, so their files are hashed now."""
-    from bridge.native.file import find_files
-
-    found = []
-    for arg in job["arguments"]:
-        recorded = arg.get("files", [])
-        if all(isinstance(item, list) for item in recorded):
-            found += recorded
-        else:
-            try:
-                found += find_files(store.load_value(arg["hash"]))
-            except Exception:  # a value whose class cannot be imported here
-                continue
-    return found
+def argument_files(job: dict) -> list[list]:
+    """The [uri, hash] of the files in a job's arguments, as that job read them. Jobs
+    from before schema version 3 kept uris only: their hash is None (unknown), since
+    inspection never unpickles an argument to ask it."""
+    return [item if isinstance(item, list) else [item, None]
+            for arg in job["arguments"] for item in arg.get("files", [])]
 
 
 def render_files(view: dict) -> str:
     if not view["files"]:
         return "No files recorded."
-    return "\n".join(f"File {f['hash'][:8]} {f['time']} {f['mode']:<2} {f['path']}"
+    return "\n".join(f"File {(f['hash'] or '?')[:8]:<8} {f['time']} {f['mode']:<2} {f['path']}"
                      for f in view["files"])

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, func, inspect, select, text
+from sqlalchemy import Connection, String, cast, func, inspect, select, text
 
 from bridge.native import schema
+from bridge.native.call_files import file_rows
 from bridge.native.store import StoreError
 
 
@@ -24,23 +25,48 @@ def _create_tables(conn: Connection) -> None:
 
 def _add_subtree_counts(conn: Connection) -> None:
     """Version 2: calls.subtree_counts (NULL for entries written before it)."""
-    if "subtree_counts" not in {c["name"] for c in inspect(conn).get_columns("calls")}:
-        conn.execute(text("ALTER TABLE calls ADD COLUMN subtree_counts JSON"))
+    _add_columns(conn, "calls", {"subtree_counts": "JSON"})
 
 
 def _add_job_results(conn: Connection) -> None:
     """Version 3: jobs.result_hash and jobs.result_files, each execution's own record of
     what its jobs returned (NULL for jobs recorded before). Call hashes changed with this
     version too (arguments bound to the signature), so earlier cache entries miss once."""
-    present = {c["name"] for c in inspect(conn).get_columns("jobs")}
-    if "result_hash" not in present:
-        conn.execute(text("ALTER TABLE jobs ADD COLUMN result_hash VARCHAR(64)"))
-    if "result_files" not in present:
-        conn.execute(text("ALTER TABLE jobs ADD COLUMN result_files JSON"))
+    _add_columns(conn, "jobs", {"result_hash": "VARCHAR(64)", "result_files": "JSON"})
+
+
+def _version_4(conn: Connection) -> None:
+    """Version 4: executions.host, pid and process_start, so a reader can tell a killed
+    run from a running one (NULL for executions recorded before: shown as recorded); the
+    call_files index of the files in the calls' results, filled from them; an index on
+    executions.started, and on PostgreSQL indexes for id and hash prefixes."""
+    _add_columns(conn, "executions", {"host": "TEXT", "pid": "INTEGER",
+                                      "process_start": "VARCHAR(128)"})
+    schema.call_files.create(conn, checkfirst=True)
+    conn.execute(schema.call_files.delete())  # filled afresh from the calls
+    holding = select(schema.calls.c.call_hash, schema.calls.c.subtree_hash,
+                     schema.calls.c.result_files).where(
+        cast(schema.calls.c.result_files, String) != "[]")
+    rows = file_rows(dict(row._mapping) for row in conn.execute(holding))
+    for start in range(0, len(rows), 10_000):
+        conn.execute(schema.call_files.insert(), rows[start : start + 10_000])
+    for index in schema.VERSION_4_INDEXES:
+        index.create(conn, checkfirst=True)
+    if conn.dialect.name == "postgresql":
+        for ddl in schema.POSTGRESQL_INDEXES.values():
+            conn.execute(ddl)
+
+
+def _add_columns(conn: Connection, table: str, columns: dict[str, str]) -> None:
+    """ALTER TABLE ADD COLUMN for each of ``columns`` (name: SQL type) not yet there."""
+    present = {c["name"] for c in inspect(conn).get_columns(table)}
+    for name, sql_type in columns.items():
+        if name not in present:
+            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}"))
 
 
 STEPS: dict[int, Callable[[Connection], None]] = {
-    1: _create_tables, 2: _add_subtree_counts, 3: _add_job_results,
+    1: _create_tables, 2: _add_subtree_counts, 3: _add_job_results, 4: _version_4,
 }
 
 

@@ -44,15 +44,16 @@ def file_view(store: Any, path: str) -> dict:
     entry, job = producer(store, path)
     path, file_hash = next((uri, h) for uri, h in entry["result_files"]
                            if uri in (path, os.path.abspath(path), os.path.relpath(path)))
-    graph = store.execution_graph(job["execution_id"])
+    graph = store.execution_graph(job["execution_id"], with_calls=False)
     # r/w as `bridge log --file` marks it in the producer's execution: rw when read later
-    mode = next((f["mode"] for f in files_view(store, job["execution_id"])["files"]
+    mode = next((f["mode"] for f in files_view(store, job["execution_id"], graph.jobs)["files"]
                  if f["path"] == path), "w")
+    producer_view = job_view(store, job)
     return {
         "file": {"path": path, "hash": file_hash, "time": when(entry["created"]),
                  "mode": mode},
-        "producer": job_view(store, job),
-        **upstream(graph, job["job_id"]),
+        "producer": producer_view,
+        **upstream(graph, job["job_id"], producer_view["result"]),
     }
 
 
@@ -75,7 +76,7 @@ class _Names:
         return self.used[key]
 
 
-def upstream(graph: Any, job_id: str) -> dict:
+def upstream(graph: Any, job_id: str, result_preview: str | None) -> dict:
     """Blocks (one per traced variable, in breadth-first order) and the dataflow edges
     between calls (``from`` call's result fed ``argument`` of the ``to`` call)."""
     jobs = {job["job_id"]: job for job in graph.jobs}
@@ -94,11 +95,9 @@ def upstream(graph: Any, job_id: str) -> dict:
                               for a in job["arguments"]]}
 
     root = jobs[job_id]
-    result_hash = root.get("result_hash") or graph.calls.get(root["call_hash"], {}).get(
-        "result_hash")
     blocks: list[dict] = [{"variable": "result", "hops": [],
                            "end": {"kind": "call", "path": [], **step(root)},
-                           "preview": values.get(result_hash, {}).get("preview")}]
+                           "preview": result_preview}]
     edges: list[dict] = []
     queue: deque[tuple[dict, dict]] = deque((root, arg) for arg in root["arguments"])
     seen: set[tuple[str, str]] = set()

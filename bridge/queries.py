@@ -1,52 +1,55 @@
 """Read queries over the call-graph store for `bridge log`, `bridge viz` and dry runs.
 
-They read the tables directly (SQLAlchemy Core) and never write; the engine's own reads
-live on :class:`CallGraphStore`.
+They read the tables directly (SQLAlchemy Core), never write, and never select a value's
+pickled data (see :mod:`bridge.native.record`).
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import String, cast, select
+from sqlalchemy import select
 
-from bridge.native.schema import calls, executions, jobs, tasks
+from bridge.native.call_files import uri_hash
+from bridge.native.record import VALUE_COLUMNS, Record
+from bridge.native.schema import call_files, calls, executions, jobs, tasks
 from bridge.native.schema import values as values_table
-from bridge.native.store import CallGraphStore
 
 CHUNK = 500
 
 
-def _rows(store: CallGraphStore, query: Any) -> list[dict]:
+def _rows(store: Record, query: Any) -> list[dict]:
     with store.engine.connect() as conn:
         return [dict(row._mapping) for row in conn.execute(query)]
 
 
 def find_jobs(
-    store: CallGraphStore,
+    store: Record,
     id_prefix: str = "",
     *,
     execution_id: str | None = None,
     task_name: str | None = None,
-    status: str | None = None,
+    status: str | Sequence[str] | None = None,
     call_hash: str | None = None,
     limit: int | None = 100,
 ) -> list[dict]:
-    """Jobs, newest first, narrowed by id prefix, execution, task name and status.
+    """Jobs, newest first, narrowed by id prefix, execution, task name and status (one,
+    or any of several).
     A task name matches the full name or its last part (``count`` matches ``wf.count``)."""
     query = select(jobs).order_by(jobs.c.started.desc())
     if id_prefix:
-        query = query.where(jobs.c.job_id.startswith(id_prefix))
+        query = query.where(store.starts_with(jobs.c.job_id, id_prefix))
     if execution_id:
         query = query.where(jobs.c.execution_id == execution_id)
     if task_name:
         query = query.where(
             (jobs.c.task_name == task_name) | jobs.c.task_name.endswith("." + task_name)
         )
-    if status:
+    if isinstance(status, str):
         query = query.where(jobs.c.status == status.upper())
+    elif status:
+        query = query.where(jobs.c.status.in_(status))
     if call_hash:
         query = query.where(jobs.c.call_hash == call_hash)
     if limit:
@@ -54,16 +57,17 @@ def find_jobs(
     return _rows(store, query)
 
 
-def find_calls(store: CallGraphStore, hash_prefix: str, limit: int = 20) -> list[dict]:
+def find_calls(store: Record, hash_prefix: str, limit: int = 20) -> list[dict]:
     """Cache entries whose call hash starts with ``hash_prefix``, newest first."""
     query = (
-        select(calls).where(calls.c.call_hash.startswith(hash_prefix))
+        select(calls).where(
+            store.starts_with(calls.c.call_hash, hash_prefix))
         .order_by(calls.c.created.desc()).limit(limit)
     )
     return _rows(store, query)
 
 
-def calls_by_hash(store: CallGraphStore, call_hashes: Iterable[str]) -> dict[str, list[dict]]:
+def calls_by_hash(store: Record, call_hashes: Iterable[str]) -> dict[str, list[dict]]:
     """Every cache entry (all subtree variants) of each call hash, newest first."""
     found: dict[str, list[dict]] = {}
     wanted = sorted(set(call_hashes))
@@ -74,12 +78,12 @@ def calls_by_hash(store: CallGraphStore, call_hashes: Iterable[str]) -> dict[str
     return found
 
 
-def calls_with_file(store: CallGraphStore, path: str) -> list[dict]:
+def calls_with_file(store: Record, path: str) -> list[dict]:
     """Cache entries whose result holds a File or Dir at ``path``, newest first."""
-    needle = json.dumps(path)[1:-1]  # as the path appears inside the JSON text
     query = (
-        select(calls).where(cast(calls.c.result_files, String).contains(needle))
-        .order_by(calls.c.created.desc())
+        select(calls).join(call_files, (call_files.c.call_hash == calls.c.call_hash)
+                           & (call_files.c.subtree_hash == calls.c.subtree_hash))
+        .where(call_files.c.uri_hash == uri_hash(path)).order_by(calls.c.created.desc())
     )
     return [
         row for row in _rows(store, query)
@@ -87,7 +91,7 @@ def calls_with_file(store: CallGraphStore, path: str) -> list[dict]:
     ]
 
 
-def tasks_by_hash(store: CallGraphStore, task_hashes: Iterable[str]) -> dict[str, dict]:
+def tasks_by_hash(store: Record, task_hashes: Iterable[str]) -> dict[str, dict]:
     wanted = sorted(set(task_hashes))
     found = {}
     for start in range(0, len(wanted), CHUNK):
@@ -97,29 +101,43 @@ def tasks_by_hash(store: CallGraphStore, task_hashes: Iterable[str]) -> dict[str
     return found
 
 
-def values_by_hash(store: CallGraphStore, value_hashes: Iterable[str]) -> dict[str, dict]:
+def values_by_hash(store: Record, value_hashes: Iterable[str]) -> dict[str, dict]:
     """Value rows without their data: type name, size and a short preview."""
     wanted = sorted(set(value_hashes))
-    columns = [c for c in values_table.c if c.name != "data"]
     found = {}
     for start in range(0, len(wanted), CHUNK):
-        query = select(*columns).where(values_table.c.value_hash.in_(wanted[start : start + CHUNK]))
+        query = select(*VALUE_COLUMNS).where(
+            values_table.c.value_hash.in_(wanted[start : start + CHUNK]))
         for row in _rows(store, query):
             found[row["value_hash"]] = row
     return found
 
 
-def job_by_id(store: CallGraphStore, job_id: str) -> dict | None:
+def job_by_id(store: Record, job_id: str) -> dict | None:
     found = _rows(store, select(jobs).where(jobs.c.job_id == job_id))
     return found[0] if found else None
 
 
-def latest_execution(store: CallGraphStore) -> dict | None:
+def executions_by_id(store: Record, execution_ids: Iterable[str],
+                     status: str | None = None) -> list[dict]:
+    """The rows of these executions (only those with ``status``, if given)."""
+    wanted = sorted(set(execution_ids))
+    found = []
+    for start in range(0, len(wanted), CHUNK):
+        query = select(executions).where(
+            executions.c.execution_id.in_(wanted[start : start + CHUNK]))
+        if status:
+            query = query.where(executions.c.status == status)
+        found += _rows(store, query)
+    return found
+
+
+def latest_execution(store: Record) -> dict | None:
     found = _rows(store, select(executions).order_by(executions.c.started.desc()).limit(1))
     return found[0] if found else None
 
 
-def job_counts(store: CallGraphStore, execution_ids: list[str]) -> dict[str, int]:
+def job_counts(store: Record, execution_ids: list[str]) -> dict[str, int]:
     """Number of jobs per execution."""
     from sqlalchemy import func
 

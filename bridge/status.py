@@ -12,7 +12,8 @@ from typing import Any
 
 COLUMNS = ("PENDING", "RUNNING", "FAILED", "CACHED", "DONE")
 STYLES = {"PENDING": "yellow", "RUNNING": "cyan", "FAILED": "bold red", "CACHED": "green",
-          "DONE": "bold green", "CANCELLED": "magenta"}
+          "DONE": "bold green", "CANCELLED": "magenta",
+          "INTERRUPTED": "magenta"}
 Counts = dict[str, dict[str, int]]  # task name -> status -> number of jobs
 
 
@@ -67,8 +68,10 @@ def count_jobs(rows: Iterable[dict]) -> Counts:
 
 
 def _columns(counts: Counts) -> tuple[str, ...]:
-    cancelled = any(c.get("CANCELLED") for c in counts.values())
-    return (*COLUMNS, "CANCELLED") if cancelled else COLUMNS
+    """The usual columns, and CANCELLED or INTERRUPTED (a killed run's, in `bridge log`)
+    when any job has it."""
+    extra = [s for s in ("CANCELLED", "INTERRUPTED") if any(c.get(s) for c in counts.values())]
+    return (*COLUMNS, *extra)
 
 
 def _rows(counts: Counts) -> list[tuple[str, dict[str, int]]]:
@@ -84,12 +87,14 @@ def plain_table(counts: Counts, prefix: str = "[bridge] | ") -> str:
     columns = _columns(counts)
     rows = _rows(counts)
     width = max([len("TASK"), *(len(name) for name, _ in rows)]) + 2
-    header = "TASK".ljust(width) + "".join(f"{c:>10}" for c in (*columns, "TOTAL"))
+    widths = [max(10, len(c) + 2) for c in (*columns, "TOTAL")]
+    header = "TASK".ljust(width) + "".join(f"{c:>{w}}" for c, w in zip(
+        (*columns, "TOTAL"), widths, strict=True))
     lines = [f"JOB STATUS {datetime.now():%Y/%m/%d %H:%M:%S}", header, ""]
     for name, per_task in rows:
         numbers = [per_task.get(c, 0) for c in columns]
-        lines.append(name.ljust(width) + "".join(f"{n:>10}" for n in
-                                                 (*numbers, sum(per_task.values()))))
+        lines.append(name.ljust(width) + "".join(f"{n:>{w}}" for n, w in zip(
+            (*numbers, sum(per_task.values())), widths, strict=True)))
     return "\n".join(prefix + line for line in lines)
 
 

@@ -10,7 +10,7 @@ import subprocess
 from typing import Any
 
 FILL = {"DONE": "#b7e4c7", "CACHED": "#d8f3dc", "RUNNING": "#a9d6e5", "PENDING": "#fff3b0",
-        "FAILED": "#f4a6a6", "CANCELLED": "#e0c3fc"}
+        "FAILED": "#f4a6a6", "CANCELLED": "#e0c3fc", "INTERRUPTED": "#d9d9d9"}
 FORMATS = ("dot", "svg", "png", "html")
 
 

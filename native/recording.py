@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from bridge.native import process
 from bridge.native.expression import (
     CallValue,
     Expression,
@@ -151,6 +152,7 @@ class Recorder:
             "started": started,
             "ended": None if status == "RUNNING" else time.time(),
             "tags": tags,
+            **process.current(),
         }
 
     def tags(self, kind: str, entity_id: str, tags: dict[str, Any]) -> None:

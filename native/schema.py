@@ -6,6 +6,7 @@ Bump SCHEMA_VERSION with every change and add its upgrade step to UPGRADES.
 from __future__ import annotations
 
 from sqlalchemy import (
+    DDL,
     JSON,
     Column,
     Float,
@@ -17,9 +18,10 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    event,
 )
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 metadata = MetaData()
 
@@ -85,6 +87,11 @@ executions = Table(
     Column("started", Float, nullable=False),
     Column("ended", Float),
     Column("tags", JSON, nullable=False),
+    # The process that runs (or ran) the execution: a reader on the same host tells a
+    # killed run (process gone) from a running one (version 4; NULL before).
+    Column("host", Text),
+    Column("pid", Integer),
+    Column("process_start", String(128)),
 )
 
 # One row per job (an evaluation of a call in one execution).
@@ -117,6 +124,36 @@ jobs = Table(
 Index("ix_calls_task_hash", calls.c.task_hash)
 Index("ix_jobs_execution", jobs.c.execution_id)
 Index("ix_jobs_call_hash", jobs.c.call_hash)
+# Which cache entries hold a File or Dir at a uri in their result (version 4): `bridge log
+# PATH` finds a file's producer here instead of reading every call's result_files. A row per
+# [uri, hash] of calls.result_files, written with the call; the uri is keyed by its sha256
+# (uris may be longer than an index entry may be). A rewritten call may leave a row its
+# result no longer holds: readers check the call's own result_files.
+call_files = Table(
+    "call_files",
+    metadata,
+    Column("uri_hash", String(64), primary_key=True),
+    Column("call_hash", String(64), primary_key=True),
+    Column("subtree_hash", String(64), primary_key=True),
+    Column("uri", Text, nullable=False),
+)
+
+# For `bridge log` on a big store (version 4): the newest executions first.
+VERSION_4_INDEXES = (Index("ix_executions_started", executions.c.started),)
+
+
+def _prefix_index(table: Table, column: str) -> DDL:
+    """A PostgreSQL index answering ``column LIKE 'prefix%'`` (`bridge log 1a29b158`), which
+    its primary-key index does only in the C collation; SQLite's queries use a range. DDL
+    text, since declaring it on an Index would import the PostgreSQL dialect everywhere."""
+    return DDL(f"CREATE INDEX IF NOT EXISTS ix_{table.name}_{column}_prefix "
+               f"ON {table.name} ({column} varchar_pattern_ops)")
+
+
+# Created with their tables on PostgreSQL (and by the version 4 upgrade).
+POSTGRESQL_INDEXES = {jobs: _prefix_index(jobs, "job_id"), calls: _prefix_index(calls, "call_hash")}
+for _table, _ddl in POSTGRESQL_INDEXES.items():
+    event.listen(_table, "after_create", _ddl.execute_if(dialect="postgresql"))
 
 # Tags from apply_tags() and `bridge run --tag`: on a value, a job or an execution.
 tags = Table(

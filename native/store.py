@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,8 @@ from sqlalchemy import Engine, bindparam, create_engine, event, inspect, select,
 
 from bridge.native import schema
 from bridge.native.bulk import BulkStatement, decode_json, select_where_in
+from bridge.native.call_files import CallUpsert
+from bridge.native.record import Record, chunks
 from bridge.native.schema import SCHEMA_VERSION, calls, executions, jobs, meta, tasks
 from bridge.native.schema import values as values_table
 from bridge.native.values import DEFAULT_INLINE_LIMIT, ValueStore, dumps, loads, preview, type_name
@@ -71,8 +73,9 @@ class WriteBatch:
             )
 
 
-class CallGraphStore:
-    """A SQLAlchemy-backed store of executions, jobs, calls, values and task sources."""
+class CallGraphStore(Record):
+    """A SQLAlchemy-backed store of executions, jobs, calls, values and task sources: the
+    record's reads (:class:`Record`), the engine's writes, cache lookups and values."""
 
     def __init__(
         self,
@@ -182,7 +185,7 @@ class CallGraphStore:
         found: dict[str, list[CachedCall]] = {}
         wanted = list(call_hashes)
         with self.engine.connect() as conn:
-            for chunk in _chunks(wanted, LOOKUP_CHUNK):
+            for chunk in chunks(wanted, LOOKUP_CHUNK):
                 for row in select_where_in(conn, LOOKUP_SQL, "calls.call_hash", chunk,
                                            "ORDER BY calls.created DESC"):
                     call_hash, task_hash, result_hash, tasks_, files, subtree, counts = row[:7]
@@ -200,51 +203,7 @@ class CallGraphStore:
     def load_cached_result(self, cached: CachedCall) -> Any:
         return self._load(cached.result_hash, cached.data, cached.location)
 
-    # -- reads for the CLI and adapters -------------------------------------------------
-
-    def execution(self, execution_id: str) -> dict | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(executions).where(executions.c.execution_id == execution_id)
-            ).first()
-        return dict(row._mapping) if row else None
-
-    def find_executions(self, id_prefix: str = "", limit: int = 20) -> list[dict]:
-        """Executions, newest first; `id_prefix` narrows by id prefix ('' for all)."""
-        query = select(executions).order_by(executions.c.started.desc()).limit(limit)
-        if id_prefix:
-            query = query.where(executions.c.execution_id.startswith(id_prefix))
-        with self.engine.connect() as conn:
-            return [dict(row._mapping) for row in conn.execute(query)]
-
-    def execution_graph(self, execution_id: str) -> ExecutionGraph:
-        """The jobs of one execution, the calls and values they name, and the dataflow
-        edges between them (argument sources resolved to the jobs that produced them)."""
-        with self.engine.connect() as conn:
-            job_rows = [
-                dict(row._mapping)
-                for row in conn.execute(
-                    select(jobs).where(jobs.c.execution_id == execution_id).order_by(
-                        jobs.c.started
-                    )
-                )
-            ]
-            hashes = {row["call_hash"] for row in job_rows}
-            call_rows = {}
-            for chunk in _chunks(sorted(hashes), LOOKUP_CHUNK):
-                query = select(calls).where(calls.c.call_hash.in_(chunk)).order_by(calls.c.created)
-                for row in conn.execute(query):
-                    call_rows[row.call_hash] = dict(row._mapping)  # the newest variant wins
-            value_hashes = {c["result_hash"] for c in call_rows.values()}
-            for job in job_rows:
-                value_hashes.update(arg["hash"] for arg in job["arguments"])
-            value_rows = {}
-            columns = [c for c in values_table.c if c.name != "data"]
-            for chunk in _chunks(sorted(value_hashes), LOOKUP_CHUNK):
-                query = select(*columns).where(values_table.c.value_hash.in_(chunk))
-                for row in conn.execute(query):
-                    value_rows[row.value_hash] = dict(row._mapping)
-        return ExecutionGraph(execution_id, job_rows, call_rows, value_rows)
+    # -- reads for the engine and adapters (the CLI's inspection reads are on Record) --
 
     def load_value(self, value_hash: str) -> Any:
         with self.engine.connect() as conn:
@@ -286,7 +245,9 @@ class CallGraphStore:
         self._insert_value = bulk(insert(values_table).on_conflict_do_nothing(), values_table)
         self._insert_job = bulk(insert(jobs), jobs)
         self._insert_tag = bulk(insert(schema.tags).on_conflict_do_nothing(), schema.tags)
-        self._upsert_call = bulk(_upsert(insert, calls, "call_hash", "subtree_hash"), calls)
+        self._upsert_call = CallUpsert(
+            bulk(_upsert(insert, calls, "call_hash", "subtree_hash"), calls),
+            bulk(insert(schema.call_files).on_conflict_do_nothing(), schema.call_files))
         self._upsert_execution = bulk(_upsert(insert, executions, "execution_id"), executions)
         self._job_updates: dict[tuple[str, ...], BulkStatement] = {}
 
@@ -299,49 +260,6 @@ class CallGraphStore:
             statement = BulkStatement(self.engine, update_jobs.values(**values), jobs)
             self._job_updates[columns] = statement
         return statement
-
-
-@dataclass
-class DataflowEdge:
-    """An argument of `to_job` that came from the result of `from_job` (at `path`)."""
-
-    from_job: str
-    to_job: str
-    argument: str
-    subpath: list
-    path: list
-
-
-@dataclass
-class ExecutionGraph:
-    execution_id: str
-    jobs: list[dict]
-    calls: dict[str, dict]
-    values: dict[str, dict]
-
-    @property
-    def edges(self) -> list[DataflowEdge]:
-        producer = {}
-        for job in self.jobs:
-            producer.setdefault(job["call_hash"], job["job_id"])
-        edges = []
-        for job in self.jobs:
-            for arg in job["arguments"]:
-                for subpath, call_hash, path in arg["sources"]:
-                    if call_hash in producer:
-                        edges.append(
-                            DataflowEdge(producer[call_hash], job["job_id"], arg["name"],
-                                         subpath, path)
-                        )
-        return edges
-
-    def children(self, job_id: str | None) -> list[dict]:
-        return [job for job in self.jobs if job["parent_id"] == job_id]
-
-
-def _chunks(items: Sequence, size: int) -> Iterable[Sequence]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def _dialect_insert(engine: Engine) -> Any:

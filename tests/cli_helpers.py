@@ -124,3 +124,28 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BRIDGE_")}
     env.update(extra)
     return env
+
+
+# What each schema version added, undone newest first by `as_version`.
+_ADDED_IN = {
+    4: ["DROP INDEX IF EXISTS ix_executions_started", "DROP INDEX IF EXISTS ix_jobs_job_id_prefix",
+        "DROP INDEX IF EXISTS ix_calls_call_hash_prefix", "DROP TABLE call_files",
+        *(f"ALTER TABLE executions DROP COLUMN {c}" for c in ("host", "pid", "process_start"))],
+    3: ["ALTER TABLE jobs DROP COLUMN result_hash", "ALTER TABLE jobs DROP COLUMN result_files"],
+    2: ["ALTER TABLE calls DROP COLUMN subtree_counts"],
+}
+
+
+def as_version(uri: str, version: int) -> None:
+    """Make a store of this bridge's schema look as schema ``version`` left it."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(uri)
+    with engine.begin() as conn:
+        for added in sorted(_ADDED_IN, reverse=True):
+            if added > version:
+                for statement in _ADDED_IN[added]:
+                    conn.execute(text(statement))
+        conn.execute(text(f"UPDATE bridge_meta SET value='{version}' "
+                          "WHERE key='schema_version'"))
+    engine.dispose()

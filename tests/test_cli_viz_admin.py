@@ -11,7 +11,14 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from bridge.native.schema import SCHEMA_VERSION
-from cli_helpers import BRIDGE, assert_user_error, invoke, subprocess_env, write_workflow
+from cli_helpers import (
+    BRIDGE,
+    as_version,
+    assert_user_error,
+    invoke,
+    subprocess_env,
+    write_workflow,
+)
 
 
 @pytest.fixture
@@ -113,13 +120,7 @@ def test_db_upgrade_takes_a_version_1_store_to_the_current_version(
     env = {"BRIDGE_DB_URI": uri}
     write_workflow(workdir)
     assert invoke("run", "wf.py", "main", "--n", "7", env=env).exit_code == 0
-    engine = create_engine(uri)
-    with engine.begin() as conn:  # as version 1 was
-        conn.execute(text("ALTER TABLE calls DROP COLUMN subtree_counts"))
-        conn.execute(text("ALTER TABLE jobs DROP COLUMN result_hash"))
-        conn.execute(text("ALTER TABLE jobs DROP COLUMN result_files"))
-        conn.execute(text("UPDATE bridge_meta SET value='1' WHERE key='schema_version'"))
-    engine.dispose()
+    as_version(uri, 1)
     assert_user_error(invoke("run", "wf.py", "main", "--n", "7", env=env), "version 1",
                       "bridge db upgrade")
     upgraded = invoke("db", "upgrade", env=env).output

@@ -45,6 +45,14 @@ def open_store(config_dir: str | None, create: bool = False) -> Any:
         raise UserError(str(error)) from None
 
 
+def open_record(config_dir: str | None) -> Any:
+    """The configured store's record, to inspect: a :class:`Record` holds the database
+    and nothing else, so no inspection command can unpickle (run) what a store holds."""
+    from bridge.native.record import Record
+
+    return Record(open_store(config_dir).engine)
+
+
 def parse_pairs(pairs: tuple[str, ...], option: str) -> dict[str, Any]:
     """``("memory=4", "executor=batch")`` -> ``{"memory": 4, "executor": "batch"}``;
     values that read as JSON (numbers, true/false, lists) become those."""

@@ -7,9 +7,9 @@ import os
 
 import click
 
-from bridge.cli.common import UserError, config_option, open_store
+from bridge.cli.common import UserError, config_option, open_record
 
-STATUSES = ("PENDING", "RUNNING", "DONE", "CACHED", "FAILED", "CANCELLED")
+STATUSES = ("PENDING", "RUNNING", "DONE", "CACHED", "FAILED", "CANCELLED", "INTERRUPTED")
 
 
 @click.command()
@@ -30,7 +30,7 @@ def log(ident: str | None, files: bool, task: str | None, status: str | None, fm
     its upstream dataflow."""
     from bridge import history, provenance
 
-    store = open_store(config_dir)
+    store = open_record(config_dir)
     try:
         if ident is None:
             if files:

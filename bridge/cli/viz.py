@@ -6,7 +6,7 @@ import os
 
 import click
 
-from bridge.cli.common import UserError, config_option, open_store
+from bridge.cli.common import UserError, config_option, open_record
 
 
 @click.command()
@@ -18,19 +18,22 @@ def viz(ident: str, output: str, config_dir: str | None) -> None:
     """Draw the call graph of execution ID (default: the latest): jobs coloured by
     status, dataflow edges labelled with the argument they fed."""
     from bridge import history
+    from bridge.interrupted import shown_jobs
     from bridge.viz import FORMATS, VizError, render, to_dot
 
     fmt = os.path.splitext(output)[1].lstrip(".").lower()
     if fmt not in FORMATS:
         raise UserError(f"-o {output}: the suffix must be one of "
                         + ", ".join("." + f for f in FORMATS))
-    store = open_store(config_dir)
+    store = open_record(config_dir)
     try:
         kind, row = history.resolve(store, ident)
         if kind != "execution":
             raise history.NotFound(f"{ident!r} is a {kind}, not an execution: "
                                    "`bridge log` lists executions")
-        data = render(to_dot(store.execution_graph(row["execution_id"]), row), fmt)
+        graph = store.execution_graph(row["execution_id"], with_calls=False)
+        graph.jobs = shown_jobs(store, graph.jobs)
+        data = render(to_dot(graph, row), fmt)
     except (history.NotFound, VizError) as error:
         raise UserError(str(error)) from None
     finally:

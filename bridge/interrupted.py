@@ -1,0 +1,73 @@
+"""Killed runs, as the record's readers show them. A `bridge run` killed outright (SIGKILL,
+a crashed machine, an OOM kill) never records its end: its execution stays RUNNING, and so
+do its unfinished jobs. Each execution records the host, pid and start time of its
+process, so a reader on the same host can see that process is gone and show the execution
+and its RUNNING or PENDING jobs as INTERRUPTED; no daemon watches, and the record itself
+is never rewritten by reading it. On another host nothing can be told: those stay RUNNING,
+with the host and pid to look at."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from bridge import queries
+from bridge.native import process
+
+INTERRUPTED = "INTERRUPTED"
+UNFINISHED = ("PENDING", "RUNNING")
+
+
+def execution_status(row: dict) -> str:
+    """The status to show for an execution row: INTERRUPTED when it is recorded RUNNING
+    and its process is gone."""
+    if row["status"] == "RUNNING" and process_state(row) == "gone":
+        return INTERRUPTED
+    return row["status"]
+
+
+def process_state(row: dict) -> process.ProcessState:
+    return process.state(row.get("host"), row.get("pid"), row.get("process_start"))
+
+
+def process_note(row: dict) -> str | None:
+    """What `bridge log` says of the process of an execution recorded RUNNING; None when
+    not recorded (executions from before schema version 4) or not RUNNING."""
+    if row["status"] != "RUNNING" or not row.get("host"):
+        return None
+    state = process_state(row)
+    if state == "gone":
+        return f"pid {row['pid']} on {row['host']} is gone: killed"
+    if state == "elsewhere":
+        return (f"on {row['host']} pid {row['pid']}; only that host can tell whether it "
+                "still runs")
+    return f"pid {row['pid']}"
+
+
+def interrupted_ids(store: Any, execution_ids: Iterable[str]) -> set[str]:
+    """Which of these executions are recorded RUNNING but whose process is gone."""
+    rows = queries.executions_by_id(store, execution_ids, status="RUNNING")
+    return {row["execution_id"] for row in rows if execution_status(row) == INTERRUPTED}
+
+
+def shown_jobs(store: Any, jobs: list[dict]) -> list[dict]:
+    """The job rows with the status to show: RUNNING or PENDING jobs of an interrupted
+    execution are INTERRUPTED (their process is gone, so they will never end)."""
+    gone = interrupted_ids(store, {j["execution_id"] for j in jobs if j["status"] in UNFINISHED})
+    if not gone:
+        return jobs
+    return [{**job, "status": INTERRUPTED}
+            if job["status"] in UNFINISHED and job["execution_id"] in gone else job
+            for job in jobs]
+
+
+def find_shown_jobs(store: Any, status: str | None = None, limit: int | None = 100,
+                    **filters: Any) -> list[dict]:
+    """:func:`queries.find_jobs` by the status shown: INTERRUPTED finds RUNNING and
+    PENDING jobs of interrupted executions, RUNNING and PENDING leave those out."""
+    if status is None or status.upper() not in (INTERRUPTED, *UNFINISHED):
+        return shown_jobs(store, queries.find_jobs(store, status=status, limit=limit, **filters))
+    # Unfinished jobs are few (those of runs in flight or killed): filter them all here.
+    rows = shown_jobs(store, queries.find_jobs(store, status=UNFINISHED, limit=None, **filters))
+    found = [row for row in rows if row["status"] == status.upper()]
+    return found[:limit] if limit else found
