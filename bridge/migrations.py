@@ -45,7 +45,7 @@ STEPS: dict[int, Callable[[Connection], None]] = {
 
 
 def current_version(store: Any) -> int:
-    return store.version()
+    return store.version() or 0
 
 
 def upgrade(store: Any) -> list[int]:
@@ -55,7 +55,7 @@ def upgrade(store: Any) -> list[int]:
     applied: list[int] = []
     while True:
         with store.schema_transaction() as conn:
-            version = store.recorded_version(conn)
+            version = store.recorded_version(conn) or 0
             if version > schema.SCHEMA_VERSION:
                 raise StoreError(f"the store at {store.safe_uri} has schema version {version}, "
                                  f"newer than this bridge's {schema.SCHEMA_VERSION}: "

@@ -133,10 +133,11 @@ class CallGraphStore:
                 raise StoreError(f"no bridge store at {self.safe_uri}: run `bridge init` first")
             self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
         version = self.version()
-        if version == 0:
+        if version is None:
             if not create:
                 raise StoreError(f"no bridge store at {self.safe_uri}: run `bridge init` first")
-            version = self._create_schema()
+            with self._opening():
+                version = self._create_schema()
         if version != SCHEMA_VERSION:
             newer = version > SCHEMA_VERSION
             raise StoreError(
@@ -146,17 +147,22 @@ class CallGraphStore:
             )
         return self
 
-    def version(self) -> int:
-        """The schema version the database records; 0 when it holds no tables yet."""
+    def version(self) -> int | None:
+        """The schema version the database records; None when it holds no tables yet."""
+        with self._opening(), self.engine.connect() as conn:
+            return self.recorded_version(conn)
+
+    @contextmanager
+    def _opening(self) -> Iterator[None]:
+        """A database error while opening the store as one line naming it."""
         try:
-            with self.engine.connect() as conn:
-                return self.recorded_version(conn)
+            yield
         except SQLAlchemyError as error:
             raise StoreError(f"cannot open the store at {self.safe_uri}: {one_line(error)}; "
                              "check db_uri and that the database is reachable") from None
 
-    def recorded_version(self, conn: Connection) -> int:
-        """The version in ``bridge_meta`` (0: no bridge tables, or none recorded yet). A
+    def recorded_version(self, conn: Connection) -> int | None:
+        """The version in ``bridge_meta`` (None: no tables, or none recorded yet). A
         database with other tables and no bridge metadata belongs to another application:
         it is refused before anything is written to it."""
         tables = set(inspect(conn).get_table_names())
@@ -167,9 +173,9 @@ class CallGraphStore:
                     f"the database at {self.safe_uri} is not a bridge store: it holds other "
                     f"tables ({shown}) and no bridge metadata; left as it is. Point db_uri "
                     "(bridge.ini) or BRIDGE_DB_URI at a new file or an empty database")
-            return 0
+            return None
         value = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
-        return int(value) if value is not None else 0
+        return int(value) if value is not None else None
 
     @contextmanager
     def schema_transaction(self) -> Iterator[Connection]:
@@ -189,7 +195,7 @@ class CallGraphStore:
         """Create the tables unless a racing process did first; the version then stored."""
         with self.schema_transaction() as conn:
             version = self.recorded_version(conn)
-            if version == 0:
+            if version is None:
                 schema.metadata.create_all(conn)
                 conn.execute(
                     self._upsert_meta, [{"key": "schema_version", "value": str(SCHEMA_VERSION)}]
