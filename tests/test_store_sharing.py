@@ -122,6 +122,40 @@ def test_concurrent_runs_recording_the_same_calls_in_different_orders(
         assert ident[:8] in log.stdout and "DONE" in log.stdout, log.stdout
 
 
+def test_a_write_that_loses_a_serialization_race_is_retried(
+    postgres_uri: str, workdir: Path
+) -> None:
+    """The server aborts the run's first write as if it lost a race (a trigger raising
+    serialization_failure once, counted by a sequence, which a rollback does not undo):
+    the write is retried, the run succeeds and its record is whole."""
+    from bridge.loading import load_workflow
+    from bridge.scheduler import Scheduler
+
+    db_uri = fresh_database(postgres_uri)
+    CallGraphStore(db_uri).open().close()
+    with psycopg.connect(db_uri, autocommit=True) as conn:
+        conn.execute("CREATE SEQUENCE lost_races")
+        conn.execute("""
+            CREATE FUNCTION lose_first_race() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF nextval('lost_races') = 1 THEN
+                    RAISE EXCEPTION 'could not serialize access'
+                        USING ERRCODE = 'serialization_failure';
+                END IF;
+                RETURN NEW;
+            END $$""")
+        conn.execute("CREATE TRIGGER lose_first_race BEFORE INSERT ON executions "
+                     "FOR EACH ROW EXECUTE FUNCTION lose_first_race()")
+    (workdir / "retried.py").write_text(FANOUT)
+    workflow = load_workflow(str(workdir / "retried.py"))
+    with Scheduler(db_uri=db_uri) as scheduler:
+        assert scheduler.run(workflow.fan(width=5)) == fanout_total(5)
+    rows = store_rows(db_uri)
+    assert rows["executions"] == 1 and rows["jobs"] == 7, rows
+    with psycopg.connect(db_uri) as conn:
+        assert conn.execute("SELECT last_value FROM lost_races").fetchone()[0] >= 2
+
+
 def foreign_database(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with sqlite3.connect(path) as conn:
