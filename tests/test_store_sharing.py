@@ -206,6 +206,23 @@ def test_a_damaged_store_file_is_one_line(workdir: Path, damage: str) -> None:
                           "restore it from a backup")
 
 
+def test_damage_found_in_the_middle_of_a_command_is_one_line(workdir: Path) -> None:
+    """A store whose header and schema read fine, and whose jobs' pages are garbage: the
+    command fails at its first query of them, past opening the store."""
+    from bridge.loading import load_workflow
+    from bridge.scheduler import Scheduler
+
+    (workdir / "damaged_wf.py").write_text(FANOUT)
+    with Scheduler() as scheduler:
+        scheduler.run(load_workflow(str(workdir / "damaged_wf.py")).fan(width=200))
+    database = workdir / ".bridge" / "bridge.db"
+    size = database.stat().st_size
+    with database.open("r+b") as file:
+        file.seek(size * 3 // 10 // 4096 * 4096)
+        file.write(os.urandom(size * 6 // 10 // 4096 * 4096))
+    assert_user_error(invoke("log", "-"), str(database), "damaged or not a SQLite database")
+
+
 @pytest.mark.parametrize(("db_uri", "words"), [
     ("mysql://ann:s3cret@db.example/bridge", ["mysql://ann:***@db.example/bridge",
                                               "not 'mysql'", "postgresql://"]),
