@@ -30,6 +30,7 @@ from store_helpers import (
     FANOUT,
     clean_env,
     failures,
+    fan_runs,
     fanout_rows,
     fanout_total,
     race,
@@ -40,9 +41,7 @@ from store_helpers import (
 def load(folder: Path, db_uri: str, runs: int, tasks: int) -> tuple[float, list[str]]:
     """Race the runs against ``db_uri``; the wall time and what went wrong (if anything)."""
     (folder / "wf.py").write_text(FANOUT)
-    commands = [["run", "wf.py", "fan", "--width", str(tasks), "--seed", str(seed)]
-                for seed in range(runs)]
-    finished, seconds = race(folder, commands, clean_env(BRIDGE_DB_URI=db_uri))
+    finished, seconds = race(folder, fan_runs(runs, tasks), clean_env(BRIDGE_DB_URI=db_uri))
     problems = [failures(finished)] if failures(finished) else []
     wrong = [run for run in finished
              if run.returncode == 0 and run.stdout.strip() != str(fanout_total(tasks))]

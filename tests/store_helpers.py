@@ -55,6 +55,13 @@ def sum_all(parts: list) -> int:
 '''
 
 
+def fan_runs(count: int, width: int) -> list[list[str]]:
+    """`bridge run` of the same fan-out (in a folder holding FANOUT as wf.py), each
+    process starting its leaves in its own order."""
+    return [["run", "wf.py", "fan", "--width", str(width), "--seed", str(seed)]
+            for seed in range(count)]
+
+
 def fanout_total(width: int) -> int:
     return sum(i * i for i in range(width))
 

@@ -27,6 +27,7 @@ from store_helpers import (
     clean_env,
     execution_id,
     failures,
+    fan_runs,
     fanout_rows,
     fanout_total,
     race,
@@ -44,12 +45,6 @@ def fresh_store(request: pytest.FixtureRequest, workdir: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{workdir / 'shared' / 'bridge.db'}"
     return fresh_database(request.getfixturevalue("postgres_uri"))
-
-
-def fan_runs(count: int, width: int) -> list[list[str]]:
-    """`bridge run` of the same fan-out, each process starting its leaves in its own order."""
-    return [["run", "wf.py", "fan", "--width", str(width), "--seed", str(seed)]
-            for seed in range(count)]
 
 
 def test_racing_first_runs_create_the_store_once(fresh_store: str, workdir: Path) -> None:
