@@ -141,7 +141,8 @@ def test_a_write_that_loses_a_serialization_race_is_retried(
             END $$""")
         conn.execute("CREATE TRIGGER lose_first_race BEFORE INSERT ON executions "
                      "FOR EACH ROW EXECUTE FUNCTION lose_first_race()")
-    (workdir / "retried.py").write_text(FANOUT)
+    # a namespace of its own: wf.py's tasks of the same names live in this process too
+    (workdir / "retried.py").write_text('bridge_namespace = "retried"\n' + FANOUT)
     workflow = load_workflow(str(workdir / "retried.py"))
     with Scheduler(db_uri=db_uri) as scheduler:
         assert scheduler.run(workflow.fan(width=5)) == fanout_total(5)
@@ -207,7 +208,7 @@ def test_damage_found_in_the_middle_of_a_command_is_one_line(workdir: Path) -> N
     from bridge.loading import load_workflow
     from bridge.scheduler import Scheduler
 
-    (workdir / "damaged_wf.py").write_text(FANOUT)
+    (workdir / "damaged_wf.py").write_text('bridge_namespace = "damaged"\n' + FANOUT)
     with Scheduler() as scheduler:
         scheduler.run(load_workflow(str(workdir / "damaged_wf.py")).fan(width=200))
     database = workdir / ".bridge" / "bridge.db"
