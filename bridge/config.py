@@ -102,9 +102,25 @@ class Config(_Section):
         if path.exists():
             data.update(_read_ini(path))
         try:
-            return cls.model_validate(data)
+            config = cls.model_validate(data)
         except ValidationError as error:
             raise ConfigError(_describe(error, path)) from None
+        config._check_db_uri(path)
+        return config
+
+    def _check_db_uri(self, path: Path) -> None:
+        """A store URI bridge cannot open is an error naming where it came from."""
+        from_env = os.environ.get("BRIDGE_DB_URI")
+        db_uri = from_env or self.backend.db_uri
+        if not db_uri:
+            return
+        from bridge.native.store import StoreError, check_db_uri
+
+        try:
+            check_db_uri(db_uri)
+        except StoreError as error:
+            origin = "BRIDGE_DB_URI" if from_env else f"{path}: [backend] db_uri"
+            raise ConfigError(f"{origin}: {error}") from None
 
     def to_settings(self) -> SchedulerSettings:
         executors = {

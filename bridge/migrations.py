@@ -71,28 +71,27 @@ STEPS: dict[int, Callable[[Connection], None]] = {
 
 
 def current_version(store: Any) -> int:
-    with store.engine.connect() as conn:
-        if not inspect(conn).has_table(schema.meta.name):
-            return 0
-        value = conn.execute(
-            select(schema.meta.c.value).where(schema.meta.c.key == "schema_version")
-        ).scalar()
-    return int(value) if value is not None else 0
+    return store.version() or 0
 
 
 def upgrade(store: Any) -> list[int]:
-    """Run the missing steps; the versions applied (empty when up to date)."""
-    version = current_version(store)
-    if version > schema.SCHEMA_VERSION:
-        raise StoreError(f"the store at {store.safe_uri} has schema version {version}, newer "
-                         f"than this bridge's {schema.SCHEMA_VERSION}: upgrade bridge")
-    applied = []
-    for target in range(version + 1, schema.SCHEMA_VERSION + 1):
-        with store.engine.begin() as conn:
+    """Run the missing steps; the versions applied (empty when up to date). Each step
+    runs under the schema lock after re-reading the version, so racing upgrades (or a
+    process creating the store meanwhile) take turns instead of colliding."""
+    applied: list[int] = []
+    while True:
+        with store.schema_transaction() as conn:
+            version = store.recorded_version(conn) or 0
+            if version > schema.SCHEMA_VERSION:
+                raise StoreError(f"the store at {store.safe_uri} has schema version {version}, "
+                                 f"newer than this bridge's {schema.SCHEMA_VERSION}: "
+                                 "upgrade bridge")
+            if version == schema.SCHEMA_VERSION:
+                return applied
+            target = version + 1
             STEPS[target](conn)
             conn.execute(store._upsert_meta, [{"key": "schema_version", "value": str(target)}])
         applied.append(target)
-    return applied
 
 
 def table_counts(store: Any) -> dict[str, int]:

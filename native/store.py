@@ -3,12 +3,29 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+import random
+import re
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, create_engine, event, inspect, select, update
+from sqlalchemy import (
+    URL,
+    Connection,
+    Engine,
+    bindparam,
+    create_engine,
+    event,
+    inspect,
+    make_url,
+    select,
+    update,
+)
+from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from bridge.native import schema
 from bridge.native.bulk import BulkStatement, decode_json, select_where_in
@@ -25,6 +42,15 @@ LOOKUP_SQL = (
     "stored_values.location "
     "FROM calls JOIN stored_values ON stored_values.value_hash = calls.result_hash"
 )
+# Seconds to wait before retrying a flush that lost a deadlock or serialization race
+# (each doubled at most, at random, so the losers do not collide again in step).
+RETRY_DELAYS = (0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
+# PostgreSQL SQLSTATEs of a transaction that lost a race: deadlock_detected,
+# serialization_failure. Retrying the whole transaction is the documented remedy.
+RETRY_SQLSTATES = frozenset({"40P01", "40001"})
+# The PostgreSQL advisory lock held while a process creates or upgrades the schema.
+SCHEMA_LOCK_KEY = 0x627269646765  # "bridge"
+SUPPORTED_SCHEMES = "sqlite:///PATH or postgresql://USER@HOST:PORT/DATABASE"
 
 
 class StoreError(Exception):
@@ -109,27 +135,14 @@ class CallGraphStore(Record):
             if not create:
                 raise StoreError(f"no bridge store at {self.safe_uri}: run `bridge init` first")
             self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
-        try:
-            with self.engine.connect() as conn:
-                has_meta = inspect(conn).has_table(meta.name)
-                version = (
-                    conn.execute(select(meta.c.value).where(meta.c.key == "schema_version"))
-                    .scalar()
-                    if has_meta
-                    else None
-                )
-        except Exception as error:
-            raise StoreError(f"cannot open the store at {self.safe_uri}: {error}") from error
+        version = self.version()
         if version is None:
             if not create:
                 raise StoreError(f"no bridge store at {self.safe_uri}: run `bridge init` first")
-            with self.engine.begin() as conn:
-                schema.metadata.create_all(conn)
-                conn.execute(
-                    self._upsert_meta, [{"key": "schema_version", "value": str(SCHEMA_VERSION)}]
-                )
-        elif int(version) != SCHEMA_VERSION:
-            newer = int(version) > SCHEMA_VERSION
+            with self._opening():
+                version = self._create_schema()
+        if version != SCHEMA_VERSION:
+            newer = version > SCHEMA_VERSION
             raise StoreError(
                 f"the store at {self.safe_uri} has schema version {version}, this bridge uses "
                 f"{SCHEMA_VERSION}: "
@@ -137,12 +150,61 @@ class CallGraphStore(Record):
             )
         return self
 
-    def close(self) -> None:
-        self.engine.dispose()
+    def version(self) -> int | None:
+        """The schema version the database records; None when it holds no tables yet."""
+        with self._opening(), self.engine.connect() as conn:
+            return self.recorded_version(conn)
 
-    @property
-    def safe_uri(self) -> str:
-        return self.engine.url.render_as_string(hide_password=True)
+    @contextmanager
+    def _opening(self) -> Iterator[None]:
+        """A database error while opening the store as one line naming it."""
+        try:
+            yield
+        except SQLAlchemyError as error:
+            raise StoreError(f"cannot open the store at {self.safe_uri}: {one_line(error)}; "
+                             "check db_uri and that the database is reachable") from None
+
+    def recorded_version(self, conn: Connection) -> int | None:
+        """The version in ``bridge_meta`` (None: no tables, or none recorded yet). A
+        database with other tables and no bridge metadata belongs to another application:
+        it is refused before anything is written to it."""
+        tables = set(inspect(conn).get_table_names())
+        if meta.name not in tables:
+            if tables:
+                shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+                raise StoreError(
+                    f"the database at {self.safe_uri} is not a bridge store: it holds other "
+                    f"tables ({shown}) and no bridge metadata; left as it is. Point db_uri "
+                    "(bridge.ini) or BRIDGE_DB_URI at a new file or an empty database")
+            return None
+        value = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
+        return int(value) if value is not None else None
+
+    @contextmanager
+    def schema_transaction(self) -> Iterator[Connection]:
+        """A transaction holding the store's schema lock, so processes racing to create or
+        upgrade the schema take turns, and each re-reads what the one before it did.
+        SQLite: BEGIN IMMEDIATE takes the write lock before the first read (pysqlite
+        itself would begin only at the first INSERT); PostgreSQL: an advisory lock held
+        until the transaction ends (concurrent CREATE TABLEs of one name collide)."""
+        with self.engine.begin() as conn:
+            if self.engine.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_KEY})")
+            yield conn
+
+    def _create_schema(self) -> int:
+        """Create the tables unless a racing process did first; the version then stored."""
+        with self.schema_transaction() as conn:
+            version = self.recorded_version(conn)
+            if version is None:
+                schema.metadata.create_all(conn)
+                conn.execute(
+                    self._upsert_meta, [{"key": "schema_version", "value": str(SCHEMA_VERSION)}]
+                )
+                version = SCHEMA_VERSION
+        return version
 
     # -- writes ------------------------------------------------------------------------
 
@@ -163,20 +225,41 @@ class CallGraphStore(Record):
         }
 
     def flush(self, batch: WriteBatch) -> None:
+        """Write ``batch`` in one transaction. Every statement takes its rows in key order,
+        so concurrent flushes lock shared rows (cache entries, values, task sources) in
+        the same order and cannot deadlock each other; a transaction that loses such a
+        race anyway (or a serialization race) is retried whole after a short pause."""
         if not batch:
             return
+        writes = self._ordered_writes(batch)
+        for delay in (*RETRY_DELAYS, None):
+            try:
+                with self.engine.begin() as conn:
+                    for statement, rows in writes:
+                        statement.run(conn, rows)
+                return
+            except DBAPIError as error:
+                if delay is None or not _lost_race(error):
+                    raise
+            time.sleep(delay * (1 + random.random()))
+
+    def _ordered_writes(self, batch: WriteBatch) -> list[tuple[BulkStatement, list[dict]]]:
+        """The batch's statements in an order that never leaves a reference dangling
+        (values before the calls naming them), each with its rows sorted by key."""
         updates_by_columns: dict[tuple[str, ...], list[dict]] = {}
-        for row in batch.job_updates.values():
+        for _, row in sorted(batch.job_updates.items()):
             updates_by_columns.setdefault(tuple(sorted(row)), []).append(row)
-        with self.engine.begin() as conn:
-            self._insert_task.run(conn, batch.tasks.values())
-            self._insert_value.run(conn, batch.values.values())
-            self._upsert_call.run(conn, batch.calls.values())
-            self._upsert_execution.run(conn, batch.executions.values())
-            self._insert_job.run(conn, batch.new_jobs.values())
-            self._insert_tag.run(conn, batch.tags)
-            for columns, rows in updates_by_columns.items():
-                self._job_update(columns).run(conn, rows)
+        tag_key = ("entity_kind", "entity_id", "key", "value")
+        return [
+            (self._insert_task, _by_key(batch.tasks)),
+            (self._insert_value, _by_key(batch.values)),
+            (self._upsert_call, _by_key(batch.calls)),
+            (self._upsert_execution, _by_key(batch.executions)),
+            (self._insert_job, _by_key(batch.new_jobs)),
+            (self._insert_tag, sorted(batch.tags, key=lambda tag: [tag[k] for k in tag_key])),
+            *((self._job_update(columns), rows)
+              for columns, rows in sorted(updates_by_columns.items())),
+        ]
 
     # -- reads for the scheduler ---------------------------------------------------------
 
@@ -281,21 +364,88 @@ def _upsert(insert: Any, table: Any, *keys: str) -> Any:
     )
 
 
+def _by_key(rows: dict) -> list[dict]:
+    return [rows[key] for key in sorted(rows)]
+
+
+def _lost_race(error: DBAPIError) -> bool:
+    """A deadlock or serialization failure (PostgreSQL), or a lock SQLite waited for in
+    vain: the transaction was rolled back and may simply be run again."""
+    orig = error.orig
+    return (getattr(orig, "sqlstate", None) in RETRY_SQLSTATES
+            or getattr(orig, "sqlite_errorname", None) == "SQLITE_BUSY")
+
+
+def one_line(error: BaseException) -> str:
+    """The driver's own message, without SQLAlchemy's SQL echo and background link."""
+    orig = error.orig if isinstance(error, DBAPIError) else error
+    return (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+
+
+def hide_password(db_uri: str) -> str:
+    """``db_uri`` with any password replaced by ***, even when it does not parse."""
+    return re.sub(r"(://[^:/@]*:).*@", r"\1***@", db_uri)
+
+
+def check_db_uri(db_uri: str) -> URL:
+    """The parsed URI of a store bridge can open, its driver importable; a StoreError
+    naming the URI (password hidden) and what to write instead otherwise."""
+    shown = hide_password(db_uri)
+    try:
+        url = make_url(db_uri)
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        raise StoreError(f"{shown!r} is not a database URI: write {SUPPORTED_SCHEMES}") from None
+    backend = url.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise StoreError(f"{shown}: bridge stores are SQLite or PostgreSQL, not {backend!r}: "
+                         f"write {SUPPORTED_SCHEMES}")
+    if backend == "sqlite" and (url.host or url.port):
+        raise StoreError(f"{shown}: a SQLite URI names a file, not a host: write "
+                         "sqlite:///relative/path.db or sqlite:////absolute/path.db")
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    try:
+        url.get_dialect().import_dbapi()
+    except ImportError as error:
+        driver = error.name or url.get_driver_name()
+        install = ("pip install 'bridge-workflows[postgres]'" if driver == "psycopg"
+                   else f"install {driver}")
+        raise StoreError(f"{shown} needs the {driver} driver, which is not installed: "
+                         f"{install}") from None
+    return url
+
+
 def _create_engine(db_uri: str) -> Engine:
-    if db_uri.startswith("postgresql://"):
-        db_uri = "postgresql+psycopg://" + db_uri[len("postgresql://") :]
-    engine = create_engine(db_uri)
+    engine = create_engine(check_db_uri(db_uri))
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "handle_error", _sqlite_damaged)
     return engine
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """Wait for locks, and use write-ahead logging (readers never block the writer) in
+    bridge's own databases only: switching it on rewrites the file's header, and a
+    database of another application must be refused unaltered."""
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    tables = {row[0] for row in cursor.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not tables or meta.name in tables:
+        cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
+
+
+def _sqlite_damaged(context: ExceptionContext) -> None:
+    """A damaged file, or one that is not SQLite, fails whichever query reads it first:
+    say so in one line, and what to do, wherever that happens."""
+    orig = context.original_exception
+    if getattr(orig, "sqlite_errorname", None) not in ("SQLITE_NOTADB", "SQLITE_CORRUPT"):
+        return
+    database = context.engine.url.database if context.engine else "the store"
+    raise StoreError(f"{database} is damaged or not a SQLite database ({orig}): restore it "
+                     "from a backup, or move it away and bridge starts a new store there")
 
 
 def _default_value_store(db_uri: str) -> str:

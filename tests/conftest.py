@@ -3,19 +3,14 @@ and, where CI asks for it, a skip counted as a failure."""
 
 from __future__ import annotations
 
-import glob
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bridge.native.settings import SchedulerSettings
+from pg_cluster import PostgresMissing, free_port, postgres_cluster
 
 # A test of a part that cannot start here skips with the reason. CI sets this, because
 # its machine installs and starts every part: there a skip means a part failed to start.
@@ -49,56 +44,14 @@ def scheduler(workdir: Path) -> Iterator:
         yield sched
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _pg_bin(name: str) -> str | None:
-    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    return found[-1] if found else shutil.which(name)
-
-
 @pytest.fixture(scope="session")
 def postgres_uri() -> Iterator[str]:
     """A private PostgreSQL cluster on a free loopback port (initdb + pg_ctl)."""
-    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
-    if not initdb or not pg_ctl:
-        pytest.skip("PostgreSQL is not installed (scripts/system-deps.sh installs it)")
-    # Outside pytest's root-only temp folder, so the postgres user can reach it.
-    data = Path(tempfile.mkdtemp(prefix="bridge-pg-")) / "data"
-    prefix: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses to run as root
-        prefix = ["runuser", "-u", "postgres", "--"]
-        shutil.chown(data.parent, "postgres")
-    port = _free_port()
-    subprocess.run([*prefix, initdb, "-D", str(data), "-U", "bridge", "--auth=trust",
-                    "-E", "UTF8"], check=True, capture_output=True)
-    log = data.parent / "pg.log"
-    subprocess.run(
-        [*prefix, pg_ctl, "-D", str(data), "-l", str(log), "-w", "-o",
-         f"-p {port} -k {data.parent} -c listen_addresses=127.0.0.1", "start"],
-        check=True, capture_output=True,
-    )
     try:
-        uri = f"postgresql://bridge@127.0.0.1:{port}/postgres"
-        _wait_for_port(port)
-        yield uri
-    finally:
-        subprocess.run([*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True)
-        shutil.rmtree(data.parent, ignore_errors=True)
-
-
-def _wait_for_port(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"PostgreSQL did not listen on port {port}")
+        with postgres_cluster() as uri:
+            yield uri
+    except PostgresMissing as missing:
+        pytest.skip(str(missing))
 
 
 @pytest.fixture
@@ -114,7 +67,7 @@ def moto_server() -> Iterator[str]:
     pytest.importorskip("moto.server", reason="moto[server] is not installed (dev extra)")
     from moto.server import ThreadedMotoServer
 
-    port = _free_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"

@@ -4,6 +4,9 @@ dependencies (SQLAlchemy, pydantic, rich) inside the command, so `bridge --help`
 
 from __future__ import annotations
 
+import sys
+from typing import Any
+
 import click
 
 from bridge import __version__
@@ -19,7 +22,22 @@ from bridge.cli.viz import viz
 __all__ = ["UserError", "cli", "main"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Cli(click.Group):
+    """The top-level group: a StoreError no command caught still ends as one line."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Exception as error:
+            # Only a loaded store module can have raised one (and `bridge --help` must
+            # not load SQLAlchemy to find out).
+            store = sys.modules.get("bridge.native.store")
+            if store is not None and isinstance(error, store.StoreError):
+                raise UserError(str(error)) from None
+            raise
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="bridge")
 def cli() -> None:
     """bridge runs Python workflows of lazy, cached tasks and records their call graph."""

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from bridge.cli.common import UserError, config_option, open_store, store_for
+from bridge.cli.common import UserError, config_option, open_store, store_errors, store_for
 
 TEMPLATE = """\
 # bridge configuration. Every key is checked: a mistyped section or key is an error
@@ -60,12 +60,14 @@ def init(directory: str | None) -> None:
     folder = Path(directory or os.environ.get("BRIDGE_CONFIG") or ".bridge")
     ini = folder / CONFIG_FILE
     folder.mkdir(parents=True, exist_ok=True)
+    # The store first (a new bridge.ini configures the same one): a database bridge
+    # refuses leaves the folder as it was.
+    store = open_store(str(folder), create=True)
     if ini.exists():
         click.echo(f"{ini} exists: left as it is")
     else:
         ini.write_text(TEMPLATE)
         click.echo(f"Wrote {ini}")
-    store = open_store(str(folder), create=True)
     click.echo(f"Call-graph store ready at {store.safe_uri}")
     store.close()
 
@@ -92,18 +94,15 @@ def info(config_dir: str | None) -> None:
     from bridge.native.schema import SCHEMA_VERSION
 
     store = _existing_store(config_dir)
-    try:
+    with store_errors(store, "read"):
         version = current_version(store)
-        click.echo(f"Database:       {store.safe_uri}")
-        click.echo(f"Schema version: {version} (this bridge: {SCHEMA_VERSION})"
-                   + ("  run `bridge db upgrade`" if version < SCHEMA_VERSION else ""))
-        click.echo(f"Value store:    {store.value_store.root}")
-        for table, count in table_counts(store).items():
-            click.echo(f"  {table:<14} {count}")
-    except Exception as error:
-        raise UserError(f"cannot read the database at {store.safe_uri}: {error}") from None
-    finally:
-        store.close()
+        counts = table_counts(store)
+    click.echo(f"Database:       {store.safe_uri}")
+    click.echo(f"Schema version: {version} (this bridge: {SCHEMA_VERSION})"
+               + ("  run `bridge db upgrade`" if version < SCHEMA_VERSION else ""))
+    click.echo(f"Value store:    {store.value_store.root}")
+    for table, count in counts.items():
+        click.echo(f"  {table:<14} {count}")
 
 
 @db.command()
@@ -111,15 +110,10 @@ def info(config_dir: str | None) -> None:
 def upgrade(config_dir: str | None) -> None:
     """Bring the database's schema up to this bridge's version."""
     from bridge.migrations import upgrade as run_upgrade
-    from bridge.native.store import StoreError
 
     store = _existing_store(config_dir)
-    try:
+    with store_errors(store, "upgrade"):
         applied = run_upgrade(store)
-    except StoreError as error:
-        raise UserError(str(error)) from None
-    finally:
-        store.close()
     if applied:
         click.echo(f"Upgraded {store.safe_uri} to schema version {applied[-1]}")
     else:

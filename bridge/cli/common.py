@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -51,6 +53,25 @@ def open_record(config_dir: str | None) -> Any:
     from bridge.native.record import Record
 
     return Record(open_store(config_dir).engine)
+
+
+@contextmanager
+def store_errors(store: Any, action: str) -> Iterator[None]:
+    """Use ``store`` and close it; its errors become one line naming it (``action`` says
+    what was being done: a driver error carries no advice of its own)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bridge.native.store import StoreError, one_line
+
+    try:
+        yield
+    except StoreError as error:
+        raise UserError(str(error)) from None
+    except SQLAlchemyError as error:
+        raise UserError(f"cannot {action} the database at {store.safe_uri}: "
+                        f"{one_line(error)}") from None
+    finally:
+        store.close()
 
 
 def parse_pairs(pairs: tuple[str, ...], option: str) -> dict[str, Any]:
