@@ -75,7 +75,7 @@ def fanout_rows(runs: int, width: int) -> dict[str, int]:
     return {"schema_version": 1, "executions": runs, "jobs": runs * (width + 2),
             "calls": width + 2 * runs, "tasks": 3,
             "stored_values": len(values) + runs,  # + each order's list of leaf results
-            "tags": 0}
+            "tags": 0, "call_files": 0}  # no call returns a File
 
 
 @dataclass
