@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 import tempfile
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -36,6 +37,24 @@ CODE_MOUNT = "/bridge/code"
 LOG_TAIL_LINES = 40
 
 
+def private_scratch(executor: str) -> str:
+    """The default scratch folder: this user's own, in the temp folder. Job folders hold
+    the pickles a run loads back (a call's output), and the temp folder is everyone's: a
+    folder someone else made or may write into there could hand this run code to run."""
+    folder = os.path.join(tempfile.gettempdir(), f"bridge-docker-{os.getuid()}")
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(folder, 0o700)
+    info = os.lstat(folder)
+    if (not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid()
+            or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)):
+        raise PermissionError(
+            f"executor {executor}: the docker scratch folder {folder} is not this user's "
+            f"private folder (owner uid {info.st_uid}, mode {stat.filemode(info.st_mode)}); "
+            "jobs load pickles from it, so nobody else may write there: remove it, or set "
+            f"`scratch` in [executors.{executor}] of bridge.ini to a folder of your own")
+    return folder
+
+
 class DockerExecutor(Executor):
     def __init__(self, name: str, options: dict[str, Any]) -> None:
         super().__init__(name, options)
@@ -48,8 +67,7 @@ class DockerExecutor(Executor):
         self._lock = threading.Lock()
         self._client: Any = None
         self._report: Report | None = None
-        self._scratch = options.get("scratch") or os.path.join(
-            tempfile.gettempdir(), "bridge-docker")
+        self._scratch: str | None = options.get("scratch")
 
     @property
     def client(self) -> Any:
@@ -82,6 +100,8 @@ class DockerExecutor(Executor):
 
     def _run_container(self, work: Work) -> Outcome:
         options = {**self.options, **work.options}
+        if self._scratch is None:
+            self._scratch = private_scratch(self.name)
         job_dir = os.path.join(self._scratch, f"{work.call_hash[:16]}-{work.job_id[:8]}")
         os.makedirs(job_dir, exist_ok=True)
         volumes = {job_dir: {"bind": JOB_MOUNT, "mode": "rw"}}
