@@ -12,7 +12,7 @@ import pytest
 
 from bridge import Scheduler
 from bridge.loading import load_workflow
-from bridge.native.executors.packaging import RemoteError
+from bridge.native.runner import RemoteError
 from docker_engine import (  # noqa: F401 (fixtures)
     base_image,
     batch_jobs,
