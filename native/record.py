@@ -32,7 +32,9 @@ class Record:
 
     @property
     def safe_uri(self) -> str:
-        return self.engine.url.render_as_string(hide_password=True)
+        """The URI as the user wrote it (no driver name), its password as ``***``."""
+        url = self.engine.url
+        return url.set(drivername=url.get_backend_name()).render_as_string(hide_password=True)
 
     def close(self) -> None:
         self.engine.dispose()
