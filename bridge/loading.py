@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -64,8 +65,11 @@ def _where(error: BaseException, path: Path) -> str:
 
 
 def workflow_tasks(module: ModuleType) -> list[Task]:
-    """The tasks a workflow module defines (not those it imports)."""
-    return [t for t in registry if t.func.__module__ == module.__name__]
+    """The tasks a workflow module defines (not those it imports, nor those of another
+    module loaded earlier under the same name, as two `wf.py` files in one process are)."""
+    defined_here = vars(module)
+    return [t for t in registry
+            if getattr(inspect.unwrap(t.func), "__globals__", None) is defined_here]
 
 
 def find_task(module: ModuleType, name: str) -> Task:

@@ -199,3 +199,19 @@ def test_a_failure_is_shown_where_it_started_not_at_every_parent(workdir: Path) 
     assert "nested.leaf FAILED:" in result.output
     assert "nested.middle FAILED:" not in result.output
     assert result.output.splitlines()[-1].startswith("Error: execution")
+
+
+def test_a_workflow_lists_its_own_tasks_when_another_of_its_name_was_loaded(
+        tmp_path: Path) -> None:
+    """Two projects' `wf.py` loaded in one process (a notebook, a test session): each
+    module's tasks are its own, not those the other `wf` defined first."""
+    from bridge.loading import load_workflow, workflow_tasks
+
+    names = {}
+    for project, task_name in (("one", "first"), ("two", "second")):
+        folder = tmp_path / project
+        folder.mkdir()
+        (folder / "wf.py").write_text(
+            f"from bridge import task\n\n@task\ndef {task_name}() -> int:\n    return 1\n")
+        names[project] = [t.name for t in workflow_tasks(load_workflow(str(folder / "wf.py")))]
+    assert names == {"one": ["first"], "two": ["second"]}
