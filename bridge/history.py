@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bridge import queries
-from bridge.interrupted import execution_status, find_shown_jobs, process_note, shown_jobs
+from bridge.interrupted import find_shown_jobs, shown_jobs, shown_status
 from bridge.status import count_jobs, format_duration, plain_table
 
 ARGS_WIDTH = 160
@@ -72,9 +72,10 @@ def executions_view(store: Any, limit: int) -> dict:
 
 
 def _execution_fields(row: dict) -> dict:
-    return {"execution_id": row["execution_id"], "status": execution_status(row),
+    status, process_note = shown_status(row)
+    return {"execution_id": row["execution_id"], "status": status,
             "recorded_status": row["status"], "host": row.get("host"), "pid": row.get("pid"),
-            "process": process_note(row), "started": when(row["started"]),
+            "process": process_note, "started": when(row["started"]),
             "duration": duration(row), "description": row["description"], "tags": row["tags"]}
 
 

@@ -18,36 +18,25 @@ INTERRUPTED = "INTERRUPTED"
 UNFINISHED = ("PENDING", "RUNNING")
 
 
-def execution_status(row: dict) -> str:
-    """The status to show for an execution row: INTERRUPTED when it is recorded RUNNING
-    and its process is gone."""
-    if row["status"] == "RUNNING" and process_state(row) == "gone":
-        return INTERRUPTED
-    return row["status"]
-
-
-def process_state(row: dict) -> process.ProcessState:
-    return process.state(row.get("host"), row.get("pid"), row.get("process_start"))
-
-
-def process_note(row: dict) -> str | None:
-    """What `bridge log` says of the process of an execution recorded RUNNING; None when
-    not recorded (executions from before schema version 4) or not RUNNING."""
+def shown_status(row: dict) -> tuple[str, str | None]:
+    """The status to show for an execution row (INTERRUPTED when it is recorded RUNNING
+    and its process is gone), and what `bridge log` says of its process: None when not
+    RUNNING, or when nothing was recorded (executions from before schema version 4)."""
     if row["status"] != "RUNNING" or not row.get("host"):
-        return None
-    state = process_state(row)
+        return row["status"], None
+    state = process.state(row["host"], row.get("pid"), row.get("process_start"))
     if state == "gone":
-        return f"pid {row['pid']} on {row['host']} is gone: killed"
+        return INTERRUPTED, f"pid {row['pid']} on {row['host']} is gone: killed"
     if state == "elsewhere":
-        return (f"on {row['host']} pid {row['pid']}; only that host can tell whether it "
-                "still runs")
-    return f"pid {row['pid']}"
+        return "RUNNING", (f"on {row['host']} pid {row['pid']}; only that host can tell "
+                           "whether it still runs")
+    return "RUNNING", f"pid {row['pid']}"
 
 
 def interrupted_ids(store: Any, execution_ids: Iterable[str]) -> set[str]:
     """Which of these executions are recorded RUNNING but whose process is gone."""
     rows = queries.executions_by_id(store, execution_ids, status="RUNNING")
-    return {row["execution_id"] for row in rows if execution_status(row) == INTERRUPTED}
+    return {row["execution_id"] for row in rows if shown_status(row)[0] == INTERRUPTED}
 
 
 def shown_jobs(store: Any, jobs: list[dict]) -> list[dict]:

@@ -109,9 +109,9 @@ class CallGraphStore(Record):
         value_store: str | os.PathLike | None = None,
         inline_limit: int = DEFAULT_INLINE_LIMIT,
     ) -> None:
+        super().__init__(_create_engine(db_uri))
         self.db_uri = db_uri
         self.inline_limit = inline_limit
-        self.engine = _create_engine(db_uri)
         self.value_store = ValueStore(value_store or _default_value_store(db_uri))
         self._prepare_statements()
 
