@@ -240,6 +240,25 @@ def test_a_store_uri_bridge_cannot_open_is_one_line(
     assert_user_error(result, ".bridge/bridge.ini: [backend] db_uri: ", *words)
 
 
+def test_an_unreachable_server_is_one_line_naming_the_uri_as_written(workdir: Path) -> None:
+    """A PostgreSQL server that refuses the connection: the URI as the user wrote it
+    (not the driver's spelling), its password hidden, and what to check."""
+    port = _closed_port()
+    result = invoke("log", env={"BRIDGE_DB_URI": f"postgresql://ann:s3cret@127.0.0.1:{port}/db"})
+    assert_user_error(result, f"cannot open the store at postgresql://ann:***@127.0.0.1:{port}/db:",
+                      "check db_uri and that the database is reachable")
+    assert "s3cret" not in result.output and "psycopg://" not in result.output
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on (bound, then let go)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def test_postgresql_without_psycopg_says_which_extra_to_install(workdir: Path) -> None:
     """psycopg is installed here, so the run shadows it the way a missing install fails:
     a psycopg module first on PYTHONPATH that raises ModuleNotFoundError on import."""
