@@ -115,13 +115,26 @@ def execution_view(store: Any, row: dict, task: str | None, status: str | None) 
         return here
 
     jobs = [entry for root in graph.children(None) for entry in node(root, 0)]
-    return {**_execution_fields(row), "jobs": jobs, "status_counts": count_jobs(graph.jobs)}
+    errors = [{"job_id": job["job_id"], "task": job["task_name"], "error": job["error"] or ""}
+              for job in first_failures(graph.jobs)]
+    return {**_execution_fields(row), "jobs": jobs, "errors": errors,
+            "status_counts": count_jobs(graph.jobs)}
+
+
+def first_failures(jobs: list[dict]) -> list[dict]:
+    """The failed jobs where a failure started: a parent fails because a child did."""
+    failed = [job for job in jobs if job["status"] == "FAILED"]
+    parents_of_failed = {job["parent_id"] for job in failed}
+    return [job for job in failed if job["job_id"] not in parents_of_failed]
 
 
 def render_execution(view: dict) -> str:
     lines = [_execution_line(view, None), f"Duration: {view['duration']}"]
     if view["tags"]:
         lines.append("Tags: " + ", ".join(f"{k}={v}" for k, v in view["tags"].items()))
+    for failure in view["errors"]:
+        first_line = (failure["error"].splitlines() or ["(no error recorded)"])[0]
+        lines.append(f"Error: Job {failure['job_id'][:8]} {failure['task']}: {first_line}")
     lines += ["", f"Jobs: {len(view['jobs'])}"]
     for job in view["jobs"]:
         lines.append("  " + "  " * job["depth"] + f"Job {job['job_id'][:8]} "

@@ -7,13 +7,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bridge.native.file import find_files
+from bridge.native.file import FileError, find_files
 from bridge.native.hashing import hash_call, hash_parts, hash_value
 from bridge.native.job import Source
 
 
 class UnhashableArgumentError(TypeError):
     """A task was called with an argument bridge cannot hash."""
+
+
+class ArgumentFileError(UnhashableArgumentError):
+    """A File or Dir in an argument cannot be looked at (no credentials, access denied):
+    the user's environment to fix, not their data."""
 
 
 @dataclass(slots=True)
@@ -26,20 +31,33 @@ class CallIdentity:
 def identify_call(task: Any, caller_task: Any, args: tuple, kwargs: dict) -> CallIdentity:
     """Hash a call. A built-in task (``script()``, ``copy_file``) called from a body also
     hashes in the calling task's hash, so editing or bumping the wrapper re-runs the tool."""
+    arg_hashes = [_hash_argument(task, argument_name(task, i), arg)
+                  for i, arg in enumerate(args)]
+    kwarg_hashes = {name: _hash_argument(task, name, arg) for name, arg in kwargs.items()}
+    task_hash = task.hash
+    if task.is_builtin and caller_task is not None:
+        task_hash = hash_parts("called-from", [task_hash, caller_task.hash])
+    bound = task.binding.bound_hashes(arg_hashes, kwarg_hashes)
+    return CallIdentity(hash_call(task_hash, bound), arg_hashes, kwarg_hashes)
+
+
+def argument_name(task: Any, index: int) -> str:
+    """The name of positional argument ``index`` (``*index`` when ``*args`` takes it)."""
+    names = task.positional_names
+    return names[index] if index < len(names) else f"*{index}"
+
+
+def _hash_argument(task: Any, name: str, value: Any) -> str:
     try:
-        arg_hashes = [hash_value(arg) for arg in args]
-        kwarg_hashes = {name: hash_value(arg) for name, arg in kwargs.items()}
+        return hash_value(value)
+    except FileError as error:  # its message names the path and what to do
+        raise ArgumentFileError(f"argument {name} of {task.fullname}: {error}") from None
     except Exception as error:
         raise UnhashableArgumentError(
             f"an argument of {task.fullname}(...) cannot be hashed "
             f"({type(error).__name__}: {error}): pass plain data, Files, or objects "
             "that pickle"
         ) from error
-    task_hash = task.hash
-    if task.is_builtin and caller_task is not None:
-        task_hash = hash_parts("called-from", [task_hash, caller_task.hash])
-    bound = task.binding.bound_hashes(arg_hashes, kwarg_hashes)
-    return CallIdentity(hash_call(task_hash, bound), arg_hashes, kwarg_hashes)
 
 
 def describe_arguments(
@@ -54,12 +72,11 @@ def describe_arguments(
     the [uri, hash] of each file it holds, as read for this call (a file built into an
     argument in a body, a script's staged inputs, stays traceable, and an execution keeps
     the hashes it saw); and all those files together, for the validity of its parents."""
-    names = task.positional_names
     arguments = []
     all_files: list[list[str]] = []
     for index, (value, arg_hash) in enumerate(zip(args, identity.arg_hashes, strict=True)):
-        name = names[index] if index < len(names) else f"*{index}"
-        arguments.append(_describe(name, value, arg_hash, arg_sources, index, all_files))
+        arguments.append(_describe(argument_name(task, index), value, arg_hash, arg_sources,
+                                   index, all_files))
     for name, arg_hash in identity.kwarg_hashes.items():
         arguments.append(_describe(name, kwargs[name], arg_hash, kwarg_sources, name, all_files))
     return arguments, all_files

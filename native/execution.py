@@ -42,11 +42,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bridge.native.cache import CachePolicy
-from bridge.native.calling import describe_arguments, identify_call
+from bridge.native.calling import (
+    UnhashableArgumentError,
+    argument_name,
+    describe_arguments,
+    identify_call,
+)
 from bridge.native.executors.base import Work
 from bridge.native.expression import contains_expression
 from bridge.native.file import find_files, one_look_per_path
-from bridge.native.hashing import hash_value
+from bridge.native.hashing import hash_parts, hash_value
 from bridge.native.job import CACHED, CANCELLED, DONE, FAILED, PENDING, RUNNING, Job, Source
 from bridge.native.limits import Limits
 from bridge.native.promise import Promise
@@ -210,22 +215,21 @@ class Execution(Reduction):
         """The job for a call: an identical call already in this execution, or a new one
         that is looked up in the cache or run."""
         with one_look_per_path():
-            identity = identify_call(task, parent.task if parent else None, args, kwargs)
+            try:
+                identity = identify_call(task, parent.task if parent else None, args, kwargs)
+            except UnhashableArgumentError as error:
+                return self._unidentified(task, call_options, args, kwargs, parent, error)
             job = self.jobs_by_hash.get(identity.call_hash)
             if job is not None:
                 return job
             arguments, argument_files = describe_arguments(
                 task, args, kwargs, identity, arg_sources, kwarg_sources)
-        job = Job(task, call_options, args, kwargs, arguments, identity.call_hash, parent,
-                  Promise(self.ready))
+        job = self._new_job(task, call_options, args, kwargs, arguments, identity.call_hash,
+                            parent)
         job.argument_files = argument_files
         self.jobs_by_hash[job.call_hash] = job
         if len(self.jobs_by_hash) - self._jobs_at_freeze >= FREEZE_EVERY:
             self._freeze_long_lived()
-        self._notify(job, PENDING)
-        if self.root_job_id is None:
-            self.root_job_id = job.id
-        self.recorder.task(task)
         secret = secret_parameters(task)
         for described, value in zip(arguments, (*args, *kwargs.values()), strict=True):
             self.recorder.value(described["hash"], value, secret=described["name"] in secret)
@@ -234,6 +238,28 @@ class Execution(Reduction):
             self.pending_lookups.append(job)
         else:
             self._submit(job)
+        return job
+
+    def _new_job(self, task: Any, call_options: dict | None, args: tuple, kwargs: dict,
+                 arguments: list[dict], call_hash: str, parent: Job | None) -> Job:
+        job = Job(task, call_options, args, kwargs, arguments, call_hash, parent,
+                  Promise(self.ready))
+        self._notify(job, PENDING)
+        if self.root_job_id is None:
+            self.root_job_id = job.id
+        self.recorder.task(task)
+        return job
+
+    def _unidentified(self, task: Any, call_options: dict | None, args: tuple, kwargs: dict,
+                      parent: Job | None, error: UnhashableArgumentError) -> Job:
+        """A call whose arguments cannot be hashed (an S3 input without credentials): a
+        FAILED job all the same, so the record (`bridge log`) holds the error. Its call
+        hash is its own, never a cache key."""
+        names = [*(argument_name(task, i) for i in range(len(args))), *kwargs]
+        arguments = [{"name": name, "hash": "", "sources": []} for name in names]
+        job = self._new_job(task, call_options, args, kwargs, arguments, "", parent)
+        job.call_hash = hash_parts("unidentified", [task.hash, job.id])
+        self._fail(job, error, "")
         return job
 
     def _process_lookups(self) -> None:

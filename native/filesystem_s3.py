@@ -48,12 +48,13 @@ class S3FileSystem(FileSystem):
 
     def _head(self, path: str) -> dict | None:
         bucket, key = split_s3(path)
-        try:
-            return self.client.head_object(Bucket=bucket, Key=key)
-        except Exception as error:
-            if _s3_status(error) in (403, 404):
-                return None
-            raise
+        with explained(path):
+            try:
+                return self.client.head_object(Bucket=bucket, Key=key)
+            except Exception as error:
+                if _s3_status(error) in (403, 404):
+                    return None
+                raise
 
     def identity(self, path: str) -> str | None:
         head = self._head(path)
@@ -223,8 +224,8 @@ def explained(path: str) -> Iterator[None]:
 
 def _explanation(path: str, error: BaseException) -> str | None:
     if type(error).__name__ == "NoCredentialsError":
-        return (f"{path}: no AWS credentials found; set AWS_PROFILE, or AWS_ACCESS_KEY_ID "
-                "and AWS_SECRET_ACCESS_KEY")
+        return (f"{path}: no AWS credentials found; set AWS_PROFILE to a profile "
+                "(`aws configure` makes one), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
     # boto3's transfers wrap the client error (S3UploadFailedError): look beneath.
     cause = error if isinstance(getattr(error, "response", None), dict) else error.__context__
     response = getattr(cause, "response", None)

@@ -88,6 +88,7 @@ def _run(config: Any, expr: Any, no_cache: bool, execution_id: str | None,
     """Run with the live table; returns the exit code."""
     from rich.console import Console
 
+    from bridge.native.calling import ArgumentFileError
     from bridge.native.scheduler import ExecutorConfigError
     from bridge.native.store import StoreError
     from bridge.status import LiveStatus, StatusBoard, format_duration
@@ -114,6 +115,10 @@ def _run(config: Any, expr: Any, no_cache: bool, execution_id: str | None,
             return INTERRUPTED
         except (ExecutorConfigError, StoreError) as error:
             raise UserError(str(error)) from None
+        except ArgumentFileError as error:  # the environment to fix: no traceback to show
+            click.echo(f"Error: execution {execution_id[:8]} failed: {error} "
+                       f"(bridge log {execution_id[:8]})", err=True)
+            return UserError.exit_code
         except Exception as error:
             report_failure(store, execution_id, error)
             return 1
@@ -135,13 +140,12 @@ def _new_execution_id(store: Any, execution_id: str | None) -> str:
 
 def report_failure(store: Any, execution_id: str, error: BaseException) -> None:
     """The failed jobs' errors with their tracebacks (the task's own code), then a line."""
+    from bridge.history import first_failures
     from bridge.native.runner import error_text
     from bridge.queries import find_jobs
 
     failed = find_jobs(store, execution_id=execution_id, status="FAILED", limit=1000)
-    # A parent fails because a child did: show where each failure started, not its echoes.
-    parents_of_failed = {job["parent_id"] for job in failed}
-    for job in [job for job in failed if job["job_id"] not in parents_of_failed][:5]:
+    for job in first_failures(failed)[:5]:
         click.echo(f"\nJob {job['job_id'][:8]} {job['task_name']} FAILED:\n"
                    f"{_without_bridge_traceback(job['error'])}", err=True)
     summary = error_text(error).splitlines()[0]

@@ -1,0 +1,63 @@
+"""What a newcomer trips on in the first hour, run as they run it: `bridge run` and
+`bridge log` in fresh processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import boto3
+
+from workflows import BRIDGE, bridge, write_workflow
+
+COUNT_S3 = '''
+@task()
+def count(data: File) -> int:
+    return len(data.read())
+
+
+@task()
+def main(path: str) -> int:
+    return count(File(path))
+'''
+
+
+def _without_aws_credentials(home: Path) -> dict[str, str]:
+    """The environment of a user who never set AWS up: no AWS_* credentials, no ~/.aws,
+    not on EC2; the endpoint still points at the test's S3 server."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("BRIDGE_", "AWS_ACCESS", "AWS_SECRET", "AWS_SESSION",
+                                "AWS_PROFILE"))}
+    env.update(HOME=str(home), AWS_CONFIG_FILE=str(home / "missing" / "config"),
+               AWS_SHARED_CREDENTIALS_FILE=str(home / "missing" / "credentials"),
+               AWS_EC2_METADATA_DISABLED="true")
+    return env
+
+
+def test_an_s3_input_without_credentials_says_how_to_set_them(workdir: Path,
+                                                              s3_bucket: str) -> None:
+    path = f"s3://{s3_bucket}/in/reads.txt"
+    boto3.client("s3").put_object(Bucket=s3_bucket, Key="in/reads.txt", Body=b"ACGT")
+    write_workflow(workdir, COUNT_S3)
+    env = _without_aws_credentials(workdir / "home")
+    for args, task_name in ((["count", "--data", path], "count"), (["main", "--path", path],
+                                                                  "count")):
+        run = subprocess.run([BRIDGE, "run", "workflow.py", *args], cwd=workdir, env=env,
+                             capture_output=True, text=True, timeout=120)
+        assert run.returncode == 2, run.stderr
+        errors = [line for line in run.stderr.splitlines() if not line.startswith("[bridge]")]
+        assert len(errors) == 1, run.stderr  # one line, no traceback
+        line = errors[0]
+        assert f"argument data of {task_name}: {path}" in line
+        assert "AWS_PROFILE" in line and "AWS_ACCESS_KEY_ID" in line and "aws configure" in line
+        assert "hash" not in line and "plain data" not in line
+        # the execution's record holds the error
+        execution = re.search(r"bridge log (\w+)\)$", line).group(1)
+        logged = bridge(workdir, "log", execution).stdout
+        assert f"argument data of {task_name}: {path}: no AWS credentials found" in logged
+        view = json.loads(bridge(workdir, "log", execution, "--format", "json").stdout)
+        assert view["status"] == "FAILED"
+        assert [e["task"] for e in view["errors"]] == [task_name]
