@@ -25,10 +25,17 @@ class StatusBoard:
         self._lock = threading.Lock()
         self._status: dict[str, str] = {}
         self._counts: Counts = {}
+        self._running: dict[str, Any] = {}  # job id -> job, while RUNNING
         self.started = time.monotonic()
+        self.changed = self.started  # when a job last changed status
 
     def __call__(self, job: Any, status: str) -> None:
         with self._lock:
+            self.changed = time.monotonic()
+            if status == "RUNNING":
+                self._running[job.id] = job
+            else:
+                self._running.pop(job.id, None)
             previous = self._status.get(job.id)
             counts = self._counts.get(job.task.fullname)
             if counts is None:
@@ -53,9 +60,21 @@ class StatusBoard:
         with self._lock:
             return {task: dict(counts) for task, counts in self._counts.items()}
 
+    def running(self) -> list[Any]:
+        """The jobs whose bodies run, longest running first (a parent stays RUNNING while
+        its children run, once its body returned: it is left out)."""
+        with self._lock:
+            jobs = [job for job in self._running.values() if job.returned is None]
+        return sorted(jobs, key=lambda job: job.started)
+
     @property
     def elapsed(self) -> float:
         return time.monotonic() - self.started
+
+    @property
+    def unchanged(self) -> float:
+        """Seconds since a job last changed status."""
+        return time.monotonic() - self.changed
 
 
 def count_jobs(rows: Iterable[dict]) -> Counts:
@@ -106,6 +125,19 @@ def summary_line(counts: Counts, elapsed: float) -> str:
            f"({format_duration(elapsed)})"
 
 
+def running_line(jobs: list[Any], unchanged: float, shown: int = 5) -> str:
+    """For logs and pipes, when nothing changed for a while: what is still running, and
+    for how long, longest first."""
+    from bridge.dryrun import describe_call
+
+    now = time.time()
+    calls = [f"{describe_call(job)} for {format_duration(now - job.started)}"
+             for job in jobs[:shown]]
+    more = f"; and {len(jobs) - shown} more" if len(jobs) > shown else ""
+    return (f"[bridge] {datetime.now():%H:%M:%S} no change for {format_duration(unchanged)}; "
+            f"RUNNING: {'; '.join(calls)}{more}")
+
+
 def rich_table(counts: Counts, elapsed: float | None = None) -> Any:
     from rich.table import Table
 
@@ -133,12 +165,16 @@ def format_duration(seconds: float) -> str:
 
 class LiveStatus:
     """Shows a StatusBoard while a run lasts: a rich Live table redrawn ~4 times a second
-    on a terminal, else a summary line every `interval` seconds; the full table at the end."""
+    on a terminal, else a summary line every `interval` seconds, and, once no job changed
+    for `quiet` seconds, a line naming the running calls (again every `quiet` seconds
+    while nothing changes); the full table at the end."""
 
-    def __init__(self, board: StatusBoard, console: Any, interval: float = 10.0) -> None:
+    def __init__(self, board: StatusBoard, console: Any, interval: float = 10.0,
+                 quiet: float = 60.0) -> None:
         self.board = board
         self.console = console
         self.interval = interval
+        self.quiet = quiet
         self._live: Any = None
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
@@ -160,9 +196,19 @@ class LiveStatus:
         return self
 
     def _tick(self) -> None:
+        named = float("-inf")  # when the running calls were last named
         while not self._stop.wait(self.interval):
-            self.console.print(summary_line(self.board.snapshot(), self.board.elapsed),
-                               markup=False, highlight=False, soft_wrap=True)
+            self._print(summary_line(self.board.snapshot(), self.board.elapsed))
+            unchanged = self.board.unchanged
+            now = time.monotonic()
+            if unchanged >= self.quiet and now - named >= self.quiet:
+                jobs = self.board.running()
+                if jobs:
+                    self._print(running_line(jobs, unchanged))
+                    named = now
+
+    def _print(self, line: str) -> None:
+        self.console.print(line, markup=False, highlight=False, soft_wrap=True)
 
     def __exit__(self, *_: Any) -> None:
         if self._live is not None:
@@ -171,5 +217,4 @@ class LiveStatus:
         self._stop.set()
         if self._ticker is not None:
             self._ticker.join()
-        self.console.print(plain_table(self.board.snapshot()), markup=False,
-                           highlight=False, soft_wrap=True)
+        self._print(plain_table(self.board.snapshot()))

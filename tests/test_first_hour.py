@@ -7,6 +7,7 @@ import json
 import os
 import re
 import subprocess
+import threading
 from pathlib import Path
 
 import boto3
@@ -61,3 +62,46 @@ def test_an_s3_input_without_credentials_says_how_to_set_them(workdir: Path,
         view = json.loads(bridge(workdir, "log", execution, "--format", "json").stdout)
         assert view["status"] == "FAILED"
         assert [e["task"] for e in view["errors"]] == [task_name]
+
+
+WAITS_FOR_A_FILE = '''
+import time
+from pathlib import Path
+
+
+@task(cache=False)
+def quick(n: int) -> int:
+    return n
+
+
+@task(cache=False)
+def wait_for(path: str) -> str:
+    while not Path(path).exists():
+        time.sleep(0.05)
+    return path
+
+
+@task(cache=False)
+def main() -> list:
+    return [quick(1), wait_for("go")]
+'''
+
+
+def test_a_piped_progress_line_names_what_runs_when_nothing_changes(workdir: Path) -> None:
+    write_workflow(workdir, WAITS_FOR_A_FILE)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BRIDGE_")}
+    env.update(BRIDGE_STATUS_INTERVAL="0.05", BRIDGE_STATUS_QUIET="0.2")
+    process = subprocess.Popen([BRIDGE, "run", "workflow.py", "main"], cwd=workdir, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # should the line never come, the workflow still ends, and so does the loop below
+    safety = threading.Timer(60, (workdir / "go").touch)
+    safety.start()
+    try:
+        named = next((line for line in process.stderr if "no change for" in line), "")
+        (workdir / "go").touch()
+        _, rest = process.communicate(timeout=60)
+    finally:
+        safety.cancel()
+    assert process.returncode == 0, rest
+    assert "RUNNING: wait_for(path='go') for " in named, named
+    assert "quick" not in named and "main" not in named  # done, or a parent waiting

@@ -96,6 +96,7 @@ def _run(config: Any, expr: Any, no_cache: bool, execution_id: str | None,
     console = Console(stderr=True)
     board = StatusBoard()
     interval = float(os.environ.get("BRIDGE_STATUS_INTERVAL", "10"))
+    quiet = float(os.environ.get("BRIDGE_STATUS_QUIET", "60"))
     started = time.monotonic()
     with _scheduler(config) as scheduler:
         try:
@@ -104,7 +105,7 @@ def _run(config: Any, expr: Any, no_cache: bool, execution_id: str | None,
         except StoreError as error:
             raise UserError(str(error)) from None
         try:
-            with LiveStatus(board, console, interval):
+            with LiveStatus(board, console, interval, quiet):
                 result = scheduler.run(expr, cache=not no_cache, execution_id=execution_id,
                                        description=description, tags=tags, listener=board)
         except KeyboardInterrupt:
