@@ -143,10 +143,12 @@ def upstream(graph: Any, job_id: str, result_preview: str | None) -> dict:
                             "variable": names(holder["job_id"], held["name"])}
             queue.append((holder, held))
         elif sources:
-            subpath, call_hash, path = sources[0]
-            source_job = by_call[call_hash]
-            block["end"] = {"kind": "call", "path": path, "subpath": subpath,
-                            **step(source_job)}
+            parts = [{"path": path, "subpath": subpath, **step(by_call[call_hash])}
+                     for subpath, call_hash, path in sources]
+            if len(parts) == 1 and not parts[0]["subpath"]:
+                block["end"] = {"kind": "call", **parts[0]}
+            else:  # parts of the value (a list's items) came from different calls
+                block["end"] = {"kind": "parts", "parts": parts}
             for subpath, call_hash, path in sources:
                 source_job = by_call[call_hash]
                 edges.append({"from_job": source_job["job_id"], "from_call": call_hash,
@@ -205,16 +207,36 @@ def _render_block(block: dict) -> list[str]:
         lines.append(f"{lead} <-- {end['variable']}")
     elif end["kind"] == "variables":
         lines.append(f"{lead} <-- {', '.join(end['variables'])}")
+    elif end["kind"] == "parts":
+        lines.append(f"{lead} <-- derives from")
+        lines += [f"  {_keys(part['subpath'])} <-- {_call_text(part)}" for part in end["parts"]]
+        lines += _argument_lines([a for part in end["parts"] for a in part["arguments"]])
     else:
-        args = ", ".join(a["variable"] for a in end["arguments"])
-        path = "".join(f"[{p!r}]" for p in end["path"])
-        lines.append(f"{lead} <-- <{end['call_hash'][:8]}> {_short(end['task'])}({args}){path}")
-        width = max((len(a["variable"]) for a in end["arguments"]), default=0)
-        for a in end["arguments"]:
-            lines.append(f"  {a['variable']:<{width}} = <{a['hash'][:8]}> {a['preview']}")
-            if a["preview"].endswith("...") and a["files"]:
-                # the preview was cut short: name every file the argument holds
-                lines += [f"  {'':<{width}}   {uri}" for uri in a["files"]]
+        lines.append(f"{lead} <-- {_call_text(end)}")
+        lines += _argument_lines(end["arguments"])
+    return lines
+
+
+def _call_text(end: dict) -> str:
+    """``<call hash> task(variables)[path into its result]``."""
+    args = ", ".join(a["variable"] for a in end["arguments"])
+    return f"<{end['call_hash'][:8]}> {_short(end['task'])}({args}){_keys(end['path'])}"
+
+
+def _keys(path: list) -> str:
+    return "".join(f"[{key!r}]" for key in path)
+
+
+def _argument_lines(arguments: list[dict]) -> list[str]:
+    """``  variable = <hash> preview`` for each variable once, aligned."""
+    unique = list({a["variable"]: a for a in arguments}.values())
+    width = max((len(a["variable"]) for a in unique), default=0)
+    lines = []
+    for a in unique:
+        lines.append(f"  {a['variable']:<{width}} = <{a['hash'][:8]}> {a['preview']}")
+        if a["preview"].endswith("...") and a["files"]:
+            # the preview was cut short: name every file the argument holds
+            lines += [f"  {'':<{width}}   {uri}" for uri in a["files"]]
     return lines
 
 

@@ -105,3 +105,49 @@ def test_a_piped_progress_line_names_what_runs_when_nothing_changes(workdir: Pat
     assert process.returncode == 0, rest
     assert "RUNNING: wait_for(path='go') for " in named, named
     assert "quick" not in named and "main" not in named  # done, or a parent waiting
+
+
+LIST_OF_CALLS = '''
+@task()
+def make(name: str, text: str) -> File:
+    return File(f"out/{name}.txt").write(text)
+
+
+@task()
+def count(data: File) -> int:
+    return len(data.read().split())
+
+
+@task()
+def summarize(counts: list, title: str) -> File:
+    return File("out/summary.txt").write(f"{title}: {sum(counts)}")
+
+
+@task()
+def main() -> File:
+    return summarize([count(make("a", "x y z")), count(make("b", "p q"))], "words")
+'''
+
+
+def test_log_of_a_file_traces_a_list_fed_by_several_calls(workdir: Path) -> None:
+    write_workflow(workdir, LIST_OF_CALLS)
+    bridge(workdir, "run", "workflow.py", "main")
+    text = bridge(workdir, "log", "out/summary.txt").stdout
+    dataflow = [line.strip() for line in text.split("Upstream dataflow:")[1].splitlines()]
+    at = dataflow.index("counts <-- derives from")
+    assert re.fullmatch(r"\[0\] <-- <\w{8}> count\(data\)", dataflow[at + 1])
+    assert re.fullmatch(r"\[1\] <-- <\w{8}> count\(data_2\)", dataflow[at + 2])
+    assert re.fullmatch(r"data   = <\w{8}> File\('out/a\.txt'\)", dataflow[at + 3])
+    assert re.fullmatch(r"data_2 = <\w{8}> File\('out/b\.txt'\)", dataflow[at + 4])
+    # every variable a call line uses is traced in a block of its own
+    used = {name for line in dataflow for args in re.findall(r"> \w+\(([\w, ]*)\)", line)
+            for name in args.split(", ") if name}
+    traced = {line.split(" <-- ")[0] for line in dataflow if " <-- " in line}
+    assert used == {"counts", "title", "data", "data_2", "name", "text", "name_2", "text_2"}
+    assert used <= traced
+    assert "data_2 <-- " in text and "'b'" in text and "'p q'" in text
+    view = json.loads(bridge(workdir, "log", "out/summary.txt", "--format", "json").stdout)
+    counts = next(block for block in view["blocks"] if block["variable"] == "counts")
+    assert counts["end"]["kind"] == "parts"
+    assert [[part["subpath"], part["task"]] for part in counts["end"]["parts"]] == [
+        [[0], "count"], [[1], "count"]]
