@@ -238,7 +238,8 @@ def check(name: str, output: str, layout: Layout) -> None:
         traced = [line for line in lines if re.match(r"\s*chunk(_\d+)? <-- origin$", line)]
         ok = (produced == [f"Produced by Job {layout.job_id(e, n - 1)[:8]}"]
               and f"result <-- <{digest('call', 'merge', e)[:8]}> merge(sample, bams)" in output
-              and f"bams <-- <{digest('call', 'align', e, FILE_EVERY)[:8]}> align" in output
+              and "bams <-- derives from" in output
+              and f"[0] <-- <{digest('call', 'align', e, FILE_EVERY)[:8]}> align" in output
               and len(traced) == len(layout.file_chunks))
     else:
         ok = f"Produced by Job {layout.job_id(e, FILE_EVERY)[:8]}" in output

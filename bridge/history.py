@@ -65,9 +65,14 @@ def resolve(store: Any, ident: str) -> tuple[str, dict]:
 
 def executions_view(store: Any, limit: int) -> dict:
     rows = store.find_executions("", limit=limit)
-    counts = queries.job_counts(store, [row["execution_id"] for row in rows])
+    ids = [row["execution_id"] for row in rows]
+    counts = queries.job_counts(store, ids)
+    beneath = {execution_id: sum(sum(subtree.values()) - 1 for subtree in replayed.values())
+               for execution_id, replayed in queries.replayed_subtrees(store, ids).items()}
     return {"executions": [
-        {**_execution_fields(row), "jobs": counts.get(row["execution_id"], 0)} for row in rows
+        {**_execution_fields(row),
+         "jobs": counts.get(row["execution_id"], 0) + beneath.get(row["execution_id"], 0)}
+        for row in rows
     ]}
 
 
@@ -109,7 +114,7 @@ def execution_view(store: Any, row: dict, task: str | None, status: str | None) 
         here = [] if filtered and job["job_id"] not in selected else [{
             "job_id": job["job_id"], "status": job["status"], "task": job["task_name"],
             "call": _short_call(job, values), "started": when(job["started"]),
-            "depth": 0 if filtered else depth}]
+            "duration": duration(job), "depth": 0 if filtered else depth}]
         for child in graph.children(job["job_id"]):
             here += node(child, depth + 1)
         return here
@@ -117,8 +122,9 @@ def execution_view(store: Any, row: dict, task: str | None, status: str | None) 
     jobs = [entry for root in graph.children(None) for entry in node(root, 0)]
     errors = [{"job_id": job["job_id"], "task": job["task_name"], "error": job["error"] or ""}
               for job in first_failures(graph.jobs)]
+    subtrees = queries.replayed_subtrees(store, [row["execution_id"]]).get(row["execution_id"])
     return {**_execution_fields(row), "jobs": jobs, "errors": errors,
-            "status_counts": count_jobs(graph.jobs)}
+            "recorded_jobs": len(graph.jobs), "status_counts": count_jobs(graph.jobs, subtrees)}
 
 
 def first_failures(jobs: list[dict]) -> list[dict]:
@@ -138,7 +144,11 @@ def render_execution(view: dict) -> str:
     lines += ["", f"Jobs: {len(view['jobs'])}"]
     for job in view["jobs"]:
         lines.append("  " + "  " * job["depth"] + f"Job {job['job_id'][:8]} "
-                     f"[{job['status']:^9}] {job['started']}:  {job['call']}")
+                     f"[{job['status']:^9}] {job['started']} {job['duration']:>10}:  "
+                     f"{job['call']}")
+    beneath = sum(sum(c.values()) for c in view["status_counts"].values()) - view["recorded_jobs"]
+    if beneath:
+        lines.append(f"  (and {beneath} calls the replayed jobs stand for, counted CACHED below)")
     lines += ["", plain_table(view["status_counts"], prefix="")]
     return "\n".join(lines)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, select
 
 from bridge.native.call_files import uri_hash
 from bridge.native.record import VALUE_COLUMNS, Record
@@ -147,3 +147,26 @@ def job_counts(store: Record, execution_ids: list[str]) -> dict[str, int]:
     )
     with store.engine.connect() as conn:
         return {row[0]: row[1] for row in conn.execute(query)}
+
+
+def replayed_subtrees(store: Record, execution_ids: list[str]) -> dict[str, dict[str, dict]]:
+    """Per execution, per CACHED job that replayed a parent: the calls its subtree stands
+    for ({task name: calls}, the job's own included), from its cache entry (the one holding
+    what the job replayed, else the newest). The live status table counts these too."""
+    query = (
+        select(jobs.c.execution_id, jobs.c.job_id, jobs.c.result_hash,
+               calls.c.result_hash.label("entry_result"), calls.c.subtree_counts)
+        .join(calls, calls.c.call_hash == jobs.c.call_hash)
+        .where(jobs.c.execution_id.in_(execution_ids), jobs.c.status == "CACHED",
+               cast(calls.c.subtree_counts, String) != "null")
+        .order_by(calls.c.created)
+    )
+    found: dict[str, dict[str, dict]] = {}
+    matched: set[str] = set()
+    for row in _rows(store, query):
+        if row["subtree_counts"] is None or row["job_id"] in matched:
+            continue
+        found.setdefault(row["execution_id"], {})[row["job_id"]] = row["subtree_counts"]
+        if row["entry_result"] == row["result_hash"]:
+            matched.add(row["job_id"])
+    return found

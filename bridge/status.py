@@ -45,16 +45,7 @@ class StatusBoard:
             counts[status] = counts.get(status, 0) + 1
             self._status[job.id] = status
             if status == "CACHED" and job.subtree_counts:
-                self._count_replayed_subtree(job)
-
-    def _count_replayed_subtree(self, job: Any) -> None:
-        """A replayed parent stands for every call beneath it: count those as CACHED too,
-        as a run that walked the tree would (the record keeps the parent's job only)."""
-        for name, n in job.subtree_counts.items():
-            beneath = n - 1 if name == job.task.fullname else n
-            if beneath:
-                per_task = self._counts.setdefault(name, {})
-                per_task["CACHED"] = per_task.get("CACHED", 0) + beneath
+                count_replayed_subtree(self._counts, job.task.fullname, job.subtree_counts)
 
     def snapshot(self) -> Counts:
         with self._lock:
@@ -77,12 +68,26 @@ class StatusBoard:
         return time.monotonic() - self.changed
 
 
-def count_jobs(rows: Iterable[dict]) -> Counts:
-    """Counts from recorded job rows (`bridge log`)."""
+def count_replayed_subtree(counts: Counts, task_name: str, subtree: dict[str, int]) -> None:
+    """A replayed parent stands for every call beneath it: count those as CACHED too, as a
+    run that walked the tree would (the record keeps the parent's job only)."""
+    for name, n in subtree.items():
+        beneath = n - 1 if name == task_name else n
+        if beneath:
+            per_task = counts.setdefault(name, {})
+            per_task["CACHED"] = per_task.get("CACHED", 0) + beneath
+
+
+def count_jobs(rows: Iterable[dict], subtrees: dict[str, dict] | None = None) -> Counts:
+    """Counts from recorded job rows (`bridge log`), with the calls beneath the replayed
+    parents (``subtrees``: job id -> {task name: calls}), as the live table counts them."""
     counts: Counts = {}
     for row in rows:
         per_task = counts.setdefault(row["task_name"], {})
         per_task[row["status"]] = per_task.get(row["status"], 0) + 1
+        subtree = (subtrees or {}).get(row["job_id"])
+        if subtree and row["status"] == "CACHED":
+            count_replayed_subtree(counts, row["task_name"], subtree)
     return counts
 
 

@@ -151,3 +151,44 @@ def test_log_of_a_file_traces_a_list_fed_by_several_calls(workdir: Path) -> None
     assert counts["end"]["kind"] == "parts"
     assert [[part["subpath"], part["task"]] for part in counts["end"]["parts"]] == [
         [[0], "count"], [[1], "count"]]
+
+
+def _table_rows(text: str, prefix: str = "") -> dict[str, list[str]]:
+    """The status table's rows: task -> its numbers (PENDING ... TOTAL)."""
+    lines = [line[len(prefix):] for line in text.splitlines() if line.startswith(prefix)]
+    start = next(i for i, line in enumerate(lines) if line.startswith("TASK"))
+    return {cells[0]: cells[1:] for cells in (line.split() for line in lines[start + 1:])
+            if len(cells) == 7}
+
+
+def _seconds(duration: str) -> float:
+    hours, minutes, seconds = duration.split(":")
+    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+
+
+def test_status_table_and_log_agree_on_a_cached_run_and_log_shows_durations(
+        workdir: Path) -> None:
+    write_workflow(workdir, LIST_OF_CALLS)
+    first = bridge(workdir, "run", "workflow.py", "main")
+    again = bridge(workdir, "run", "workflow.py", "main")  # every call replayed
+    for run, status in ((first, 4), (again, 3)):  # DONE, CACHED
+        table = _table_rows(run.stderr, "[bridge] | ")
+        assert table["ALL"][status] == table["ALL"][5] == "6"
+        logged = bridge(workdir, "log", "-" if run is again else _exec_id(run)).stdout
+        assert _table_rows(logged) == table
+    listing = bridge(workdir, "log").stdout
+    assert listing.count("(6 jobs, ") == 2
+    view = json.loads(bridge(workdir, "log", _exec_id(first), "--format", "json").stdout)
+    assert sum(sum(c.values()) for c in view["status_counts"].values()) == 6
+    # a duration per job, in the JSON and the text; a parent's encloses its children's
+    durations = {job["task"]: _seconds(job["duration"]) for job in view["jobs"]}
+    assert set(durations) == {"main", "make", "count", "summarize"}
+    assert all(durations["main"] >= seconds for seconds in durations.values())
+    text = bridge(workdir, "log", _exec_id(first)).stdout
+    for job in view["jobs"]:
+        assert f"Job {job['job_id'][:8]} [  DONE   ] {job['started']} {job['duration']}:  " \
+               in text
+
+
+def _exec_id(run: subprocess.CompletedProcess) -> str:
+    return re.search(r"id: ([\w-]+)", run.stderr).group(1)
