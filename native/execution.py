@@ -128,7 +128,9 @@ class Execution(Reduction):
                                      lambda error: outcome.append(("error", error)))
         try:
             self._loop(outcome)
-            if self.dryrun:
+            if self.dryrun:  # an error (an argument that cannot be hashed) still says so
+                if outcome and outcome[0][0] == "error":
+                    raise outcome[0][1]
                 return None
             self._cancel_unfinished()
             self._record_execution("DONE" if outcome[0][0] == "ok" else "FAILED")

@@ -44,24 +44,30 @@ def test_an_s3_input_without_credentials_says_how_to_set_them(workdir: Path,
     boto3.client("s3").put_object(Bucket=s3_bucket, Key="in/reads.txt", Body=b"ACGT")
     write_workflow(workdir, COUNT_S3)
     env = _without_aws_credentials(workdir / "home")
-    for args, task_name in ((["count", "--data", path], "count"), (["main", "--path", path],
-                                                                  "count")):
+    # the File given on the command line, or made in a body and passed to a call
+    for args in (["count", "--data", path], ["main", "--path", path]):
         run = subprocess.run([BRIDGE, "run", "workflow.py", *args], cwd=workdir, env=env,
                              capture_output=True, text=True, timeout=120)
         assert run.returncode == 2, run.stderr
         errors = [line for line in run.stderr.splitlines() if not line.startswith("[bridge]")]
         assert len(errors) == 1, run.stderr  # one line, no traceback
         line = errors[0]
-        assert f"argument data of {task_name}: {path}" in line
+        assert f"argument data of count: {path}" in line
         assert "AWS_PROFILE" in line and "AWS_ACCESS_KEY_ID" in line and "aws configure" in line
         assert "hash" not in line and "plain data" not in line
         # the execution's record holds the error
         execution = re.search(r"bridge log (\w+)\)$", line).group(1)
         logged = bridge(workdir, "log", execution).stdout
-        assert f"argument data of {task_name}: {path}: no AWS credentials found" in logged
-        view = json.loads(bridge(workdir, "log", execution, "--format", "json").stdout)
-        assert view["status"] == "FAILED"
-        assert [e["task"] for e in view["errors"]] == [task_name]
+        assert f"argument data of count: {path}: no AWS credentials found" in logged
+    view = json.loads(bridge(workdir, "log", execution, "--format", "json").stdout)
+    assert view["status"] == "FAILED"
+    assert [e["task"] for e in view["errors"]] == ["count"]  # not main, which failed for it
+    dryrun = subprocess.run([BRIDGE, "run", "--dryrun", "workflow.py", "count", "--data", path],
+                            cwd=workdir, env=env, capture_output=True, text=True, timeout=120)
+    assert dryrun.returncode == 2
+    assert dryrun.stderr.strip().splitlines() == [
+        f"Error: argument data of count: {path}: no AWS credentials found; set AWS_PROFILE to "
+        "a profile (`aws configure` makes one), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"]
 
 
 WAITS_FOR_A_FILE = '''

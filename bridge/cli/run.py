@@ -73,12 +73,13 @@ def _scheduler(config: Any) -> Any:
 
 def _dryrun(config: Any, expr: Any, no_cache: bool) -> None:
     from bridge.dryrun import report
+    from bridge.native.calling import ArgumentFileError
     from bridge.native.store import StoreError
 
     try:
         with _scheduler(config) as scheduler:
             text, _ = report(scheduler.dryrun(expr, cache=not no_cache))
-    except StoreError as error:
+    except (StoreError, ArgumentFileError) as error:
         raise UserError(str(error)) from None
     click.echo(text)
 
