@@ -10,6 +10,10 @@ from typing import Any
 from bridge.native.file import find_files
 from bridge.native.hashing import hash_call, hash_parts, hash_value
 from bridge.native.job import Source
+from bridge.native.secrets import REDACTED, secret_parameters
+from bridge.native.values import preview
+
+CALL_WIDTH = 90
 
 
 class UnhashableArgumentError(TypeError):
@@ -40,6 +44,18 @@ def identify_call(task: Any, caller_task: Any, args: tuple, kwargs: dict) -> Cal
         task_hash = hash_parts("called-from", [task_hash, caller_task.hash])
     bound = task.binding.bound_hashes(arg_hashes, kwarg_hashes)
     return CallIdentity(hash_call(task_hash, bound), arg_hashes, kwarg_hashes)
+
+
+def describe_call(job: Any) -> str:
+    """``task(name=value, ...)`` with short value previews (``***`` for secret ones), as
+    dry runs and failure messages name a call."""
+    names = job.task.positional_names
+    secret = secret_parameters(job.task)
+    given = [(names[i] if i < len(names) else "*", arg) for i, arg in enumerate(job.args)]
+    parts = [f"{name}={REDACTED if name in secret else preview(arg)}"
+             for name, arg in [*given, *job.kwargs.items()]]
+    text = f"{job.task.fullname}({', '.join(parts)})"
+    return text if len(text) <= CALL_WIDTH else text[: CALL_WIDTH - 4] + "...)"
 
 
 def describe_arguments(
