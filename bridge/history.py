@@ -106,16 +106,26 @@ def execution_view(store: Any, row: dict, task: str | None, status: str | None) 
     } if filtered else set()
 
     def node(job: dict, depth: int) -> list[dict]:
+        children = graph.children(job["job_id"])
         here = [] if filtered and job["job_id"] not in selected else [{
             "job_id": job["job_id"], "status": job["status"], "task": job["task_name"],
             "call": _short_call(job, values), "started": when(job["started"]),
-            "depth": 0 if filtered else depth}]
-        for child in graph.children(job["job_id"]):
+            "depth": 0 if filtered else depth, **_own_error(job, children)}]
+        for child in children:
             here += node(child, depth + 1)
         return here
 
     jobs = [entry for root in graph.children(None) for entry in node(root, 0)]
     return {**_execution_fields(row), "jobs": jobs, "status_counts": count_jobs(graph.jobs)}
+
+
+def _own_error(job: dict, children: list[dict]) -> dict:
+    """The first line of the error of a job where a failure started (not a parent failing
+    because a child did): which call failed, and why, at a glance."""
+    if job["status"] != "FAILED" or not job.get("error") \
+            or any(child["status"] == "FAILED" for child in children):
+        return {}
+    return {"error": job["error"].splitlines()[0]}
 
 
 def render_execution(view: dict) -> str:
@@ -126,6 +136,8 @@ def render_execution(view: dict) -> str:
     for job in view["jobs"]:
         lines.append("  " + "  " * job["depth"] + f"Job {job['job_id'][:8]} "
                      f"[{job['status']:^9}] {job['started']}:  {job['call']}")
+        if "error" in job:
+            lines.append("    " + "  " * job["depth"] + job["error"])
     lines += ["", plain_table(view["status_counts"], prefix="")]
     return "\n".join(lines)
 

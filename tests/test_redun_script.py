@@ -232,8 +232,10 @@ def test_a_failing_script_names_the_call_that_built_it(workdir: Path) -> None:
                             f"(scratch folder kept at {summary.split('kept at ')[1]}")
     failed = [job for job in jobs(workdir) if job["status"] == "FAILED"
               and job["task"] == "bridge.script"]
-    shown = invoke("log", failed[0]["job_id"][:8], "--config", str(workdir / ".bridge")).stdout
-    assert "align(sample='s2'): script exited with code 3" in shown
+    config = str(workdir / ".bridge")
+    for ident in ("-", failed[0]["job_id"][:8]):  # the execution, and the script's job
+        shown = invoke("log", ident, "--config", config).stdout
+        assert "align(sample='s2'): script exited with code 3" in shown
 
 
 def test_the_script_error_keeps_what_the_command_wrote_to_dev_stderr(scheduler: Any) -> None:
