@@ -242,6 +242,7 @@ def test_a_failing_script_names_the_call_that_built_it(workdir: Path) -> None:
 def test_the_script_error_keeps_what_the_command_wrote_to_dev_stderr(scheduler: Any) -> None:
     with pytest.raises(ScriptError) as caught:
         scheduler.run(shell("echo context > /dev/stderr\nno_such_program_here"))
+    assert caught.value.caller.startswith("tests_redun_script.shell(command=")  # from Python too
     assert "context" in caught.value.message
     assert "no_such_program_here: command not found" in caught.value.message
     assert os.path.isdir(caught.value.scratch)
