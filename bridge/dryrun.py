@@ -4,23 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from bridge.native.calling import describe_call
 from bridge.native.file import files_unchanged
 from bridge.native.job import CACHED
-from bridge.native.secrets import REDACTED, secret_parameters
-from bridge.native.values import preview
-
-CALL_WIDTH = 90
-
-
-def describe_call(job: Any) -> str:
-    """``task(name=value, ...)`` with short value previews (``***`` for secret ones)."""
-    names = job.task.positional_names
-    secret = secret_parameters(job.task)
-    given = [(names[i] if i < len(names) else "*", arg) for i, arg in enumerate(job.args)]
-    parts = [f"{name}={REDACTED if name in secret else preview(arg)}"
-             for name, arg in [*given, *job.kwargs.items()]]
-    text = f"{job.task.fullname}({', '.join(parts)})"
-    return text if len(text) <= CALL_WIDTH else text[: CALL_WIDTH - 4] + "...)"
 
 
 def miss_reason(execution: Any, job: Any) -> str:

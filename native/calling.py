@@ -10,6 +10,10 @@ from typing import Any
 from bridge.native.file import FileError, find_files
 from bridge.native.hashing import hash_call, hash_parts, hash_value
 from bridge.native.job import Source
+from bridge.native.secrets import REDACTED, secret_parameters
+from bridge.native.values import preview
+
+CALL_WIDTH = 90
 
 
 class UnhashableArgumentError(TypeError):
@@ -58,6 +62,18 @@ def _hash_argument(task: Any, name: str, value: Any) -> str:
             f"({type(error).__name__}: {error}): pass plain data, Files, or objects "
             "that pickle"
         ) from error
+
+
+def describe_call(job: Any) -> str:
+    """``task(name=value, ...)`` with short value previews (``***`` for secret ones), as
+    dry runs and failure messages name a call."""
+    names = job.task.positional_names
+    secret = secret_parameters(job.task)
+    given = [(names[i] if i < len(names) else "*", arg) for i, arg in enumerate(job.args)]
+    parts = [f"{name}={REDACTED if name in secret else preview(arg)}"
+             for name, arg in [*given, *job.kwargs.items()]]
+    text = f"{job.task.fullname}({', '.join(parts)})"
+    return text if len(text) <= CALL_WIDTH else text[: CALL_WIDTH - 4] + "...)"
 
 
 def describe_arguments(

@@ -46,6 +46,7 @@ from bridge.native.calling import (
     UnhashableArgumentError,
     argument_name,
     describe_arguments,
+    describe_call,
     identify_call,
 )
 from bridge.native.executors.base import Work
@@ -58,7 +59,7 @@ from bridge.native.promise import Promise
 from bridge.native.recording import Recorder, serialize_expression
 from bridge.native.reduction import Reduction
 from bridge.native.runner import Outcome, UnstorableResultError, error_text, warn_unreturned
-from bridge.native.script import SCRIPT_TASK_NAME
+from bridge.native.script import SCRIPT_TASK_NAME, ScriptError
 from bridge.native.secrets import secret_parameters
 from bridge.native.store import CachedCall
 from bridge.native.values import ValueStoreError
@@ -380,6 +381,8 @@ class Execution(Reduction):
 
     def _fail(self, job: Job, error: BaseException, traceback_text: str) -> None:
         job.status = FAILED
+        if isinstance(error, ScriptError) and job.parent is not None and not error.caller:
+            error.caller = describe_call(job.parent)  # which call (which sample) built it
         text = error_text(error)
         if traceback_text:
             text += "\n" + traceback_text

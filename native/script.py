@@ -59,15 +59,48 @@ STDOUT = "-"
 
 
 class ScriptError(Exception):
-    """A script exited non-zero, or did not write a staged output."""
+    """A script exited non-zero, or did not write a staged output. ``caller`` is the call
+    whose body built the script (``align(sample='s2')``), set by the engine when it fails;
+    the message leads with it."""
 
-    def __init__(self, message: str, exit_code: int | None = None, scratch: str | None = None):
+    def __init__(self, message: str, exit_code: int | None = None, scratch: str | None = None,
+                 caller: str | None = None):
         super().__init__(message)
+        self.message = message
         self.exit_code = exit_code
         self.scratch = scratch
+        self.caller = caller
+
+    def __str__(self) -> str:
+        return f"{self.caller}: {self.message}" if self.caller else self.message
 
     def __reduce__(self) -> tuple:
-        return (type(self), (str(self), self.exit_code, self.scratch))
+        return (type(self), (self.message, self.exit_code, self.scratch, self.caller))
+
+
+class Stdout(str):
+    """A script's stdout: text (a ``str``) that also reads as the bytes redun's script()
+    returns: it equals its UTF-8 encoding (``== b"ok\\n"``) and has ``.decode()``, so
+    code written for redun keeps working. It hashes as the plain text."""
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, bytes):
+            return self.encode() == other
+        return str.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = str.__hash__
+
+    def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+        return str(self)
+
+    def __reduce__(self) -> tuple:
+        return (Stdout, (str(self),))
+
+    def __bridge_hash__(self) -> str:
+        return hash_value(str(self))
 
 
 class ScriptOutputs:
@@ -97,15 +130,21 @@ def _paths_only(value: Any) -> Any:
     return value
 
 
-def script(command: str, inputs: Any = None, outputs: Any = None,
-           executor: str = "default", **options: Any) -> TaskCall:
-    """Run ``command`` with bash in a fresh scratch folder on ``executor``.
+def script(command: str | list | tuple, inputs: Any = None, outputs: Any = None,
+           tempdir: bool = False, executor: str = "default", **options: Any) -> TaskCall:
+    """Run ``command`` with bash on ``executor``: locally in the working folder, or in a
+    fresh scratch folder with ``tempdir=True`` (a container always runs it in an empty one).
 
-    ``inputs``: staged files (``File(remote).stage("local")``) copied in first, and any
-    other values the command depends on. ``outputs``: any shape (a File, a list, a dict)
-    whose staged files are copied out after; the result has the same shape with each
-    staged file replaced by its remote File and ``File("-")`` by the stdout. Other
-    options (``memory``, ``vcpus``, ``image``, ...) go to the executor."""
+    ``command``: shell text (dedented; a ``#!`` first line picks another interpreter), or
+    a list of words, each quoted for the shell. ``inputs``: staged files
+    (``File(remote).stage("local")``) copied in first, and any other values the command
+    depends on. ``outputs``: any shape (a File, a list, a dict) whose staged files are
+    copied out after (with ``tempdir=True``, a plain relative ``File(path)`` is copied out
+    to that path in the working folder); the result has the same shape with each staged
+    file replaced by its remote File and ``File("-")`` by the stdout (text). Other options
+    (``memory``, ``vcpus``, ``image``, ...) go to the executor."""
+    if isinstance(command, list | tuple):
+        command = shlex.join(_word(part) for part in command)
     if outputs is None:
         outputs = File(STDOUT)
     if contains_expression(outputs):
@@ -113,10 +152,34 @@ def script(command: str, inputs: Any = None, outputs: Any = None,
             "script(): outputs must name concrete paths (File(path).stage('local')), "
             "not lazy task results"
         )
+    if tempdir:
+        outputs = _self_staged(outputs)
     call_options = {"executor": executor, **options}
+    where = {"tempdir": True} if tempdir else {}  # the default keeps older calls' hashes
     return script_task.options(**call_options)(
-        command=command, inputs=list(inputs or []), outputs=ScriptOutputs(outputs)
+        command=command, inputs=inputs if inputs is not None else [],
+        outputs=ScriptOutputs(outputs), **where,
     )
+
+
+def _word(part: Any) -> str:
+    return part.path if isinstance(part, File | Dir) else str(part)
+
+
+def _self_staged(value: Any) -> Any:
+    """Plain relative output Files staged to the same path in the working folder, so a
+    script run in a scratch folder leaves them where the result's Files point."""
+    if type(value) is File and value.path != STDOUT and _is_relative_local(value.path):
+        return value.stage(value.path)
+    if type(value) is dict:
+        return {key: _self_staged(item) for key, item in value.items()}
+    if type(value) in (list, tuple):
+        return type(value)(_self_staged(item) for item in value)
+    return value
+
+
+def _is_relative_local(path: str) -> bool:
+    return "://" not in path and not os.path.isabs(path)
 
 
 def iter_staging(value: Any) -> Iterator[_Staging]:
@@ -133,8 +196,10 @@ def iter_staging(value: Any) -> Iterator[_Staging]:
             yield from iter_staging(item)
 
 
-def prepare_script(command: str, inputs: Any = (), outputs: Any = None) -> str:
-    """The whole job as one bash script: stage in, run the command, stage out."""
+def prepare_script(command: str, inputs: Any = (), outputs: Any = None,
+                   tempdir: bool = False) -> str:
+    """The whole job as one bash script: stage in, run the command, stage out. The
+    folder it runs in is the runner's choice (``tempdir`` tells :func:`run_script`)."""
     outputs_staged = list(iter_staging(outputs))
     lines = [
         "set -euo pipefail",
@@ -145,13 +210,13 @@ def prepare_script(command: str, inputs: Any = (), outputs: Any = None) -> str:
         "}",
         "# stage in",
     ]
-    lines += [f"{staging.shell_stage()} >&2 || bridge_input_failed "
+    lines += [f"{_unless_same(staging)}{{ {staging.shell_stage()}; }} >&2 || bridge_input_failed "
               f"{shlex.quote(staging.remote.path)} {shlex.quote(staging.local.path)}"
               for staging in iter_staging(inputs)]
     parents = sorted({os.path.dirname(s.local.path) for s in outputs_staged
                       if isinstance(s, StagingFile)} - {""})
     lines += [f"mkdir -p {shlex.quote(parent)}" for parent in parents]
-    lines += ["# command", "(", textwrap.dedent(command).strip("\n"), ")"]
+    lines += ["# command", *_command_lines(textwrap.dedent(command).strip("\n"))]
     if outputs_staged:
         lines += ["# check and stage out", "bridge_missing=()"]
         lines += [
@@ -165,8 +230,31 @@ def prepare_script(command: str, inputs: Any = (), outputs: Any = None) -> str:
             f"  exit {MISSING_OUTPUT_EXIT}",
             "fi",
         ]
-        lines += [f"{staging.shell_unstage()} >&2" for staging in outputs_staged]
+        lines += [f"{_unless_same(staging)}{{ {staging.shell_unstage()}; }} >&2"
+                  for staging in outputs_staged]
     return "\n".join(lines) + "\n"
+
+
+def _unless_same(staging: _Staging) -> str:
+    """A guard that skips copying a local remote onto itself (a script run in the
+    working folder with ``File("a.txt").stage("a.txt")``)."""
+    if "://" in staging.remote.path:
+        return ""
+    remote = shlex.quote(os.path.abspath(staging.remote.path))
+    return f"[ {remote} -ef {shlex.quote(staging.local.path)} ] || "
+
+
+def _command_lines(command: str) -> list[str]:
+    """The user's command in a subshell; one with a ``#!`` line is written to a file and
+    run by its own interpreter (``#!/usr/bin/env python``)."""
+    if not command.startswith("#!"):
+        return ["(", command, ")"]
+    end = "BRIDGE_COMMAND"
+    while end in command.splitlines():
+        end += "_"
+    return ['bridge_command="$(mktemp)"', """trap 'rm -f "$bridge_command"' EXIT""",
+            f"cat > \"$bridge_command\" <<'{end}'", command, end,
+            'chmod +x "$bridge_command"', '"$bridge_command"']
 
 
 def finish_script(outputs: Any, stdout: str) -> Any:
@@ -177,7 +265,7 @@ def finish_script(outputs: Any, stdout: str) -> Any:
     if isinstance(outputs, _Staging):
         return outputs.remote
     if isinstance(outputs, File) and outputs.path == STDOUT:
-        return stdout
+        return Stdout(stdout)
     if type(outputs) is dict:
         return {key: finish_script(item, stdout) for key, item in outputs.items()}
     if type(outputs) in (list, tuple):
@@ -185,17 +273,21 @@ def finish_script(outputs: Any, stdout: str) -> Any:
     return outputs
 
 
-def run_script(command: str, inputs: Any, outputs: Any) -> Any:
-    """Run the prepared script with bash in a scratch folder on this machine. The folder
-    is removed on success and kept, named in the error, on failure."""
+def run_script(command: str, inputs: Any, outputs: Any, tempdir: bool = False) -> Any:
+    """Run the prepared script with bash on this machine, in the working folder or (with
+    ``tempdir``) in the scratch folder's ``work``. The scratch folder (the script, its
+    stdout and stderr) is removed on success and kept, named in the error, on failure."""
     scratch = tempfile.mkdtemp(prefix="bridge-script-")
-    workdir = os.path.join(scratch, "work")
-    os.mkdir(workdir)
+    workdir = os.path.join(scratch, "work") if tempdir else os.getcwd()
+    if tempdir:
+        os.mkdir(workdir)
     script_path = os.path.join(scratch, "script.sh")
     with open(script_path, "w") as handle:
         handle.write(prepare_script(command, inputs, outputs))
     stdout_path, stderr_path = os.path.join(scratch, "stdout"), os.path.join(scratch, "stderr")
-    with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
+    # Appending: a command that writes `> /dev/stderr` reopens the file; with O_APPEND
+    # the script's own later writes still land after it instead of over it.
+    with open(stdout_path, "ab") as out, open(stderr_path, "ab") as err:
         code = run_child(["bash", "-euo", "pipefail", script_path], cwd=workdir,
                          stdout=out, stderr=err, env=_script_env())
     stdout = _read_text(stdout_path)
@@ -238,13 +330,17 @@ def _script_error(code: int, scratch: str, workdir: str, outputs: Any) -> Script
         if named:  # the reason leads; the tail keeps what the copying tool said
             reason = named[-1].removeprefix("bridge: ")
             lines = [line for line in lines if line not in named]
+    elif lines and lines[-1].strip():  # the last word of a failing tool is often the why
+        reason += f"; last stderr line: {lines[-1].strip()}"
+    # The first line is whole: the run's one-line summary shows it alone.
     tail = "\n".join(lines[-STDERR_TAIL_LINES:])
-    return ScriptError(f"{reason} {kept}; stderr tail:\n{tail}", code, scratch)
+    return ScriptError(f"{reason} {kept}\nstderr tail:\n{tail}", code, scratch)
 
 
 with namespace("bridge"):
 
     @task(name="script", version="1")
-    def script_task(command: str, inputs: list, outputs: ScriptOutputs) -> Any:
+    def script_task(command: str, inputs: Any, outputs: ScriptOutputs,
+                    tempdir: bool = False) -> Any:
         """Run a shell script with staged files (see :func:`script`)."""
-        return run_script(command, inputs, outputs)
+        return run_script(command, inputs, outputs, tempdir)

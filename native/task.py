@@ -43,6 +43,7 @@ class Task:
         retries: int = 0,
         hash_includes: list[Any] | None = None,
         options: dict[str, Any] | None = None,
+        script: bool = False,
     ) -> None:
         if check_valid not in CHECK_VALID_MODES:
             raise TaskError(
@@ -51,7 +52,9 @@ class Task:
             )
         if not isinstance(retries, int) or retries < 0:
             raise TaskError(f"task {func.__qualname__}: retries must be a whole number >= 0")
-        self.func = func
+        # A script task's body returns shell text; the task runs it (see _script_body).
+        self.script = script
+        self.func = _script_body(func, executor, options or {}) if script else func
         self.name = name or func.__name__
         self.namespace = namespace if namespace is not None else _default_namespace(func)
         self.fullname = f"{self.namespace}.{self.name}" if self.namespace else self.name
@@ -102,7 +105,7 @@ class Task:
 
     @functools.cached_property
     def source(self) -> str:
-        return function_source(self.func)
+        return function_source(inspect.unwrap(self.func) if self.script else self.func)
 
     def option(self, name: str, call_options: dict | None = None, default: Any = None) -> Any:
         """An executor or scheduling option: the call site's override, else the task's."""
@@ -125,6 +128,19 @@ class TaskOptions:
 
     def options(self, **options: Any) -> TaskOptions:
         return TaskOptions(self.task, {**self.call_options, **options})
+
+
+def _script_body(func: Callable, executor: str, options: dict[str, Any]) -> Callable:
+    """The body of ``@task(script=True)``: run the shell text ``func`` returns with
+    ``script()`` on the task's executor; the call's result is the script's stdout."""
+
+    @functools.wraps(func)
+    def body(*args: Any, **kwargs: Any) -> Any:
+        from bridge.native.script import script
+
+        return script(func(*args, **kwargs), executor=executor, **options)
+
+    return body
 
 
 def normalise_limits(limits: dict[str, int] | list[str] | None) -> dict[str, int]:
@@ -187,7 +203,7 @@ def _source_file(func: Callable) -> str | None:
 
 
 def _location(func: Callable) -> str:
-    code = getattr(func, "__code__", None)
+    code = getattr(inspect.unwrap(func), "__code__", None)
     if code is None:
         return f"{func.__module__}.{func.__qualname__}"
     return f"{code.co_filename}:{code.co_firstlineno}"
@@ -241,15 +257,17 @@ def task(
     limits: dict[str, int] | list[str] | None = None,
     retries: int = 0,
     hash_includes: list[Any] | None = None,
+    script: bool = False,
     **executor_options: Any,
 ) -> Any:
-    """Declare a task: ``@task`` or ``@task(version="1", memory=4, ...)``."""
+    """Declare a task: ``@task`` or ``@task(version="1", memory=4, ...)``. With
+    ``script=True`` the body returns shell text, run as ``script(text)``."""
 
     def decorate(fn: Callable) -> Task:
         new_task = Task(
             fn, name=name, namespace=namespace, version=version, cache=cache,
             check_valid=check_valid, executor=executor, limits=limits, retries=retries,
-            hash_includes=hash_includes, options=executor_options,
+            hash_includes=hash_includes, options=executor_options, script=script,
         )
         registry.register(new_task)
         return new_task

@@ -29,12 +29,13 @@ def upper(src: File, out: str, log: str) -> dict:
         """,
         inputs=[src.stage("in.txt")],
         outputs={"out": File(out).stage("result/out.txt"), "stdout": File("-")},
+        tempdir=True,
     )
 
 
 @task()
-def shell(command: str, outputs: Any = None) -> Any:
-    return script(command, outputs=outputs)
+def shell(command: str, outputs: Any = None, tempdir: bool = True) -> Any:
+    return script(command, outputs=outputs, tempdir=tempdir)
 
 
 def runs(log: Path) -> int:

@@ -150,7 +150,8 @@ def report_failure(store: Any, execution_id: str, error: BaseException) -> None:
     for job in first_failures(failed)[:5]:
         click.echo(f"\nJob {job['job_id'][:8]} {job['task_name']} FAILED:\n"
                    f"{_without_bridge_traceback(job['error'])}", err=True)
-    summary = error_text(error).splitlines()[0]
+    # The first line alone, whole; one that ends with ':' introduces the lines shown above.
+    summary = error_text(error).splitlines()[0].rstrip().removesuffix(":")
     click.echo(f"Error: execution {execution_id[:8]} failed: {summary} "
                f"(bridge log {execution_id[:8]})", err=True)
 

@@ -9,7 +9,8 @@ Per sample: merge the lanes, cut adapters (cutadapt), align (bwa mem, or bwa-mem
 installed) and sort (samtools), mark duplicates (Picard), recalibrate base qualities
 (GATK, only when installed), and collect alignment, insert-size and depth metrics.
 
-Every shell step is a script() on the executor named ``tools``: bridge.ini decides
+Every shell step is a script() on the executor named ``tools``, each in a fresh folder of
+its own (``tempdir=True``: samples stage files under the same names); bridge.ini decides
 whether that is this machine, a Docker container or an AWS Batch job, and outputs go
 wherever ``--output-path`` points (a folder or an ``s3://`` prefix).
 """
@@ -114,7 +115,7 @@ def download_genome_ref(genome_ref_src: File, ref_dir: str) -> File:
             "gzip -dc genome.fa.gz > genome.fa",
             inputs=[genome_ref_src.stage("genome.fa.gz")],
             outputs=File(join(ref_dir, "genome.fa")).stage("genome.fa"),
-            executor=TOOLS,
+            tempdir=True, executor=TOOLS,
         )
     return copy_file(genome_ref_src, join(ref_dir, genome_ref_src.basename()))
 
@@ -156,7 +157,7 @@ def index_genome_ref(genome_ref: File, aligner: str = "bwa") -> dict:
         """,
         inputs=[genome_ref.stage("genome.fa")],
         outputs=outputs,
-        executor=TOOLS,
+        tempdir=True, executor=TOOLS,
     )
 
 
@@ -181,7 +182,7 @@ def merge_fastq(reads1: list[File], reads2: list[File], output_path: str) -> dic
             "reads1": File(f"{output_path}.1.fastq.gz").stage("reads1.fastq.gz"),
             "reads2": File(f"{output_path}.2.fastq.gz").stage("reads2.fastq.gz"),
         },
-        executor=TOOLS,
+        tempdir=True, executor=TOOLS,
     )
 
 
@@ -206,7 +207,7 @@ def cut_adapters(reads1: File, reads2: File, output_path: str, adapter1: str = A
             "report": File(f"{output_path}.json").stage("report.json"),
             "log": File(f"{output_path}.log").stage("cutadapt.log"),
         },
-        executor=TOOLS, vcpus=threads,
+        tempdir=True, executor=TOOLS, vcpus=threads,
     )
 
 
@@ -226,7 +227,7 @@ def run_bwa(sample_id: str, reads1: File, reads2: File, output_bam_path: str,
                 reads2.stage("reads2.fastq.gz"),
                 *[f.stage(f"genome.fa.{ext}") for ext, f in genome_ref_index.items()]],
         outputs=staged_bam(output_bam_path, "sample.bam"),
-        executor=TOOLS, vcpus=threads, memory=4,
+        tempdir=True, executor=TOOLS, vcpus=threads, memory=4,
     )
 
 
@@ -244,7 +245,7 @@ def mark_dups(bam: File, output_path: str) -> dict:
             **staged_bam(f"{output_path}.bam", "markdup.bam"),
             "dup_metrics": File(f"{output_path}_metrics.txt").stage("markdup_metrics.txt"),
         },
-        executor=TOOLS, memory=4,
+        tempdir=True, executor=TOOLS, memory=4,
     )
 
 
@@ -272,7 +273,7 @@ def base_recalib(bam: File, output_path: str, genome_ref: File, genome_ref_index
             **staged_bam(f"{output_path}.bam", "recal.bam"),
             "recal": File(f"{output_path}.table").stage("recal.table"),
         },
-        executor=TOOLS, memory=4,
+        tempdir=True, executor=TOOLS, memory=4,
     )
 
 
@@ -294,7 +295,7 @@ def collect_align_metrics(bam: File, output_path: str, genome_ref: File) -> dict
             "insert_size_hist": File(f"{output_path}.insert_size_histogram.pdf").stage(
                 "metrics.insert_size_histogram.pdf"),
         },
-        executor=TOOLS, memory=4,
+        tempdir=True, executor=TOOLS, memory=4,
     )
 
 
@@ -313,7 +314,7 @@ def collect_depth_metrics(bam: File, output_path: str) -> dict:
             "depth": File(f"{output_path}.depth.txt").stage("depth.txt"),
             "summary": File(f"{output_path}.depth_summary.txt").stage("depth_summary.txt"),
         },
-        executor=TOOLS,
+        tempdir=True, executor=TOOLS,
     )
 
 

@@ -195,9 +195,9 @@ def _script_outcome(work: Work, exit_code: int, stdout: str, tail: str, job_dir:
     if exit_code == 0:
         return Outcome(work.job_id, True, value=finish_script(work.kwargs["outputs"], stdout))
     if exit_code == MISSING_OUTPUT_EXIT:
-        message = f"script did not write its output(s) (job folder kept at {job_dir}):\n{tail}"
+        message = f"script did not write its output(s) (job folder kept at {job_dir})\n{tail}"
     else:
-        message = (f"script exited with code {exit_code} (job folder kept at {job_dir}); "
+        message = (f"script exited with code {exit_code} (job folder kept at {job_dir})\n"
                    f"log tail:\n{tail}")
     return Outcome(work.job_id, False, error=ScriptError(message, exit_code, job_dir))
 

@@ -1,0 +1,3 @@
+#include "words.h"
+
+const char *greeting(void) { return "hello"; }
