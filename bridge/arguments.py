@@ -66,6 +66,11 @@ def _scan(task: Task, argv: list[str], hints: dict[str, Any]) -> Iterator[_Given
         else:
             raise ArgumentError(f"task {task.fullname}: --{key} needs a value")
         index += 1
+        if _is_list(_hint(param, hints)):
+            # space-separated items (``--numbers 1 2 3``) run to the next ``--name``
+            while index < len(argv) and not argv[index].startswith("--"):
+                yield _Given(param, f"--{key}", argv[index], False, index, False)
+                index += 1
 
 
 def _hint(param: inspect.Parameter, hints: dict[str, Any]) -> Any:
@@ -168,14 +173,7 @@ def convert(text: str, hint: Any, flag: str, task: Task) -> Any:
         if hint in (int, float):
             return hint(text)
         if isinstance(hint, type) and issubclass(hint, enum.Enum):
-            try:
-                return hint[text]
-            except KeyError:
-                pass
-            try:
-                return hint(text)
-            except ValueError:
-                raise ValueError("choose one of " + ", ".join(m.name for m in hint)) from None
+            return _enum_member(hint, text)
         if isinstance(hint, type) and issubclass(hint, File | Dir):
             return hint(text)
         if origin in (list, tuple, set) or hint in (list, tuple, set, dict) or origin is dict:
@@ -196,3 +194,18 @@ def convert(text: str, hint: Any, flag: str, task: Task) -> Any:
             f"task {task.fullname}: {flag} expects {name}, got {text!r} ({error})"
         ) from None
     return text
+
+
+def _enum_member(enum_type: type[enum.Enum], text: str) -> enum.Enum:
+    """A member by name (``red``, or ``Color.red`` as redun writes it) or by value (its
+    text, so ``--color 1`` finds ``red = 1``)."""
+    prefix = enum_type.__name__ + "."
+    name = text[len(prefix):] if text.startswith(prefix) else text
+    if name in enum_type.__members__:
+        return enum_type[name]
+    for member in enum_type:
+        if str(member.value) == text:
+            return member
+    names = ", ".join(member.name for member in enum_type)
+    values = ", ".join(str(member.value) for member in enum_type)
+    raise ValueError(f"choose one of {names} (or a value: {values})")

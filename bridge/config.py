@@ -15,7 +15,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bridge.native.settings import DEFAULT_DIR, ExecutorSettings, SchedulerSettings
+from bridge.native.settings import (
+    DEFAULT_DIR,
+    ExecutorSettings,
+    SchedulerSettings,
+    builtin_executors,
+)
 
 CONFIG_FILE = "bridge.ini"
 
@@ -123,14 +128,13 @@ class Config(_Section):
             raise ConfigError(f"{origin}: {error}") from None
 
     def to_settings(self) -> SchedulerSettings:
-        executors = {
+        executors = builtin_executors() | {
             name: ExecutorSettings(
                 type=executor.type,
                 options=executor.model_dump(exclude={"type"}, exclude_none=True),
             )
             for name, executor in self.executors.items()
         }
-        executors.setdefault("default", ExecutorSettings())
         db_uri = os.environ.get("BRIDGE_DB_URI") or self.backend.db_uri
         return SchedulerSettings(
             db_uri=_resolve_sqlite(db_uri, self.config_dir) if db_uri else None,

@@ -17,15 +17,21 @@ class ExecutorSettings:
     options: dict[str, Any] = field(default_factory=dict)
 
 
+def builtin_executors() -> dict[str, ExecutorSettings]:
+    """The executors a project has without configuring any, under redun's names:
+    ``default`` (a pool of threads) and ``process`` (a pool of processes, for CPU-bound
+    Python). An ``[executors.NAME]`` section of the same name replaces one."""
+    return {"default": ExecutorSettings(),
+            "process": ExecutorSettings(options={"mode": "processes"})}
+
+
 @dataclass
 class SchedulerSettings:
     db_uri: str | None = None  # None: SQLite at <config_dir>/bridge.db
     config_dir: str = DEFAULT_DIR
     value_store: str | None = None  # None: <config_dir>/values (or beside the database)
     inline_limit: int = 64 * 1024
-    executors: dict[str, ExecutorSettings] = field(
-        default_factory=lambda: {"default": ExecutorSettings()}
-    )
+    executors: dict[str, ExecutorSettings] = field(default_factory=builtin_executors)
     limits: dict[str, int] = field(default_factory=dict)
     flush_interval: float = 0.5
 

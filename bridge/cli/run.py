@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from bridge.cli.common import UserError, config_option, load_config, parse_pairs
-from bridge.cli.task_command import TaskCommand, described_call, task_call
+from bridge.cli.task_command import HELP_WORD, TaskCommand, described_call, task_call
 
 INTERRUPTED = 130  # the shell's code for a process stopped by Ctrl+C
 
@@ -36,13 +36,15 @@ def run(ctx: click.Context, workflow: str | None, task_name: str | None, as_modu
         options: tuple[str, ...], tags: tuple[str, ...]) -> None:
     """Run TASK_NAME of WORKFLOW (a file, or a module with -m). These options go before
     WORKFLOW; everything after TASK_NAME is the task's arguments, given as --name value
-    (a task argument named like one of these options is the task's). Without TASK_NAME,
-    list the workflow's tasks; with --help after TASK_NAME, show the task's arguments."""
+    (a task argument named like one of these options is the task's). Without TASK_NAME
+    (or with `help`), list the workflow's tasks; with --help or `help` after TASK_NAME, show
+    the task's arguments. A task named help runs as `bridge run WORKFLOW -- help`."""
     from bridge.loading import WorkflowError, load_workflow, workflow_tasks
 
     if workflow is None:
         raise UserError("bridge run needs a workflow file (or -m module) and a task")
-    if task_name is None:
+    if task_name is None or (task_name == HELP_WORD
+                             and not ctx.meta.get("bridge.literal_task_name")):
         try:
             _print_tasks(workflow, workflow_tasks(load_workflow(workflow, as_module)))
         except WorkflowError as error:
@@ -54,10 +56,11 @@ def run(ctx: click.Context, workflow: str | None, task_name: str | None, as_modu
     description = " ".join(described_call(task, workflow, task_name, ctx.args))
     config = load_config(config_dir)
     executor = call_options.get("executor")
-    if executor is not None and executor != "default" and executor not in config.executors:
+    known = config.to_settings().executors
+    if executor is not None and executor not in known:
         raise UserError(f"-o executor={executor}: no such executor; add an "
                         f"[executors.{executor}] section to bridge.ini, or use one of: "
-                        f"{', '.join(sorted({'default', *config.executors}))}")
+                        f"{', '.join(sorted(known))}")
     if dryrun:
         _dryrun(config, expr, no_cache)
         return
@@ -185,3 +188,5 @@ def _print_tasks(workflow: str, tasks: list) -> None:
     for task in sorted(tasks, key=lambda t: t.fullname):
         doc = (task.func.__doc__ or "").strip().splitlines()
         click.echo(f"  {task.fullname:<30} {doc[0] if doc else ''}")
+    if any(task.name == HELP_WORD for task in tasks):
+        click.echo(f"(to run the task named {HELP_WORD}: bridge run {workflow} -- {HELP_WORD})")
