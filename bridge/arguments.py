@@ -86,7 +86,7 @@ def parse_task_arguments(task: Task, argv: list[str]) -> dict[str, Any]:
         if given.text is None:
             values[name] = not given.negated
             continue
-        value = convert(given.text, hint, given.flag, task)
+        value = convert(given.text, hint, given.flag, f"task {task.fullname}")
         if name in values and isinstance(value, list) and _is_list(hint):
             value = values[name] + value  # --item a --item b
         values[name] = value
@@ -156,11 +156,12 @@ def _optional_inner(hint: Any) -> Any:
     return None
 
 
-def convert(text: str, hint: Any, flag: str, task: Task) -> Any:
-    """Turn one command-line string into the type the task declares."""
+def convert(text: str, hint: Any, flag: str, owner: str) -> Any:
+    """Turn one command-line string into the type ``hint`` declares; an error names
+    ``owner`` (``task NAME``) and ``flag``."""
     inner = _optional_inner(hint)
     if inner is not None:
-        return None if text in ("", "none", "None") else convert(text, inner, flag, task)
+        return None if text in ("", "none", "None") else convert(text, inner, flag, owner)
     origin = typing.get_origin(hint)
     try:
         if hint in (str, Any, inspect.Parameter.empty):
@@ -181,7 +182,7 @@ def convert(text: str, hint: Any, flag: str, task: Task) -> Any:
             args = typing.get_args(hint)
             if origin in (list, set) and args and isinstance(parsed, list):
                 parsed = [
-                    convert(item, args[0], flag, task) if isinstance(item, str) else item
+                    convert(item, args[0], flag, owner) if isinstance(item, str) else item
                     for item in parsed
                 ]
             container = origin or hint
@@ -190,9 +191,7 @@ def convert(text: str, hint: Any, flag: str, task: Task) -> Any:
             return hint(text)
     except (ValueError, TypeError, json.JSONDecodeError) as error:
         name = getattr(hint, "__name__", str(hint))
-        raise ArgumentError(
-            f"task {task.fullname}: {flag} expects {name}, got {text!r} ({error})"
-        ) from None
+        raise ArgumentError(f"{owner}: {flag} expects {name}, got {text!r} ({error})") from None
     return text
 
 

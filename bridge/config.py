@@ -41,6 +41,7 @@ class BackendConfig(_Section):
 
 class SchedulerConfig(_Section):
     flush_interval: float = Field(0.5, gt=0)
+    setup_scheduler: str | None = None  # FILE_OR_MODULE::FUNCTION, see scheduler_setup.py
 
 
 class LocalExecutorConfig(_Section):

@@ -30,10 +30,13 @@ INTERRUPTED = 130  # the shell's code for a process stopped by Ctrl+C
               help="Task option for the top-level call (executor, memory, ...). Repeatable.")
 @click.option("--tag", "tags", multiple=True, metavar="KEY=VALUE",
               help="Tag the execution. Repeatable.")
+@click.option("-s", "--setup", "setup_args", multiple=True, metavar="KEY=VALUE",
+              help="Option of the setup function that [scheduler] setup_scheduler names. "
+                   "Repeatable.")
 @click.pass_context
 def run(ctx: click.Context, workflow: str | None, task_name: str | None, as_module: bool,
         config_dir: str | None, no_cache: bool, dryrun: bool, execution_id: str | None,
-        options: tuple[str, ...], tags: tuple[str, ...]) -> None:
+        options: tuple[str, ...], tags: tuple[str, ...], setup_args: tuple[str, ...]) -> None:
     """Run TASK_NAME of WORKFLOW (a file, or a module with -m). These options go before
     WORKFLOW; everything after TASK_NAME is the task's arguments, given as --name value
     (a task argument named like one of these options is the task's). Without TASK_NAME
@@ -61,32 +64,36 @@ def run(ctx: click.Context, workflow: str | None, task_name: str | None, as_modu
         raise UserError(f"-o executor={executor}: no such executor; add an "
                         f"[executors.{executor}] section to bridge.ini, or use one of: "
                         f"{', '.join(sorted(known))}")
+    scheduler = _scheduler(config, setup_args)
     if dryrun:
-        _dryrun(config, expr, no_cache)
+        _dryrun(scheduler, expr, no_cache)
         return
     tag_values = {k: str(v) for k, v in parse_pairs(tags, "--tag").items()}
-    sys.exit(_run(config, expr, no_cache, execution_id, description, tag_values))
+    sys.exit(_run(scheduler, expr, no_cache, execution_id, description, tag_values))
 
 
-def _scheduler(config: Any) -> Any:
-    from bridge.scheduler import Scheduler
+def _scheduler(config: Any, setup_args: tuple[str, ...]) -> Any:
+    from bridge.scheduler_setup import SetupError, make_scheduler
 
-    return Scheduler(config=config)
+    try:
+        return make_scheduler(config, setup_args)
+    except SetupError as error:
+        raise UserError(str(error)) from None
 
 
-def _dryrun(config: Any, expr: Any, no_cache: bool) -> None:
+def _dryrun(scheduler: Any, expr: Any, no_cache: bool) -> None:
     from bridge.dryrun import report
     from bridge.native.store import StoreError
 
     try:
-        with _scheduler(config) as scheduler:
+        with scheduler:
             text, _ = report(scheduler.dryrun(expr, cache=not no_cache))
     except StoreError as error:
         raise UserError(str(error)) from None
     click.echo(text)
 
 
-def _run(config: Any, expr: Any, no_cache: bool, execution_id: str | None,
+def _run(scheduler: Any, expr: Any, no_cache: bool, execution_id: str | None,
          description: str, tags: dict[str, str]) -> int:
     """Run with the live table; returns the exit code."""
     from rich.console import Console
@@ -99,7 +106,7 @@ def _run(config: Any, expr: Any, no_cache: bool, execution_id: str | None,
     board = StatusBoard()
     interval = float(os.environ.get("BRIDGE_STATUS_INTERVAL", "10"))
     started = time.monotonic()
-    with _scheduler(config) as scheduler:
+    with scheduler:
         try:
             store = scheduler.store
             execution_id = _new_execution_id(store, execution_id)
