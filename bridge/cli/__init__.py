@@ -13,6 +13,7 @@ from bridge import __version__
 from bridge.cli.admin import db, init
 from bridge.cli.airflow import airflow
 from bridge.cli.common import UserError
+from bridge.cli.console import console
 from bridge.cli.log import log
 from bridge.cli.oneshot import oneshot
 from bridge.cli.prefect import prefect
@@ -43,7 +44,7 @@ def cli() -> None:
     """bridge runs Python workflows of lazy, cached tasks and records their call graph."""
 
 
-for command in (run, log, viz, init, db, oneshot, prefect):
+for command in (run, log, viz, init, db, oneshot, prefect, console):
     cli.add_command(command)
 cli.add_command(airflow)
 
