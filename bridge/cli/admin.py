@@ -32,7 +32,8 @@ TEMPLATE = """\
 # db_connections = 4
 
 # Executors: tasks pick one with @task(executor="NAME") or `bridge run -o executor=NAME`.
-# [executors.default] is the local thread pool unless configured here.
+# Without a section, [executors.default] is a local thread pool and [executors.process]
+# a local pool of worker processes (redun's names).
 [executors.default]
 type = local
 # mode = threads
