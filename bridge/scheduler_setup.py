@@ -67,7 +67,10 @@ def _setup_options(func: Callable[..., Any], path: str,
 
     params = list(inspect.signature(func).parameters.values())[1:]
     by_name = {param.name: param for param in params}
-    hints = typing.get_type_hints(func)
+    try:
+        hints = typing.get_type_hints(func)
+    except NameError:  # a hint imported only for type checkers: take the values as text
+        hints = {}
     options: dict[str, Any] = {}
     for pair in setup_args:
         key, sep, text = pair.partition("=")

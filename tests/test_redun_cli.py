@@ -185,7 +185,8 @@ def test_setup_function_takes_setup_options(workdir: Path) -> None:
     (workdir / ".bridge").mkdir()
     (workdir / ".bridge" / "bridge.ini").write_text(
         "[scheduler]\nsetup_scheduler = workflow::setup_scheduler\n")
-    assert result_of(bridge(workdir, "run", "--setup", "profile=dev", "-s", "workers=3",
+    # before the command, as redun takes it, or among bridge run's own options
+    assert result_of(bridge(workdir, "--setup", "profile=dev", "run", "-s", "workers=3",
                             "workflow.py", "main", "--x", "5")) == 5
     bridge(workdir, "run", "workflow.py", "main")
     assert (workdir / "setup.log").read_text().splitlines() == ["dev 3", "root 1"]

@@ -15,6 +15,7 @@ from bridge.cli.common import UserError, config_option, load_config, parse_pairs
 from bridge.cli.task_command import HELP_WORD, TaskCommand, described_call, task_call
 
 INTERRUPTED = 130  # the shell's code for a process stopped by Ctrl+C
+SETUP_ARGS = "bridge.setup_args"  # ctx.meta: `bridge --setup k=v run ...`, as redun writes it
 
 
 @click.command(cls=TaskCommand)
@@ -64,7 +65,7 @@ def run(ctx: click.Context, workflow: str | None, task_name: str | None, as_modu
         raise UserError(f"-o executor={executor}: no such executor; add an "
                         f"[executors.{executor}] section to bridge.ini, or use one of: "
                         f"{', '.join(sorted(known))}")
-    scheduler = _scheduler(config, setup_args)
+    scheduler = _scheduler(config, (*ctx.meta.get(SETUP_ARGS, ()), *setup_args))
     if dryrun:
         _dryrun(scheduler, expr, no_cache)
         return
