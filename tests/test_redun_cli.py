@@ -31,16 +31,24 @@ def result_of(run: Any) -> Any:
     return ast.literal_eval(run.stdout.strip())
 
 
+def run_then_cached(folder: Path, *args: str) -> tuple[Any, list[str]]:
+    """``bridge run workflow.py ARGS`` twice: the first run's result and the bodies it
+    ran; the second must run none."""
+    result = result_of(bridge(folder, "run", "workflow.py", *args))
+    ran = ran_tasks(folder)
+    assert result_of(bridge(folder, "run", "workflow.py", *args)) == result
+    assert ran_tasks(folder) == []
+    return result, ran
+
+
 def test_hello_world_example(workdir: Path) -> None:
     workflow = example("01_hello_world", workdir)
     listed = bridge(workdir, "run", "workflow.py", "help").stdout
     assert "redun_style.hello.main" in listed and "Greet by name." in listed
     helped = bridge(workdir, "run", "workflow.py", "main", "help").stdout
     assert "--salutation" in helped and "default 'Hello'" in helped
-    assert result_of(bridge(workdir, "run", "workflow.py", "main")) == "Hello, Bridge!"
-    assert ran_tasks(workdir) == ["compose", "main", "pick_name"]
-    bridge(workdir, "run", "workflow.py", "main")
-    assert ran_tasks(workdir) == []
+    assert run_then_cached(workdir, "main") == ("Hello, Bridge!",
+                                                ["compose", "main", "pick_name"])
     hi = bridge(workdir, "run", "workflow.py", "main", "--salutation", "Hi")
     assert result_of(hi) == "Hi, Bridge!"
     assert ran_tasks(workdir) == ["compose", "main"]  # pick_name's call is cached
@@ -53,10 +61,8 @@ def test_enum_example_by_name_by_value_and_as_redun_prints_it(workdir: Path) -> 
     workflow = example("enum", workdir)
     helped = bridge(workdir, "run", "workflow.py", "main", "help").stdout
     assert "circle|square|triangle" in helped
-    assert result_of(bridge(workdir, "run", "workflow.py", "main")) == "a square has 4 corners"
-    assert ran_tasks(workdir) == ["corners", "describe", "main"]
-    bridge(workdir, "run", "workflow.py", "main")
-    assert ran_tasks(workdir) == []
+    assert run_then_cached(workdir, "main") == ("a square has 4 corners",
+                                                ["corners", "describe", "main"])
     circle = bridge(workdir, "run", "workflow.py", "main", "--shape", "circle")
     assert result_of(circle) == "a circle has 0 corners"
     assert ran_tasks(workdir) == ["corners", "describe", "main"]
@@ -78,17 +84,14 @@ def test_enum_example_by_name_by_value_and_as_redun_prints_it(workdir: Path) -> 
 
 def test_multiprocess_example_needs_no_config(workdir: Path) -> None:
     example("multiprocess", workdir)
-    result = result_of(bridge(workdir, "run", "workflow.py", "main"))
-    assert not (workdir / ".bridge" / "bridge.ini").exists()
+    result, ran = run_then_cached(workdir, "main")
+    assert len(ran) == 10 and not (workdir / ".bridge" / "bridge.ini").exists()
     main_pid = result["main"]
     assert [value for _, value in result["cube"]] == [0, 1, 8]
     assert [value for _, value in result["halve"]] == [0, 0, 1]
     assert [value for _, value in result["halve_in_process"]] == [50, 50, 51]
     assert {pid for pid, _ in result["halve"]} == {main_pid}  # threads of bridge's process
     assert main_pid not in {pid for pid, _ in result["cube"] + result["halve_in_process"]}
-    assert len(ran_tasks(workdir)) == 10
-    bridge(workdir, "run", "workflow.py", "main")
-    assert ran_tasks(workdir) == []
     bridge(workdir, "run", "workflow.py", "main", "--n", "4")
     assert ran_tasks(workdir) == ["cube:3", "halve:103", "halve:3", "main"]
     # the built-in executor is a name `bridge run -o executor=` knows too
@@ -99,10 +102,7 @@ def test_multiprocess_example_needs_no_config(workdir: Path) -> None:
 
 def test_thread_example_fork_and_join(workdir: Path) -> None:
     workflow = example("thread", workdir)
-    assert result_of(bridge(workdir, "run", "workflow.py", "main")) == 21
-    assert ran_tasks(workdir) == ["finish", "main", "start", "triple"]
-    bridge(workdir, "run", "workflow.py", "main")
-    assert ran_tasks(workdir) == []
+    assert run_then_cached(workdir, "main") == (21, ["finish", "main", "start", "triple"])
     edit(workflow, "return 3 * x", "return 3 * x + 1")
     assert result_of(bridge(workdir, "run", "workflow.py", "main")) == 22
     # start only forked the call: it is not an ancestor of triple's body, finish is
