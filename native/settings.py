@@ -17,12 +17,17 @@ class ExecutorSettings:
     options: dict[str, Any] = field(default_factory=dict)
 
 
+REDUN_PROCESS_WORKERS = 20  # the size of redun's built-in process pool
+
+
 def builtin_executors() -> dict[str, ExecutorSettings]:
     """The executors a project has without configuring any, under redun's names:
-    ``default`` (a pool of threads) and ``process`` (a pool of processes, for CPU-bound
-    Python). An ``[executors.NAME]`` section of the same name replaces one."""
+    ``default`` (a pool of threads) and ``process`` (a pool of worker processes, as many
+    as redun's, so its examples take the time they take on redun). An
+    ``[executors.NAME]`` section of the same name replaces one."""
     return {"default": ExecutorSettings(),
-            "process": ExecutorSettings(options={"mode": "processes"})}
+            "process": ExecutorSettings(options={"mode": "processes",
+                                                 "max_workers": REDUN_PROCESS_WORKERS})}
 
 
 @dataclass
