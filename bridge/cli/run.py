@@ -12,7 +12,13 @@ from typing import Any
 import click
 
 from bridge.cli.common import UserError, config_option, load_config, parse_pairs
-from bridge.cli.task_command import HELP_WORD, TaskCommand, described_call, task_call
+from bridge.cli.task_command import (
+    HELP_WORD,
+    TaskCommand,
+    described_call,
+    lists_tasks,
+    task_call,
+)
 
 INTERRUPTED = 130  # the shell's code for a process stopped by Ctrl+C
 SETUP_ARGS = "bridge.setup_args"  # ctx.meta: `bridge --setup k=v run ...`, as redun writes it
@@ -47,8 +53,7 @@ def run(ctx: click.Context, workflow: str | None, task_name: str | None, as_modu
 
     if workflow is None:
         raise UserError("bridge run needs a workflow file (or -m module) and a task")
-    if task_name is None or (task_name == HELP_WORD
-                             and not ctx.meta.get("bridge.literal_task_name")):
+    if lists_tasks(ctx, task_name):
         try:
             _print_tasks(workflow, workflow_tasks(load_workflow(workflow, as_module)))
         except WorkflowError as error:

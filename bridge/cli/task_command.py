@@ -13,6 +13,7 @@ from bridge.cli.common import UserError
 
 HELP = ("-h", "--help")
 HELP_WORD = "help"  # redun's spelling: ``FILE help`` lists tasks, ``FILE TASK help`` helps
+_LITERAL_TASK_NAME = "bridge.literal_task_name"  # ctx.meta: ``FILE -- NAME`` was given
 
 
 class TaskCommand(click.Command):
@@ -24,7 +25,7 @@ class TaskCommand(click.Command):
         super().parse_args(ctx, args[:end])
         ctx.args = args[end:]
         # ``FILE -- help`` names a task called help; a bare ``help`` asks for the list
-        ctx.meta["bridge.literal_task_name"] = end >= 2 and args[end - 2] == "--"
+        ctx.meta[_LITERAL_TASK_NAME] = end >= 2 and args[end - 2] == "--"
         return ctx.args
 
     def _task_name_end(self, ctx: click.Context, args: list[str]) -> int:
@@ -46,6 +47,12 @@ class TaskCommand(click.Command):
 
     def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
         return [*super().collect_usage_pieces(ctx), "[TASK ARGS]..."]
+
+
+def lists_tasks(ctx: click.Context, task_name: str | None) -> bool:
+    """No task's name, or redun's ``help`` in its place (``-- help`` names a task)."""
+    return task_name is None or (task_name == HELP_WORD
+                                 and not ctx.meta.get(_LITERAL_TASK_NAME))
 
 
 def own_options(ctx: click.Context) -> list[str]:
