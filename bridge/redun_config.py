@@ -13,6 +13,10 @@ REDUN_DIR = ".redun"
 REDUN_INI = "redun.ini"
 
 
+class RedunConfigError(Exception):
+    """The redun.ini to convert cannot be parsed."""
+
+
 @dataclass(frozen=True)
 class Key:
     """A redun key: the bridge key it converts to (``to``), or what bridge does instead."""
@@ -134,7 +138,10 @@ def convert(path: Path, known_sections: set[str]) -> Conversion:
     """``path`` (a redun.ini) as bridge.ini sections. ``known_sections`` are bridge.ini's
     sections that take redun's keys as they are (``limits``, ...)."""
     parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=("#",))
-    parser.read(path)
+    try:
+        parser.read(path)
+    except configparser.Error as error:
+        raise RedunConfigError(f"{path}: cannot parse: {str(error).splitlines()[0]}") from None
     result = Conversion()
     for section in parser.sections():
         values = dict(parser[section])

@@ -241,6 +241,8 @@ def test_a_redun_project_is_told_how_to_convert_and_converts(workdir: Path) -> N
 
     example("01_hello_world", workdir)
     (workdir / ".redun").mkdir()
+    (workdir / ".redun" / "redun.ini").write_text("db_uri = no section\n")
+    assert_user_error(invoke("init", "--from-redun"), "redun.ini", "cannot parse")
     (workdir / ".redun" / "redun.ini").write_text(REDUN_INI)
     run = bridge(workdir, "run", "workflow.py", "main")
     pointers = [line for line in run.stderr.splitlines() if "redun.ini" in line]

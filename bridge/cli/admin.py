@@ -84,7 +84,7 @@ def _convert_redun(folder: Path, ini: Path) -> None:
     """Write ``ini`` from the redun.ini beside ``folder``; what did not convert is listed
     in the file's header and on the terminal."""
     from bridge.config import Config, ConfigError
-    from bridge.redun_config import convert, redun_ini_beside
+    from bridge.redun_config import RedunConfigError, convert, redun_ini_beside
 
     source = redun_ini_beside(folder)
     if not source.exists():
@@ -92,7 +92,10 @@ def _convert_redun(folder: Path, ini: Path) -> None:
     if ini.exists():
         raise UserError(f"--from-redun: {ini} exists: left as it is (move it away to "
                         "convert again)")
-    conversion = convert(source, set(Config.model_fields) - {"config_dir"})
+    try:
+        conversion = convert(source, set(Config.model_fields) - {"config_dir"})
+    except RedunConfigError as error:
+        raise UserError(str(error)) from None
     folder.mkdir(parents=True, exist_ok=True)
     ini.write_text(conversion.ini_text(source))
     click.echo(f"Converted {source} to {ini}")
