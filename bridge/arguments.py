@@ -66,6 +66,11 @@ def _scan(task: Task, argv: list[str], hints: dict[str, Any]) -> Iterator[_Given
         else:
             raise ArgumentError(f"task {task.fullname}: --{key} needs a value")
         index += 1
+        if _is_list(_hint(param, hints)):
+            # space-separated items (``--numbers 1 2 3``) run to the next ``--name``
+            while index < len(argv) and not argv[index].startswith("--"):
+                yield _Given(param, f"--{key}", argv[index], False, index, False)
+                index += 1
 
 
 def _hint(param: inspect.Parameter, hints: dict[str, Any]) -> Any:
@@ -81,7 +86,7 @@ def parse_task_arguments(task: Task, argv: list[str]) -> dict[str, Any]:
         if given.text is None:
             values[name] = not given.negated
             continue
-        value = convert(given.text, hint, given.flag, task)
+        value = convert(given.text, hint, given.flag, f"task {task.fullname}")
         if name in values and isinstance(value, list) and _is_list(hint):
             value = values[name] + value  # --item a --item b
         values[name] = value
@@ -151,11 +156,12 @@ def _optional_inner(hint: Any) -> Any:
     return None
 
 
-def convert(text: str, hint: Any, flag: str, task: Task) -> Any:
-    """Turn one command-line string into the type the task declares."""
+def convert(text: str, hint: Any, flag: str, owner: str) -> Any:
+    """Turn one command-line string into the type ``hint`` declares; an error names
+    ``owner`` (``task NAME``) and ``flag``."""
     inner = _optional_inner(hint)
     if inner is not None:
-        return None if text in ("", "none", "None") else convert(text, inner, flag, task)
+        return None if text in ("", "none", "None") else convert(text, inner, flag, owner)
     origin = typing.get_origin(hint)
     try:
         if hint in (str, Any, inspect.Parameter.empty):
@@ -168,14 +174,7 @@ def convert(text: str, hint: Any, flag: str, task: Task) -> Any:
         if hint in (int, float):
             return hint(text)
         if isinstance(hint, type) and issubclass(hint, enum.Enum):
-            try:
-                return hint[text]
-            except KeyError:
-                pass
-            try:
-                return hint(text)
-            except ValueError:
-                raise ValueError("choose one of " + ", ".join(m.name for m in hint)) from None
+            return _enum_member(hint, text)
         if isinstance(hint, type) and issubclass(hint, File | Dir):
             return hint(text)
         if origin in (list, tuple, set) or hint in (list, tuple, set, dict) or origin is dict:
@@ -183,7 +182,7 @@ def convert(text: str, hint: Any, flag: str, task: Task) -> Any:
             args = typing.get_args(hint)
             if origin in (list, set) and args and isinstance(parsed, list):
                 parsed = [
-                    convert(item, args[0], flag, task) if isinstance(item, str) else item
+                    convert(item, args[0], flag, owner) if isinstance(item, str) else item
                     for item in parsed
                 ]
             container = origin or hint
@@ -192,7 +191,20 @@ def convert(text: str, hint: Any, flag: str, task: Task) -> Any:
             return hint(text)
     except (ValueError, TypeError, json.JSONDecodeError) as error:
         name = getattr(hint, "__name__", str(hint))
-        raise ArgumentError(
-            f"task {task.fullname}: {flag} expects {name}, got {text!r} ({error})"
-        ) from None
+        raise ArgumentError(f"{owner}: {flag} expects {name}, got {text!r} ({error})") from None
     return text
+
+
+def _enum_member(enum_type: type[enum.Enum], text: str) -> enum.Enum:
+    """A member by name (``red``, or ``Color.red`` as redun writes it) or by value (its
+    text, so ``--color 1`` finds ``red = 1``)."""
+    prefix = enum_type.__name__ + "."
+    name = text[len(prefix):] if text.startswith(prefix) else text
+    if name in enum_type.__members__:
+        return enum_type[name]
+    for member in enum_type:
+        if str(member.value) == text:
+            return member
+    names = ", ".join(member.name for member in enum_type)
+    values = ", ".join(str(member.value) for member in enum_type)
+    raise ValueError(f"choose one of {names} (or a value: {values})")

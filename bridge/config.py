@@ -15,7 +15,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bridge.native.settings import DEFAULT_DIR, ExecutorSettings, SchedulerSettings
+from bridge.native.settings import (
+    DEFAULT_DIR,
+    ExecutorSettings,
+    SchedulerSettings,
+    builtin_executors,
+)
+from bridge.redun_config import hint, section_hint
 
 CONFIG_FILE = "bridge.ini"
 
@@ -36,6 +42,7 @@ class BackendConfig(_Section):
 
 class SchedulerConfig(_Section):
     flush_interval: float = Field(0.5, gt=0)
+    setup_scheduler: str | None = None  # FILE_OR_MODULE::FUNCTION, see scheduler_setup.py
 
 
 class LocalExecutorConfig(_Section):
@@ -123,14 +130,13 @@ class Config(_Section):
             raise ConfigError(f"{origin}: {error}") from None
 
     def to_settings(self) -> SchedulerSettings:
-        executors = {
+        executors = builtin_executors() | {
             name: ExecutorSettings(
                 type=executor.type,
                 options=executor.model_dump(exclude={"type"}, exclude_none=True),
             )
             for name, executor in self.executors.items()
         }
-        executors.setdefault("default", ExecutorSettings())
         db_uri = os.environ.get("BRIDGE_DB_URI") or self.backend.db_uri
         return SchedulerSettings(
             db_uri=_resolve_sqlite(db_uri, self.config_dir) if db_uri else None,
@@ -161,9 +167,11 @@ def _read_ini(path: Path) -> dict[str, Any]:
                 values["tags"] = _parse_tags(values["tags"], path, section)
             data["executors"][name] = values
         else:
+            redun = section_hint(section)
             raise ConfigError(
-                f"{path}: unknown section [{section}]; known sections: [backend], "
-                "[scheduler], [limits], [executors.NAME]"
+                f"{path}: unknown section [{section}]"
+                + (f" (a redun section: {redun})" if redun else "")
+                + "; known sections: [backend], [scheduler], [limits], [executors.NAME]"
             )
     return data
 
@@ -182,14 +190,19 @@ def _describe(error: ValidationError, path: Path) -> str:
     problems = []
     for item in error.errors():
         location = [str(part) for part in item["loc"]]
+        kind = location[0] if location else ""
         if location and location[0] == "executors" and len(location) >= 3:
             # drop pydantic's discriminator tag from the location
+            kind = location[2]
             location = [location[0], location[1], *location[3:]]
         if len(location) >= 2 and location[0] == "executors":
             section, key = f"executors.{location[1]}", ".".join(location[2:])
         else:
             section, key = (location[0] if location else ""), ".".join(location[1:])
-        message = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            redun = hint(kind, key)
+            message = f"unknown key ({redun})" if redun else "unknown key"
         if item["type"] == "union_tag_invalid":  # an executor type that does not exist
             key = "type"
             message = (f"unknown executor type {item['ctx']['tag']!r}; known types: "

@@ -7,6 +7,7 @@ from typing import Any
 
 from bridge.native.scheduler import Scheduler as NativeScheduler
 from bridge.native.settings import SchedulerSettings
+from bridge.threads import Thread, fork_thread, join_thread  # noqa: F401  (redun's names)
 
 
 class Scheduler(NativeScheduler):

@@ -9,7 +9,7 @@ from typing import Any
 
 from bridge.native.execution import CancelRequest, Execution
 from bridge.native.executors.base import Executor
-from bridge.native.settings import ExecutorSettings, SchedulerSettings
+from bridge.native.settings import ExecutorSettings, SchedulerSettings, builtin_executors
 from bridge.native.store import CallGraphStore
 from bridge.native.task import registry
 
@@ -94,14 +94,12 @@ class Scheduler:
         executor = self._executors.get(name)
         if executor is not None:
             return executor
-        settings = self.settings.executors.get(name)
+        settings = self.settings.executors.get(name) or builtin_executors().get(name)
         if settings is None:
-            if name != "default":
-                raise ExecutorConfigError(
-                    f"task {task_name} asks for executor {name!r}, which is not configured: "
-                    f"add an [executors.{name}] section to bridge.ini"
-                )
-            settings = ExecutorSettings()
+            raise ExecutorConfigError(
+                f"task {task_name} asks for executor {name!r}, which is not configured: "
+                f"add an [executors.{name}] section to bridge.ini"
+            )
         executor = _make_executor(name, settings)
         if self._wrap_executor is not None:
             executor = self._wrap_executor(executor)

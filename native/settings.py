@@ -17,15 +17,26 @@ class ExecutorSettings:
     options: dict[str, Any] = field(default_factory=dict)
 
 
+REDUN_PROCESS_WORKERS = 20  # the size of redun's built-in process pool
+
+
+def builtin_executors() -> dict[str, ExecutorSettings]:
+    """The executors a project has without configuring any, under redun's names:
+    ``default`` (a pool of threads) and ``process`` (a pool of worker processes, as many
+    as redun's, so its examples take the time they take on redun). An
+    ``[executors.NAME]`` section of the same name replaces one."""
+    return {"default": ExecutorSettings(),
+            "process": ExecutorSettings(options={"mode": "processes",
+                                                 "max_workers": REDUN_PROCESS_WORKERS})}
+
+
 @dataclass
 class SchedulerSettings:
     db_uri: str | None = None  # None: SQLite at <config_dir>/bridge.db
     config_dir: str = DEFAULT_DIR
     value_store: str | None = None  # None: <config_dir>/values (or beside the database)
     inline_limit: int = 64 * 1024
-    executors: dict[str, ExecutorSettings] = field(
-        default_factory=lambda: {"default": ExecutorSettings()}
-    )
+    executors: dict[str, ExecutorSettings] = field(default_factory=builtin_executors)
     limits: dict[str, int] = field(default_factory=dict)
     flush_interval: float = 0.5
 

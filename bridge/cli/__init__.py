@@ -13,10 +13,11 @@ from bridge import __version__
 from bridge.cli.admin import db, init
 from bridge.cli.airflow import airflow
 from bridge.cli.common import UserError
+from bridge.cli.console import console
 from bridge.cli.log import log
 from bridge.cli.oneshot import oneshot
 from bridge.cli.prefect import prefect
-from bridge.cli.run import run
+from bridge.cli.run import SETUP_ARGS, run
 from bridge.cli.viz import viz
 
 __all__ = ["UserError", "cli", "main"]
@@ -39,11 +40,15 @@ class _Cli(click.Group):
 
 @click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="bridge")
-def cli() -> None:
+@click.option("-s", "--setup", "setup_args", multiple=True, metavar="KEY=VALUE",
+              help="As `bridge run --setup` (redun's place for it: before the command).")
+@click.pass_context
+def cli(ctx: click.Context, setup_args: tuple[str, ...]) -> None:
     """bridge runs Python workflows of lazy, cached tasks and records their call graph."""
+    ctx.meta[SETUP_ARGS] = setup_args
 
 
-for command in (run, log, viz, init, db, oneshot, prefect):
+for command in (run, log, viz, init, db, oneshot, prefect, console):
     cli.add_command(command)
 cli.add_command(airflow)
 

@@ -32,7 +32,8 @@ TEMPLATE = """\
 # db_connections = 4
 
 # Executors: tasks pick one with @task(executor="NAME") or `bridge run -o executor=NAME`.
-# [executors.default] is the local thread pool unless configured here.
+# Without a section, [executors.default] is a local thread pool and [executors.process]
+# a local pool of worker processes (redun's names).
 [executors.default]
 type = local
 # mode = threads
@@ -52,24 +53,58 @@ type = local
 
 @click.command()
 @click.argument("directory", required=False, metavar="[DIR]")
-def init(directory: str | None) -> None:
+@click.option("--from-redun", is_flag=True,
+              help="Write bridge.ini from the .redun/redun.ini beside DIR, saying what "
+                   "does not convert.")
+def init(directory: str | None, from_redun: bool) -> None:
     """Create a config folder (default .bridge, or BRIDGE_CONFIG) with a commented
     bridge.ini and an empty call-graph database."""
     from bridge.config import CONFIG_FILE
 
     folder = Path(directory or os.environ.get("BRIDGE_CONFIG") or ".bridge")
     ini = folder / CONFIG_FILE
+    if from_redun:
+        _convert_redun(folder, ini)
     folder.mkdir(parents=True, exist_ok=True)
     # The store first (a new bridge.ini configures the same one): a database bridge
     # refuses leaves the folder as it was.
     store = open_store(str(folder), create=True)
-    if ini.exists():
+    if from_redun:
+        pass  # written above
+    elif ini.exists():
         click.echo(f"{ini} exists: left as it is")
     else:
         ini.write_text(TEMPLATE)
         click.echo(f"Wrote {ini}")
     click.echo(f"Call-graph store ready at {store.safe_uri}")
     store.close()
+
+
+def _convert_redun(folder: Path, ini: Path) -> None:
+    """Write ``ini`` from the redun.ini beside ``folder``; what did not convert is listed
+    in the file's header and on the terminal."""
+    from bridge.config import Config, ConfigError
+    from bridge.redun_config import RedunConfigError, convert, redun_ini_beside
+
+    source = redun_ini_beside(folder)
+    if not source.exists():
+        raise UserError(f"--from-redun: no {source} to convert")
+    if ini.exists():
+        raise UserError(f"--from-redun: {ini} exists: left as it is (move it away to "
+                        "convert again)")
+    try:
+        conversion = convert(source, set(Config.model_fields) - {"config_dir"})
+    except RedunConfigError as error:
+        raise UserError(str(error)) from None
+    folder.mkdir(parents=True, exist_ok=True)
+    ini.write_text(conversion.ini_text(source))
+    click.echo(f"Converted {source} to {ini}")
+    for item in conversion.left_out:
+        click.echo(f"  not converted: {item}")
+    try:
+        Config.load(folder)
+    except ConfigError as error:
+        raise UserError(f"{ini} needs a hand: {error}") from None
 
 
 def _existing_store(config_dir: str | None) -> Any:

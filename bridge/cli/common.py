@@ -19,9 +19,26 @@ def load_config(config_dir: str | None) -> Any:
     from bridge.config import Config, ConfigError
 
     try:
-        return Config.load(config_dir)
+        config = Config.load(config_dir)
     except ConfigError as error:
         raise UserError(str(error)) from None
+    _mention_redun_config(config.config_dir)
+    return config
+
+
+def _mention_redun_config(config_dir: str) -> None:
+    """A project that has a redun.ini and no bridge.ini hears, in one line, how to
+    convert it (bridge runs on its defaults meanwhile)."""
+    from pathlib import Path
+
+    from bridge.config import CONFIG_FILE
+    from bridge.redun_config import redun_ini_beside
+
+    redun_ini = redun_ini_beside(config_dir)
+    if redun_ini.exists() and not (Path(config_dir) / CONFIG_FILE).exists():
+        click.echo(f"[bridge] {redun_ini} is redun's config and bridge does not read it: "
+                   f"`bridge init --from-redun` converts it to {Path(config_dir) / CONFIG_FILE}",
+                   err=True)
 
 
 config_option = click.option("--config", "config_dir", metavar="DIR",

@@ -12,9 +12,16 @@ from typing import Any
 import click
 
 from bridge.cli.common import UserError, config_option, load_config, parse_pairs
-from bridge.cli.task_command import TaskCommand, described_call, task_call
+from bridge.cli.task_command import (
+    HELP_WORD,
+    TaskCommand,
+    described_call,
+    lists_tasks,
+    task_call,
+)
 
 INTERRUPTED = 130  # the shell's code for a process stopped by Ctrl+C
+SETUP_ARGS = "bridge.setup_args"  # ctx.meta: `bridge --setup k=v run ...`, as redun writes it
 
 
 @click.command(cls=TaskCommand)
@@ -30,19 +37,23 @@ INTERRUPTED = 130  # the shell's code for a process stopped by Ctrl+C
               help="Task option for the top-level call (executor, memory, ...). Repeatable.")
 @click.option("--tag", "tags", multiple=True, metavar="KEY=VALUE",
               help="Tag the execution. Repeatable.")
+@click.option("-s", "--setup", "setup_args", multiple=True, metavar="KEY=VALUE",
+              help="Option of the setup function that [scheduler] setup_scheduler names. "
+                   "Repeatable.")
 @click.pass_context
 def run(ctx: click.Context, workflow: str | None, task_name: str | None, as_module: bool,
         config_dir: str | None, no_cache: bool, dryrun: bool, execution_id: str | None,
-        options: tuple[str, ...], tags: tuple[str, ...]) -> None:
+        options: tuple[str, ...], tags: tuple[str, ...], setup_args: tuple[str, ...]) -> None:
     """Run TASK_NAME of WORKFLOW (a file, or a module with -m). These options go before
     WORKFLOW; everything after TASK_NAME is the task's arguments, given as --name value
-    (a task argument named like one of these options is the task's). Without TASK_NAME,
-    list the workflow's tasks; with --help after TASK_NAME, show the task's arguments."""
+    (a task argument named like one of these options is the task's). Without TASK_NAME
+    (or with `help`), list the workflow's tasks; with --help or `help` after TASK_NAME, show
+    the task's arguments. A task named help runs as `bridge run WORKFLOW -- help`."""
     from bridge.loading import WorkflowError, load_workflow, workflow_tasks
 
     if workflow is None:
         raise UserError("bridge run needs a workflow file (or -m module) and a task")
-    if task_name is None:
+    if lists_tasks(ctx, task_name):
         try:
             _print_tasks(workflow, workflow_tasks(load_workflow(workflow, as_module)))
         except WorkflowError as error:
@@ -54,37 +65,42 @@ def run(ctx: click.Context, workflow: str | None, task_name: str | None, as_modu
     description = " ".join(described_call(task, workflow, task_name, ctx.args))
     config = load_config(config_dir)
     executor = call_options.get("executor")
-    if executor is not None and executor != "default" and executor not in config.executors:
+    known = config.to_settings().executors
+    if executor is not None and executor not in known:
         raise UserError(f"-o executor={executor}: no such executor; add an "
                         f"[executors.{executor}] section to bridge.ini, or use one of: "
-                        f"{', '.join(sorted({'default', *config.executors}))}")
+                        f"{', '.join(sorted(known))}")
+    scheduler = _scheduler(config, (*ctx.meta.get(SETUP_ARGS, ()), *setup_args))
     if dryrun:
-        _dryrun(config, expr, no_cache)
+        _dryrun(scheduler, expr, no_cache)
         return
     tag_values = {k: str(v) for k, v in parse_pairs(tags, "--tag").items()}
-    sys.exit(_run(config, expr, no_cache, execution_id, description, tag_values))
+    sys.exit(_run(scheduler, expr, no_cache, execution_id, description, tag_values))
 
 
-def _scheduler(config: Any) -> Any:
-    from bridge.scheduler import Scheduler
+def _scheduler(config: Any, setup_args: tuple[str, ...]) -> Any:
+    from bridge.scheduler_setup import SetupError, make_scheduler
 
-    return Scheduler(config=config)
+    try:
+        return make_scheduler(config, setup_args)
+    except SetupError as error:
+        raise UserError(str(error)) from None
 
 
-def _dryrun(config: Any, expr: Any, no_cache: bool) -> None:
+def _dryrun(scheduler: Any, expr: Any, no_cache: bool) -> None:
     from bridge.dryrun import report
     from bridge.native.calling import ArgumentFileError
     from bridge.native.store import StoreError
 
     try:
-        with _scheduler(config) as scheduler:
+        with scheduler:
             text, _ = report(scheduler.dryrun(expr, cache=not no_cache))
     except (StoreError, ArgumentFileError) as error:
         raise UserError(str(error)) from None
     click.echo(text)
 
 
-def _run(config: Any, expr: Any, no_cache: bool, execution_id: str | None,
+def _run(scheduler: Any, expr: Any, no_cache: bool, execution_id: str | None,
          description: str, tags: dict[str, str]) -> int:
     """Run with the live table; returns the exit code."""
     from rich.console import Console
@@ -99,7 +115,7 @@ def _run(config: Any, expr: Any, no_cache: bool, execution_id: str | None,
     interval = float(os.environ.get("BRIDGE_STATUS_INTERVAL", "10"))
     quiet = float(os.environ.get("BRIDGE_STATUS_QUIET", "60"))
     started = time.monotonic()
-    with _scheduler(config) as scheduler:
+    with scheduler:
         try:
             store = scheduler.store
             execution_id = _new_execution_id(store, execution_id)
@@ -192,3 +208,5 @@ def _print_tasks(workflow: str, tasks: list) -> None:
     for task in sorted(tasks, key=lambda t: t.fullname):
         doc = (task.func.__doc__ or "").strip().splitlines()
         click.echo(f"  {task.fullname:<30} {doc[0] if doc else ''}")
+    if any(task.name == HELP_WORD for task in tasks):
+        click.echo(f"(to run the task named {HELP_WORD}: bridge run {workflow} -- {HELP_WORD})")

@@ -12,6 +12,8 @@ import click
 from bridge.cli.common import UserError
 
 HELP = ("-h", "--help")
+HELP_WORD = "help"  # redun's spelling: ``FILE help`` lists tasks, ``FILE TASK help`` helps
+_LITERAL_TASK_NAME = "bridge.literal_task_name"  # ctx.meta: ``FILE -- NAME`` was given
 
 
 class TaskCommand(click.Command):
@@ -22,6 +24,8 @@ class TaskCommand(click.Command):
         end = self._task_name_end(ctx, args)
         super().parse_args(ctx, args[:end])
         ctx.args = args[end:]
+        # ``FILE -- help`` names a task called help; a bare ``help`` asks for the list
+        ctx.meta[_LITERAL_TASK_NAME] = end >= 2 and args[end - 2] == "--"
         return ctx.args
 
     def _task_name_end(self, ctx: click.Context, args: list[str]) -> int:
@@ -45,6 +49,12 @@ class TaskCommand(click.Command):
         return [*super().collect_usage_pieces(ctx), "[TASK ARGS]..."]
 
 
+def lists_tasks(ctx: click.Context, task_name: str | None) -> bool:
+    """No task's name, or redun's ``help`` in its place (``-- help`` names a task)."""
+    return task_name is None or (task_name == HELP_WORD
+                                 and not ctx.meta.get(_LITERAL_TASK_NAME))
+
+
 def own_options(ctx: click.Context) -> list[str]:
     """The command's own options (``--tag``, ``-o/--option``, ...), its help aside."""
     return ["/".join(param.opts) for param in ctx.command.get_params(ctx)
@@ -64,11 +74,12 @@ def workflow_task(workflow: str, task_name: str, as_module: bool = False) -> Any
 def task_call(ctx: click.Context, workflow: str, task_name: str,
               as_module: bool = False) -> tuple[Any, dict[str, Any]]:
     """The task named in a workflow, and its keyword arguments parsed from the tokens after
-    its name (``--name value``); ``--help`` there prints the task's arguments and exits."""
+    its name (``--name value``); ``--help`` there (or ``help`` first) prints the task's
+    arguments and exits."""
     from bridge.arguments import ArgumentError, UnknownArgumentError, parse_task_arguments
 
     task = workflow_task(workflow, task_name, as_module)
-    if any(arg in HELP for arg in ctx.args):
+    if any(arg in HELP for arg in ctx.args) or ctx.args[:1] == [HELP_WORD]:
         click.echo(task_help(ctx, task))
         ctx.exit(0)
     try:
