@@ -104,8 +104,11 @@ class Handle(Value):
         return self.__handle__.hash
 
     def apply_call(self, call_hash: str) -> Handle:
-        """This handle after a call with ``call_hash`` returned it."""
-        return self.__handle__.derive(self, call_hash, "")
+        """This handle after a call with ``call_hash`` returned it. The new state folds
+        in the state it had, so a parent returning a child's handle still tells apart
+        what the child did (e.g. loaded another version of a file)."""
+        return self.__handle__.derive(self, hash_parts("after", [self.__handle__.hash,
+                                                                   call_hash]), "")
 
     def fork(self, key: str) -> Handle:
         """A branch of this handle's state, told apart from other branches by ``key``:

@@ -174,10 +174,13 @@ def _operation(expr: Expression, parent: Job | None, reduction: Reduction,
 
 def merge_subtree(parent: Job, child: Job) -> None:
     """What a finished or replayed child adds to its parent's subtree: its task hashes,
-    its argument files and its subtree's files, and its call counts."""
+    its argument files and its subtree's files, and its call counts. A child checked
+    ``shallow`` keeps its subtree's files to itself: files beneath it (intermediates it
+    deleted, say) do not make its parents run again either."""
     parent.subtree_tasks |= child.subtree_tasks
     parent.subtree_files.extend(child.argument_files)
-    parent.subtree_files.extend(child.subtree_files)
+    if child.option("check_valid", child.task.check_valid) != "shallow":
+        parent.subtree_files.extend(child.subtree_files)
     counts = parent.subtree_counts
     if counts is None:
         counts = parent.subtree_counts = {parent.task.fullname: 1}
