@@ -12,9 +12,9 @@ each step as the argument one call passes to the next.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
-from bridge.native.custom_values import Value, get_type_registry
+from bridge.native.custom_values import Value
 from bridge.native.hashing import hash_parts, hash_value
 from bridge.native.nested import map_nested
 from bridge.native.task import _default_namespace, namespace, task
@@ -71,6 +71,12 @@ class Handle(Value):
     type_name = "bridge.Handle"
     HandleInfo = HandleInfo
     __handle__: HandleInfo
+    # Until a subclass exists, calls skip looking for handles in their arguments.
+    subclassed: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        Handle.subclassed = True
 
     def __new__(cls, name: str | None = None, *args: Any, namespace: str | None = None,
                 **kwargs: Any) -> Handle:
@@ -124,7 +130,7 @@ class HandleCalls:
 
     def enter(self, args: tuple, kwargs: dict, parent_id: str | None) -> tuple[tuple, dict]:
         """The arguments of a call with each handle in them forked for that call."""
-        if not _registry.in_use:
+        if not Handle.subclassed:
             return args, kwargs
 
         def fork(item: Any) -> Any:
@@ -140,13 +146,11 @@ class HandleCalls:
 
     def leave(self, value: Any, call_hash: str) -> Any:
         """A call's result with each handle in it advanced by that call."""
-        if not _registry.in_use:
+        if not Handle.subclassed:
             return value
         return map_nested(
             lambda item: item.apply_call(call_hash) if isinstance(item, Handle) else item, value)
 
-
-_registry = get_type_registry()
 
 with namespace("bridge"):
 

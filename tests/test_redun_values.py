@@ -85,6 +85,22 @@ def test_lazy_fields_of_records_arrive_concrete(scheduler: Scheduler, kind: str)
     assert not ran
 
 
+@dataclass
+class Node:
+    value: str
+    next_: Node | None
+
+
+@task()
+def label(x: int) -> str:
+    return f"#{x}"
+
+
+def test_nested_records_given_to_run_are_reduced(scheduler: Scheduler) -> None:
+    chain = Node(label(1), Node(label(2), None))
+    assert scheduler.run(chain) == Node("#1", Node("#2", None))
+
+
 # -- custom values: hashing, validity, argument parsing --------------------------------
 
 
