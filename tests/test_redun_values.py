@@ -17,7 +17,7 @@ import pydantic
 import pytest
 
 from bridge import File, Handle, Scheduler, merge_handles, task
-from bridge.value import ProxyValue, Value, get_type_registry
+from bridge.value import InvalidValueError, ProxyValue, Value, get_type_registry
 from tests.workflows import bridge, ran_tasks
 
 bridge_namespace = "redun_values"
@@ -197,6 +197,17 @@ def test_a_call_whose_value_is_no_longer_valid_runs_again(scheduler: Scheduler) 
     result = scheduler.run(leased("lease.txt"))
     assert ran == {"leased": 2, "take_lease": 2}
     assert result["leases"][0].token.is_valid()
+
+
+@task()
+def make_counter() -> Any:
+    start = 10
+    return lambda: start
+
+
+def test_a_result_that_cannot_be_stored_is_an_invalid_value(scheduler: Scheduler) -> None:
+    with pytest.raises(InvalidValueError, match="make_counter"):
+        scheduler.run(make_counter())
 
 
 # -- handles ----------------------------------------------------------------------------
