@@ -191,7 +191,10 @@ def convert(text: str, hint: Any, flag: str, task: Task) -> Any:
             return container(parsed) if container is not dict else parsed
         custom = get_type_registry().get_type(hint) if isinstance(hint, type) else None
         if custom is not None:  # a Value class, or a ProxyValue for this type
-            return custom.parse_arg(hint, text)
+            try:
+                return custom.parse_arg(hint, text)
+            except Exception as error:  # the user's parser: keep its message, on one line
+                raise ValueError(" ".join(str(error).split())) from None
         if callable(hint):
             return hint(text)
     except (ValueError, TypeError, json.JSONDecodeError) as error:

@@ -18,7 +18,8 @@ import pytest
 
 from bridge import File, Handle, Scheduler, merge_handles, task
 from bridge.value import InvalidValueError, ProxyValue, Value, get_type_registry
-from tests.workflows import bridge, ran_tasks
+from tests.cli_helpers import assert_user_error, invoke
+from tests.workflows import bridge, ran_tasks, write_workflow
 
 bridge_namespace = "redun_values"
 ran: Counter = Counter()
@@ -275,6 +276,40 @@ def test_a_handle_is_rebuilt_from_its_constructor_when_unpickled(workdir: Path) 
     assert copy.execute("SELECT 1").fetchall() == [(1,)]
 
 
+PER_PROCESS = """
+import os
+from bridge import Handle
+
+class Counter(Handle):
+    def __init__(self, name, path):
+        self.path = path
+        self.opened_in = os.getpid()  # the connection a real handle would open here
+
+@task(executor="procs")
+def bump(conn: Counter) -> Counter:
+    ran("bump")
+    assert conn.opened_in == os.getpid(), "the handle was not rebuilt in this process"
+    with open(conn.path, "a") as out:
+        out.write("+")
+    return conn
+
+@task()
+def main() -> Counter:
+    return bump(bump(Counter("counter", "counter.txt")))
+"""
+
+
+def test_a_handle_is_rebuilt_in_each_worker_process(workdir: Path) -> None:
+    write_workflow(workdir, PER_PROCESS)
+    (workdir / ".bridge").mkdir()
+    (workdir / ".bridge" / "bridge.ini").write_text(
+        "[executors.procs]\ntype = local\nmode = processes\nmax_workers = 1\n")
+    result = bridge(workdir, "run", "workflow.py", "main")
+    assert ran_tasks(workdir) == ["bump", "bump"]
+    assert (workdir / "counter.txt").read_text() == "++"
+    assert "Counter(fullname=counter," in result.stdout
+
+
 @task()
 def branch(conn: Ledger, item: str) -> Ledger:
     ran["branch " + item] += 1
@@ -373,3 +408,5 @@ def test_custom_values_style_model_from_the_command_line(workdir: Path) -> None:
     bob = bridge(workdir, "run", "workflow.py", "main", "--member", '{"id": 11, "name": "Bob"}')
     assert bob.stdout.strip() == "'Hi, Bob. Your id is 11'"
     assert ran_tasks(workdir) == ["main"]
+    bad = invoke("run", "workflow.py", "main", "--member", '{"id": "ten"}')
+    assert_user_error(bad, "--member", "Member", "id")
