@@ -12,7 +12,8 @@ _SEQUENCES = (list, tuple, set, frozenset)
 
 
 def iter_nested(value: Any) -> Iterator[Any]:
-    """Every leaf of ``value`` (a value that is not one of the containers above)."""
+    """Every leaf of ``value`` (a value that is not one of the containers above), and
+    every dataclass or model on the way (it may be a custom Value itself)."""
     cls = type(value)
     if cls is dict:
         for item in value.values():
@@ -23,8 +24,8 @@ def iter_nested(value: Any) -> Iterator[Any]:
             yield from iter_nested(item)
         return
     fields = record_fields(value)
+    yield value
     if fields is None:
-        yield value
         return
     for item in fields.values():
         yield from iter_nested(item)
