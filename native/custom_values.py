@@ -40,7 +40,7 @@ class TypeRegistry:
         raw = getattr(value_type, "type", None)
         if getattr(value_type, "proxy", False) and isinstance(raw, type):
             self.proxies[raw] = value_type  # type: ignore[assignment]
-        if not value_type.__module__.startswith("bridge."):
+        if not value_type.__module__.startswith("bridge.native."):  # not a built-in base
             self.in_use = True
 
     def get_type(self, raw_type: type) -> type[Value] | None:
