@@ -23,6 +23,7 @@ from bridge.native.control import (
 from bridge.native.expression import Expression
 from bridge.native.file import Dir, File
 from bridge.native.filetasks import copy_dir, copy_file, glob_file
+from bridge.native.handle import Handle, merge_handles
 from bridge.native.script import script
 from bridge.native.secrets import Secret
 from bridge.native.settings import SchedulerSettings, register_settings_loader
@@ -36,9 +37,9 @@ _LAZY = {
 }
 
 __all__ = [
-    "Config", "Dir", "Expression", "File", "Scheduler", "Secret", "Task", "apply_tags", "catch",
-    "cond", "const", "copy_dir", "copy_file", "eval_", "flatten", "glob_file", "map_", "namespace",
-    "script", "seq", "task", "throw",
+    "Config", "Dir", "Expression", "File", "Handle", "Scheduler", "Secret", "Task", "apply_tags",
+    "catch", "cond", "const", "copy_dir", "copy_file", "eval_", "flatten", "glob_file", "map_",
+    "merge_handles", "namespace", "script", "seq", "task", "throw",
 ]
 
 

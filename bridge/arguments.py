@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from bridge.native.custom_values import get_type_registry
 from bridge.native.file import Dir, File
 from bridge.native.secrets import REDACTED, secret_parameters
 from bridge.native.task import Task
@@ -187,6 +188,12 @@ def convert(text: str, hint: Any, flag: str, owner: str) -> Any:
                 ]
             container = origin or hint
             return container(parsed) if container is not dict else parsed
+        custom = get_type_registry().get_type(hint) if isinstance(hint, type) else None
+        if custom is not None:  # a Value class, or a ProxyValue for this type
+            try:
+                return custom.parse_arg(hint, text)
+            except Exception as error:  # the user's parser: keep its message, on one line
+                raise ValueError(" ".join(str(error).split())) from None
         if callable(hint):
             return hint(text)
     except (ValueError, TypeError, json.JSONDecodeError) as error:

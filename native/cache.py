@@ -4,6 +4,8 @@ An entry (a row of ``calls``) is valid for a call with the same call hash when
 - every task hash recorded in its subtree (the call and everything called beneath it)
   is the hash of a task defined now: edit a leaf and the cached parents above it run
   their bodies again, replaying the children that did not change;
+- every custom Value in its result (see :mod:`bridge.native.custom_values`) says it
+  ``is_valid()``;
 - every File and Dir in its result still has its recorded hash, and, with
   ``check_valid="full"`` (the default), so does every File and Dir in the arguments and
   results of every call beneath it, including files a body built itself
@@ -20,11 +22,15 @@ import warnings
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from bridge.native.custom_values import get_type_registry
 from bridge.native.file import files_unchanged
 from bridge.native.store import CachedCall, CallGraphStore
 
 if TYPE_CHECKING:
     from bridge.native.job import Job
+
+
+_registry = get_type_registry()
 
 
 class CacheReadWarning(UserWarning):
@@ -53,13 +59,17 @@ class CachePolicy:
             if cached is None:
                 continue
             try:
-                hits[job.id] = (cached, self.store.load_cached_result(cached))
+                result = self.store.load_cached_result(cached)
             except Exception as error:  # a value store file deleted or unreadable
                 warnings.warn(
                     f"the cached result of {job.task.fullname} (call {job.call_hash[:8]}) "
                     f"cannot be read ({type(error).__name__}: {error}): running it again",
                     CacheReadWarning, stacklevel=2,
                 )
+                continue
+            if _registry.in_use and not _registry.is_valid_nested(result):
+                continue  # a custom value in it says it is no longer valid
+            hits[job.id] = (cached, result)
         return hits
 
     def is_valid(self, cached: CachedCall, job: Job) -> bool:

@@ -52,6 +52,7 @@ from bridge.native.calling import (
 from bridge.native.executors.base import Work
 from bridge.native.expression import contains_expression
 from bridge.native.file import find_files, one_look_per_path
+from bridge.native.handle import HandleCalls
 from bridge.native.hashing import hash_parts, hash_value
 from bridge.native.job import CACHED, CANCELLED, DONE, FAILED, PENDING, RUNNING, Job, Source
 from bridge.native.limits import Limits
@@ -110,6 +111,7 @@ class Execution(Reduction):
         self.recorder = Recorder(self.store, self.id, scheduler.settings.flush_interval, dryrun)
         self.cache = CachePolicy(self.store, scheduler.current_task_hashes, use_cache)
         self.jobs_by_hash: dict[str, Job] = {}
+        self.handles = HandleCalls()
         self.running: dict[str, Job] = {}
         self.pending_lookups: list[Job] = []
         self.waiting: list[Job] = []
@@ -217,6 +219,7 @@ class Execution(Reduction):
              parent: Job | None) -> Job:
         """The job for a call: an identical call already in this execution, or a new one
         that is looked up in the cache or run."""
+        args, kwargs = self.handles.enter(args, kwargs, parent.id if parent else None)
         with one_look_per_path():
             try:
                 identity = identify_call(task, parent.task if parent else None, args, kwargs)
@@ -353,6 +356,7 @@ class Execution(Reduction):
 
     def _finish(self, job: Job, value: Any) -> None:
         try:
+            value = self.handles.leave(value, job.call_hash)
             result_hash = hash_value(value)
             self.recorder.value(result_hash, value)
             result_files = find_files(value)

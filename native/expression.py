@@ -6,6 +6,8 @@ nothing here evaluates anything.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import operator
 import threading
 from collections.abc import Callable
@@ -180,8 +182,37 @@ def stop_body_tracking() -> list[TaskCall]:
     return created
 
 
+_LEAVES = frozenset({str, int, float, bool, bytes, type(None)})
+
+
+def record_fields(value: Any) -> dict[str, Any] | None:
+    """The fields of a dataclass instance or a pydantic model by name; None for any
+    other value. Lazy values inside them are reduced like those inside a dict."""
+    cls = type(value)
+    if cls in _LEAVES:
+        return None
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    names = getattr(cls, "model_fields", None)
+    if isinstance(names, dict) and hasattr(cls, "model_copy"):
+        return {name: getattr(value, name) for name in names}
+    return None
+
+
+def with_fields(value: Any, fields: dict[str, Any]) -> Any:
+    """A copy of a dataclass instance or pydantic model with ``fields`` replaced; frozen
+    ones too (the copy is new, so setting its fields breaks no one's assumption)."""
+    if hasattr(type(value), "model_copy"):
+        return value.model_copy(update=fields)
+    built = copy.copy(value)
+    for name, item in fields.items():
+        object.__setattr__(built, name, item)
+    return built
+
+
 def contains_expression(value: Any) -> bool:
-    """True when ``value`` is, or nests inside lists/tuples/dicts/sets, an Expression."""
+    """True when ``value`` is, or nests inside lists/tuples/dicts/sets, dataclasses or
+    pydantic models, an Expression."""
     if isinstance(value, Expression):
         return True
     cls = type(value)
@@ -193,7 +224,8 @@ def contains_expression(value: Any) -> bool:
         )
     if isinstance(value, tuple):
         return any(contains_expression(v) for v in value)
-    return False
+    fields = record_fields(value)
+    return fields is not None and any(contains_expression(v) for v in fields.values())
 
 
 def _children(expr: Any) -> tuple:
@@ -211,7 +243,8 @@ def _children(expr: Any) -> tuple:
         return (*expr.keys(), *expr.values())
     if isinstance(expr, list | tuple | set | frozenset):
         return tuple(expr)
-    return ()
+    fields = record_fields(expr)
+    return tuple(fields.values()) if fields is not None else ()
 
 
 def unreturned_calls(created: list[TaskCall], returned: Any) -> list[TaskCall]:
@@ -224,7 +257,8 @@ def unreturned_calls(created: list[TaskCall], returned: Any) -> list[TaskCall]:
         node = stack.pop()
         if id(node) in reachable:
             continue
-        if isinstance(node, Expression) or type(node) in (list, tuple, dict, set, frozenset):
+        children = _children(node)
+        if isinstance(node, Expression) or children:
             reachable.add(id(node))
-            stack.extend(_children(node))
+            stack.extend(children)
     return [call for call in created if id(call) not in reachable]

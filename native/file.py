@@ -9,7 +9,6 @@ the storage itself lives in :mod:`bridge.native.filesystem`. The engine calls
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import posixpath
 import threading
@@ -18,6 +17,7 @@ from typing import IO, Any
 
 from bridge.native.filesystem import FileError, copy_path, get_filesystem
 from bridge.native.hashing import hash_parts, hash_text
+from bridge.native.nested import iter_nested
 
 __all__ = ["Dir", "File", "FileError", "StagingDir", "StagingFile", "files_unchanged",
            "find_files"]
@@ -255,26 +255,13 @@ def _recorded_uri(item: File | Dir) -> str:
 
 
 def iter_files(value: Any) -> Iterator[File | Dir]:
-    """Every File and Dir in a value, through containers, dataclasses and staging pairs."""
-    cls = type(value)
-    if cls in _SCALARS:
-        return
-    if isinstance(value, File | Dir):
-        yield value
-    elif isinstance(value, _Staging):
-        yield from iter_files(value.remote)
-    elif cls is dict:
-        for item in value.values():
-            yield from iter_files(item)
-    elif cls in (list, tuple, set, frozenset) or isinstance(value, tuple):
-        for item in value:
-            yield from iter_files(item)
-    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-        for field in dataclasses.fields(value):
-            yield from iter_files(getattr(value, field.name))
-
-
-_SCALARS = frozenset({int, float, str, bool, bytes, type(None)})
+    """Every File and Dir in a value, through containers, dataclasses, pydantic models
+    and staging pairs."""
+    for item in iter_nested(value):
+        if isinstance(item, File | Dir):
+            yield item
+        elif isinstance(item, _Staging):
+            yield from iter_files(item.remote)
 
 
 def files_unchanged(recorded: Iterable[list[str]]) -> bool:

@@ -12,6 +12,8 @@ import pickle
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from bridge.native.custom_values import get_type_registry
+
 _sha256 = hashlib.sha256
 
 
@@ -69,7 +71,8 @@ _HASHERS: dict[type, Callable[[Any], str]] = {
 
 def hash_value(value: Any) -> str:
     """Hash a value by its type: builtins and containers structurally, objects that
-    define ``__bridge_hash__`` (File, Dir, ...) by their own rule, dataclasses and
+    define ``__bridge_hash__`` (File, Dir, custom Values, ...) by their own rule,
+    instances of a type a ProxyValue stands for by that proxy, dataclasses and
     pydantic models by their fields, anything else by its pickle."""
     hasher = _HASHERS.get(type(value))
     if hasher is not None:
@@ -78,6 +81,11 @@ def hash_value(value: Any) -> str:
     if custom is not None:
         return custom(value)
     cls = type(value)
+    registry = get_type_registry()
+    if registry.proxies:  # a ProxyValue subclass says how this type hashes
+        proxy = registry.get_type(cls)
+        if proxy is not None:
+            return proxy(value).__bridge_hash__()
     qualname = f"{cls.__module__}.{cls.__qualname__}"
     if dataclasses.is_dataclass(value):
         fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
@@ -86,7 +94,13 @@ def hash_value(value: Any) -> str:
         return hash_parts("pydantic:" + qualname, [_hash_dict(value.model_dump())])
     if isinstance(value, tuple):  # namedtuples and other tuple subclasses
         return hash_parts("tuple:" + qualname, [hash_value(item) for item in value])
-    return _sha256(b"p:" + pickle.dumps(value, protocol=5)).hexdigest()
+    return hash_pickle(value)
+
+
+def hash_pickle(value: Any) -> str:
+    """The hash of a value's pickle (of ``value`` itself when it is bytes)."""
+    data = value if type(value) is bytes else pickle.dumps(value, protocol=5)
+    return _sha256(b"p:" + data).hexdigest()
 
 
 def hash_call(task_hash: str, bound_arguments: Iterable[str]) -> str:

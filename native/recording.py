@@ -24,6 +24,8 @@ from bridge.native.expression import (
     Operation,
     SpecialForm,
     TaskCall,
+    contains_expression,
+    record_fields,
 )
 from bridge.native.hashing import hash_parts, hash_value
 from bridge.native.job import DONE
@@ -175,6 +177,9 @@ def serialize_expression(value: Any, recorder: Recorder,
             return {cls.__name__: [one(x) for x in item]}
         if cls is dict:
             return {"dict": [[one(k), one(v)] for k, v in item.items()]}
+        if contains_expression(item):  # a dataclass or pydantic model with lazy fields
+            fields = record_fields(item) or {}
+            return {"record": cls.__qualname__, "fields": {k: one(v) for k, v in fields.items()}}
         value_hash = hash_value(item)
         recorder.value(value_hash, item)
         return {"value": value_hash}

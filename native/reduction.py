@@ -22,6 +22,8 @@ from bridge.native.expression import (
     SpecialForm,
     TaskCall,
     contains_expression,
+    record_fields,
+    with_fields,
 )
 from bridge.native.job import NO_SOURCES, Job, Source
 from bridge.native.promise import Promise, gather, resolved
@@ -57,7 +59,22 @@ class Reduction:
             return promise
         if (type(value) in _CONTAINERS or isinstance(value, tuple)) and contains_expression(value):
             return self._reduce_container(value, parent)
+        if contains_expression(value):  # a dataclass or pydantic model holding lazy fields
+            return self._reduce_record(value, record_fields(value) or {}, parent)
         return resolved(self.ready, (value, NO_SOURCES))
+
+    def _reduce_record(self, value: Any, fields: dict[str, Any], parent: Job | None
+                       ) -> Promise:
+        """A copy of a dataclass or pydantic model with its fields reduced; the sources
+        of each field are under its name, as for a dict's keys."""
+        result = Promise(self.ready)
+
+        def on_fields(reduced: dict) -> None:
+            built, sources = reduced
+            result.resolve((with_fields(value, built), sources))
+
+        self.reduce(fields, parent).then(on_fields, result.reject)
+        return result
 
     def _reduce_container(self, value: Any, parent: Job | None) -> Promise:
         result = Promise(self.ready)
@@ -157,10 +174,13 @@ def _operation(expr: Expression, parent: Job | None, reduction: Reduction,
 
 def merge_subtree(parent: Job, child: Job) -> None:
     """What a finished or replayed child adds to its parent's subtree: its task hashes,
-    its argument files and its subtree's files, and its call counts."""
+    its argument files and its subtree's files, and its call counts. A child checked
+    ``shallow`` keeps its subtree's files to itself: files beneath it (intermediates it
+    deleted, say) do not make its parents run again either."""
     parent.subtree_tasks |= child.subtree_tasks
     parent.subtree_files.extend(child.argument_files)
-    parent.subtree_files.extend(child.subtree_files)
+    if child.option("check_valid", child.task.check_valid) != "shallow":
+        parent.subtree_files.extend(child.subtree_files)
     counts = parent.subtree_counts
     if counts is None:
         counts = parent.subtree_counts = {parent.task.fullname: 1}

@@ -8,6 +8,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
+from bridge.native.custom_values import InvalidValueError
 from bridge.native.expression import (
     start_body_tracking,
     stop_body_tracking,
@@ -21,8 +22,9 @@ class RemoteError(Exception):
     and the original's traceback travels beside it as text (``Outcome.traceback``)."""
 
 
-class UnstorableResultError(TypeError):
-    """A task returned a value bridge cannot hash, serialise or send back."""
+class UnstorableResultError(InvalidValueError, TypeError):
+    """A task returned a value bridge cannot hash, serialise or send back (redun users
+    catch it as ``bridge.value.InvalidValueError``)."""
 
 
 class UnreturnedExpressionWarning(UserWarning):
