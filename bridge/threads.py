@@ -1,8 +1,10 @@
 """``fork_thread`` and ``join_thread``, as redun's workflows write them (imported from
-``bridge.scheduler``). A Thread carries the forked expression to whoever joins it; bridge
-evaluates the expression where it is joined (or earlier, where the engine reduces a
-value's expressions), so the result and its caching are redun's, while the work does not
-start at the fork, and a thread never joined may never run."""
+``bridge.scheduler``). A Thread is a record whose one field is the forked expression, so
+bridge reduces it as part of the forking task's result, like any lazy field of a dataclass:
+the work starts at the fork, beneath the forking task (as in redun, whose forked job is a
+child of the forking one), and a thread never joined still runs. Unlike redun, the forking
+task concludes when the forked work has finished.
+"""
 
 from __future__ import annotations
 
