@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from bridge.native.context import get_context
 from bridge.native.control import (
     apply_tags,
     catch,
@@ -37,7 +38,8 @@ _LAZY = {
 
 __all__ = [
     "Config", "Dir", "Expression", "File", "Scheduler", "Secret", "Task", "apply_tags", "catch",
-    "cond", "const", "copy_dir", "copy_file", "eval_", "flatten", "glob_file", "map_", "namespace",
+    "cond", "const", "copy_dir", "copy_file", "eval_", "flatten", "get_context", "glob_file",
+    "map_", "namespace",
     "script", "seq", "task", "throw",
 ]
 

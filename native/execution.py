@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from bridge.native.cache import CachePolicy
 from bridge.native.calling import describe_arguments, identify_call
+from bridge.native.context import merge_contexts, read_context
 from bridge.native.executors.base import Work
 from bridge.native.expression import contains_expression
 from bridge.native.file import find_files, one_look_per_path
@@ -86,6 +87,7 @@ class Execution(Reduction):
         tags: dict[str, str] | None = None,
         listener: Callable[[Job, str], None] | None = None,
         dryrun: bool = False,
+        context: dict | None = None,
     ) -> None:
         super().__init__()
         self.scheduler = scheduler
@@ -100,6 +102,9 @@ class Execution(Reduction):
         self.use_cache = use_cache
         self.description = description
         self.tags = dict(tags or {})
+        # The context the top-level calls see (bridge.ini's [context], run's context=).
+        self.context = dict(context or {})
+        self._context_hashes: dict[int, str] = {}
         self.outcomes: queue.SimpleQueue[Outcome | CancelRequest] = scheduler.outcomes
         self.recorder = Recorder(self.store, self.id, scheduler.settings.flush_interval, dryrun)
         self.cache = CachePolicy(self.store, scheduler.current_task_hashes, use_cache)
@@ -209,9 +214,19 @@ class Execution(Reduction):
              parent: Job | None) -> Job:
         """The job for a call: an identical call already in this execution, or a new one
         that is looked up in the cache or run."""
+        context = self._context_of(parent, call_options)
+        marks = []
+        if task.context_parameters:  # get_context(...) defaults: read them for this call
+            kwargs = dict(kwargs)
+            for name, form in task.context_parameters_left(args, kwargs):
+                kwargs[name], mark = read_context(context, form.params["path"],
+                                                  form.params["default"])
+                marks.append(mark)
         with one_look_per_path():
             identity = identify_call(task, parent.task if parent else None, args, kwargs)
-            job = self.jobs_by_hash.get(identity.call_hash)
+            # One job per call and context: the same call in two contexts may differ.
+            key = identity.call_hash + (self._context_hash(context) if context else "")
+            job = self.jobs_by_hash.get(key)
             if job is not None:
                 return job
             arguments, argument_files = describe_arguments(
@@ -219,22 +234,38 @@ class Execution(Reduction):
         job = Job(task, call_options, args, kwargs, arguments, identity.call_hash, parent,
                   Promise(self.ready))
         job.argument_files = argument_files
-        self.jobs_by_hash[job.call_hash] = job
+        job.context = context
+        job.subtree_tasks.update(marks)
+        self.jobs_by_hash[key] = job
         if len(self.jobs_by_hash) - self._jobs_at_freeze >= FREEZE_EVERY:
             self._freeze_long_lived()
         self._notify(job, PENDING)
         if self.root_job_id is None:
             self.root_job_id = job.id
-        self.recorder.task(task)
-        secret = secret_parameters(task)
-        for described, value in zip(arguments, (*args, *kwargs.values()), strict=True):
-            self.recorder.value(described["hash"], value, secret=described["name"] in secret)
-        job.use_cache = self.use_cache and job.option("cache", task.cache)
+        if job.prov:
+            self.recorder.task(task)
+            secret = secret_parameters(task)
+            for described, value in zip(arguments, (*args, *kwargs.values()), strict=True):
+                self.recorder.value(described["hash"], value, secret=described["name"] in secret)
+        job.use_cache = self.use_cache and job.prov and job.option("cache", task.cache)
         if self.cache.may_hit(job):
             self.pending_lookups.append(job)
         else:
             self._submit(job)
         return job
+
+    def _context_of(self, parent: Job | None, call_options: dict | None) -> dict:
+        """The context a call sees: its caller's, with the call's ``update_context``."""
+        context = parent.context if parent is not None else self.context
+        override = (call_options or {}).get("_context")
+        return merge_contexts(context, override) if override else context
+
+    def _context_hash(self, context: dict) -> str:
+        """Children share their parent's context dict: hash each one once."""
+        found = self._context_hashes.get(id(context))
+        if found is None:
+            found = self._context_hashes[id(context)] = "@" + hash_value(context)
+        return found
 
     def _process_lookups(self) -> None:
         jobs, self.pending_lookups = self.pending_lookups, []
@@ -280,7 +311,7 @@ class Execution(Reduction):
             self._notify(job, RUNNING)
         self.running[job.id] = job
         executor.submit(Work(job.id, job.task, job.args, job.kwargs,
-                             {**job.task.executor_options, **(job.call_options or {})},
+                             executor_options(job.task.executor_options, job.call_options),
                              job.call_hash, job.task.fullname == SCRIPT_TASK_NAME,
                              job.option("retries", job.task.retries)))
 
@@ -398,6 +429,18 @@ class Execution(Reduction):
 
     def add_tags(self, kind: str, entity_id: str, tags: dict[str, Any]) -> None:
         self.recorder.tags(kind, entity_id, tags)
+
+
+_SCHEDULING_OPTIONS = frozenset({"_context", "nout", "prov", "tags"})
+
+
+def executor_options(task_options: dict, call_options: dict | None) -> dict:
+    """What the executor gets: the task's options and the call site's, without those
+    only the scheduler reads."""
+    if not call_options:
+        return task_options
+    return {**task_options, **{k: v for k, v in call_options.items()
+                               if k not in _SCHEDULING_OPTIONS}}
 
 
 def _distinct(files: list[list[str]]) -> list[list[str]]:

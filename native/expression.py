@@ -39,6 +39,12 @@ class Expression:
             "on it, or do the test inside a task that receives the evaluated value"
         )
 
+    def __await__(self):
+        raise TypeError(
+            f"{self!r} is lazy: an async task cannot await it. Return it (the scheduler "
+            "evaluates it and the caller gets its value), or pass it to another task"
+        )
+
     def __iter__(self):
         raise TypeError(
             f"{self!r} is lazy and cannot be iterated yet: iterate inside a task that "
@@ -64,6 +70,54 @@ class TaskCall(Expression):
 
     def __repr__(self) -> str:
         return f"{self.task.fullname}(...)"
+
+    def __iter__(self):
+        """``a, b = pair()``: the call's items as lazy ``[0]``, ``[1]``, ... when the task
+        says how many there are (``nout=``, or a fixed-size ``tuple[...]`` return)."""
+        nout = (self.options or {}).get("nout", self.task.nout)
+        if nout is None:
+            name = self.task.fullname
+            raise TypeError(
+                f"{name}(...) is lazy and bridge does not know how many items it returns, so "
+                f"it cannot be unpacked or iterated: annotate {self.task.name}'s return as a "
+                "fixed-size tuple (-> tuple[int, str]) or declare @task(nout=N); to loop over "
+                "a list, iterate inside a task or use bridge.map_(...)"
+            )
+        return iter([GetItem(self, index) for index in range(nout)])
+
+
+class Quoted:
+    """An expression carried as a plain value: reduction leaves it alone, so a built-in
+    task (catch, no_prov) receives it unevaluated and evaluates it under its own job. It
+    hashes by the expression's structure (task hashes and argument hashes)."""
+
+    __slots__ = ("expression",)
+
+    def __init__(self, expression: Any) -> None:
+        self.expression = expression
+
+    def __bridge_hash__(self) -> str:
+        from bridge.native.hashing import hash_parts, hash_value
+
+        def structure(node: Any) -> str:
+            if isinstance(node, TaskCall):
+                return hash_parts("quoted-call", [node.task.hash, structure(node.args),
+                                                  structure(node.kwargs),
+                                                  hash_value(node.options or {})])
+            if isinstance(node, Expression):
+                fields = [getattr(node, name) for name in type(node).__slots__]
+                return hash_parts("quoted-" + type(node).__name__,
+                                  [structure(field) for field in fields])
+            if type(node) in (list, tuple) and contains_expression(node):
+                return hash_parts("quoted-" + type(node).__name__, [structure(x) for x in node])
+            if type(node) is dict and contains_expression(node):
+                return hash_parts("quoted-dict", [structure(list(node.items()))])
+            return hash_value(node)
+
+        return hash_parts("quoted", [structure(self.expression)])
+
+    def __repr__(self) -> str:
+        return f"quote({self.expression!r})"
 
 
 class GetItem(Expression):
@@ -211,6 +265,8 @@ def _children(expr: Any) -> tuple:
         return (*expr.keys(), *expr.values())
     if isinstance(expr, list | tuple | set | frozenset):
         return tuple(expr)
+    if isinstance(expr, Quoted):
+        return (expr.expression,)
     return ()
 
 
@@ -224,7 +280,9 @@ def unreturned_calls(created: list[TaskCall], returned: Any) -> list[TaskCall]:
         node = stack.pop()
         if id(node) in reachable:
             continue
-        if isinstance(node, Expression) or type(node) in (list, tuple, dict, set, frozenset):
+        if isinstance(node, Expression | Quoted) or type(node) in (
+            list, tuple, dict, set, frozenset
+        ):
             reachable.add(id(node))
             stack.extend(_children(node))
     return [call for call in created if id(call) not in reachable]

@@ -13,6 +13,7 @@ from collections import deque
 from typing import Any
 
 from bridge.native import control
+from bridge.native.context import CONTEXT_READ_PREFIX, overridden
 from bridge.native.expression import (
     CallValue,
     Expression,
@@ -119,7 +120,10 @@ class Reduction:
                 return
             self.expr_jobs[id(expr)] = job
             if parent is not None:
-                job.promise.then(lambda _: merge_subtree(parent, job), _ignore)
+                # a failed child counts too: a catch above it caches the recovery, which
+                # editing the failing task must invalidate
+                job.promise.then(lambda _: merge_subtree(parent, job),
+                                 lambda _: merge_subtree(parent, job))
             job.promise.then(result.resolve, result.reject)
 
         if contains_expression(expr.args) or contains_expression(expr.kwargs):
@@ -158,7 +162,13 @@ def _operation(expr: Expression, parent: Job | None, reduction: Reduction,
 def merge_subtree(parent: Job, child: Job) -> None:
     """What a finished or replayed child adds to its parent's subtree: its task hashes,
     its argument files and its subtree's files, and its call counts."""
-    parent.subtree_tasks |= child.subtree_tasks
+    override = (child.call_options or {}).get("_context")
+    if override:  # values the child's update_context decides do not depend on the parent
+        parent.subtree_tasks |= {h for h in child.subtree_tasks
+                                 if not (h.startswith(CONTEXT_READ_PREFIX)
+                                         and overridden(h, override))}
+    else:
+        parent.subtree_tasks |= child.subtree_tasks
     parent.subtree_files.extend(child.argument_files)
     parent.subtree_files.extend(child.subtree_files)
     counts = parent.subtree_counts
@@ -170,10 +180,6 @@ def merge_subtree(parent: Job, child: Job) -> None:
     else:
         for name, n in child.subtree_counts.items():
             counts[name] = counts.get(name, 0) + n
-
-
-def _ignore(_: Any) -> None:
-    return None
 
 
 def _json_key(key: Any) -> Any:

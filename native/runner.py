@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import pickle
 import traceback
 import warnings
@@ -48,6 +50,8 @@ def run_body(job_id: str, func: Any, args: tuple, kwargs: dict) -> Outcome:
     start_body_tracking()
     try:
         value = func(*args, **kwargs)
+        if inspect.iscoroutine(value):  # an async def task: its awaited result
+            value = asyncio.run(value)
     except BaseException as error:  # reported to the scheduler, which decides
         stop_body_tracking()
         # the traceback from the body's own frame down (not this function's)
