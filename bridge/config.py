@@ -98,6 +98,10 @@ class Config(_Section):
     context: dict[str, Any] = Field(default_factory=dict)
     executors: dict[str, ExecutorConfig] = Field(default_factory=dict)
 
+    def __init__(self, config_dict: dict[str, Any] | None = None, /, **data: Any) -> None:
+        """``Config({"scheduler": {...}})`` as redun users write it, or keywords."""
+        super().__init__(**{**(config_dict or {}), **data})
+
     @classmethod
     def load(cls, config_dir: str | os.PathLike | None = None) -> Config:
         """Read ``<dir>/bridge.ini`` (defaults when there is none)."""

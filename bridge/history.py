@@ -79,6 +79,15 @@ def _execution_fields(row: dict) -> dict:
             "duration": duration(row), "description": row["description"], "tags": row["tags"]}
 
 
+def _with_tags(store: Any, tags: dict, kind: str, entity_id: str) -> dict:
+    """A row's own tags, and those apply_tags added to it."""
+    return {**(tags or {}), **dict(queries.tags_of(store, kind, entity_id))}
+
+
+def _tags_line(tags: dict) -> list[str]:
+    return ["Tags: " + ", ".join(f"{k}={v}" for k, v in tags.items())] if tags else []
+
+
 def _execution_line(ex: dict, id_width: int | None) -> str:
     """``Exec ID [STATUS] started:  description``, and for a run recorded RUNNING, what
     is known of its process."""
@@ -115,14 +124,13 @@ def execution_view(store: Any, row: dict, task: str | None, status: str | None) 
         return here
 
     jobs = [entry for root in graph.children(None) for entry in node(root, 0)]
-    return {**_execution_fields(row), "jobs": jobs, "status_counts": count_jobs(graph.jobs)}
+    return {**_execution_fields(row), "jobs": jobs, "status_counts": count_jobs(graph.jobs),
+            "tags": _with_tags(store, row["tags"], "execution", row["execution_id"])}
 
 
 def render_execution(view: dict) -> str:
-    lines = [_execution_line(view, None), f"Duration: {view['duration']}"]
-    if view["tags"]:
-        lines.append("Tags: " + ", ".join(f"{k}={v}" for k, v in view["tags"].items()))
-    lines += ["", f"Jobs: {len(view['jobs'])}"]
+    lines = [_execution_line(view, None), f"Duration: {view['duration']}",
+             *_tags_line(view["tags"]), "", f"Jobs: {len(view['jobs'])}"]
     for job in view["jobs"]:
         lines.append("  " + "  " * job["depth"] + f"Job {job['job_id'][:8]} "
                      f"[{job['status']:^9}] {job['started']}:  {job['call']}")
@@ -174,6 +182,7 @@ def job_view(store: Any, job: dict) -> dict:
         "result": values.get(result_hash, {}).get("preview") if result_hash else None,
         "result_hash": result_hash,
         "source": task["source"] if task else None, "error": job["error"],
+        "tags": _with_tags(store, job.get("tags"), "job", job["job_id"]),
     }
 
 
@@ -193,7 +202,8 @@ def render_job(view: dict, indent: str = "") -> str:
     lines = [
         f"Job {view['job_id']} [{view['status']:^9}] {view['started']}:  {view['call']}",
         f"Traceback: {view['traceback']}",
-        f"Duration: {view['duration']}   Executor: {view['executor']}", "",
+        f"Duration: {view['duration']}   Executor: {view['executor']}",
+        *_tags_line(view["tags"]), "",
         f"  CallNode {view['call_hash']} {view['task']}",
         f"    Args:   {args}",
         f"    Result: {view['result'] if view['result'] is not None else '(none recorded)'}", "",

@@ -215,13 +215,13 @@ class Execution(Reduction):
         """The job for a call: an identical call already in this execution, or a new one
         that is looked up in the cache or run."""
         context = self._context_of(parent, call_options)
-        marks = []
+        marks: list[str] = []
         if task.context_parameters:  # get_context(...) defaults: read them for this call
-            kwargs = dict(kwargs)
-            for name, form in task.context_parameters_left(args, kwargs):
-                kwargs[name], mark = read_context(context, form.params["path"],
-                                                  form.params["default"])
-                marks.append(mark)
+            kwargs = {**kwargs, **_read_all(
+                context, task.context_parameters_left(args, kwargs), marks)}
+        if task.context_options:  # get_context(...) options: the call site's win
+            call_options = {**_read_all(context, task.context_options, marks),
+                            **(call_options or {})}
         with one_look_per_path():
             identity = identify_call(task, parent.task if parent else None, args, kwargs)
             # One job per call and context: the same call in two contexts may differ.
@@ -429,6 +429,15 @@ class Execution(Reduction):
 
     def add_tags(self, kind: str, entity_id: str, tags: dict[str, Any]) -> None:
         self.recorder.tags(kind, entity_id, tags)
+
+
+def _read_all(context: dict, reads: list[tuple[str, Any]], marks: list[str]) -> dict:
+    """{name: value} of ``get_context`` reads; each read's mark added to ``marks``."""
+    values = {}
+    for name, form in reads:
+        values[name], mark = read_context(context, form.params["path"], form.params["default"])
+        marks.append(mark)
+    return values
 
 
 _SCHEDULING_OPTIONS = frozenset({"_context", "nout", "prov", "tags"})

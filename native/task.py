@@ -133,6 +133,14 @@ class Task:
         return [(p.name, p.default) for p in self.signature.parameters.values()
                 if is_context_read(p.default)]
 
+    @functools.cached_property
+    def context_options(self) -> list[tuple[str, Any]]:
+        """Options whose value is ``get_context(...)`` (``executor=``, ``memory=``, ...)."""
+        from bridge.native.context import is_context_read
+
+        options = {"executor": self.executor, **self.executor_options}
+        return [(name, value) for name, value in options.items() if is_context_read(value)]
+
     def context_parameters_left(self, args: tuple, kwargs: dict) -> list[tuple[str, Any]]:
         """The ``get_context(...)`` parameters a call leaves to their default."""
         given = set(kwargs) | set(self.positional_names[: len(args)])
