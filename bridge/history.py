@@ -183,6 +183,7 @@ def job_view(store: Any, job: dict) -> dict:
         "result_hash": result_hash,
         "source": task["source"] if task else None, "error": job["error"],
         "tags": _with_tags(store, job.get("tags"), "job", job["job_id"]),
+        "result_tags": dict(queries.tags_of(store, "value", result_hash)) if result_hash else {},
     }
 
 
@@ -206,7 +207,8 @@ def render_job(view: dict, indent: str = "") -> str:
         *_tags_line(view["tags"]), "",
         f"  CallNode {view['call_hash']} {view['task']}",
         f"    Args:   {args}",
-        f"    Result: {view['result'] if view['result'] is not None else '(none recorded)'}", "",
+        f"    Result: {view['result'] if view['result'] is not None else '(none recorded)'}",
+        *("    " + line for line in _tags_line(view["result_tags"])), "",
         f"  Task {view['task_hash']} {view['task']}", "",
     ]
     if view["source"]:

@@ -235,7 +235,7 @@ class Execution(Reduction):
                   Promise(self.ready))
         job.argument_files = argument_files
         job.context = context
-        job.subtree_tasks.update(marks)
+        job.context_reads = marks
         self.jobs_by_hash[key] = job
         if len(self.jobs_by_hash) - self._jobs_at_freeze >= FREEZE_EVERY:
             self._freeze_long_lived()

@@ -38,6 +38,7 @@ class Job:
         "call_hash",
         "call_options",
         "context",
+        "context_reads",
         "executor_name",
         "id",
         "kwargs",
@@ -95,6 +96,9 @@ class Job:
         self.use_cache = True
         # The context values this call sees (its parent's, with its own update_context).
         self.context: dict = {}
+        # Marks of the context values this call read (its get_context defaults and
+        # options): they are in its call hash already, so only its parents keep them.
+        self.context_reads: list[str] = []
         # Whether this call is recorded: a prov=False task turns recording off beneath it.
         self.prov = (parent is None or parent.prov) and bool(self.option("prov", task.prov))
 

@@ -162,13 +162,7 @@ def _operation(expr: Expression, parent: Job | None, reduction: Reduction,
 def merge_subtree(parent: Job, child: Job) -> None:
     """What a finished or replayed child adds to its parent's subtree: its task hashes,
     its argument files and its subtree's files, and its call counts."""
-    override = (child.call_options or {}).get("_context")
-    if override:  # values the child's update_context decides do not depend on the parent
-        parent.subtree_tasks |= {h for h in child.subtree_tasks
-                                 if not (h.startswith(CONTEXT_READ_PREFIX)
-                                         and overridden(h, override))}
-    else:
-        parent.subtree_tasks |= child.subtree_tasks
+    parent.subtree_tasks |= _inherited_subtree(child)
     parent.subtree_files.extend(child.argument_files)
     parent.subtree_files.extend(child.subtree_files)
     counts = parent.subtree_counts
@@ -180,6 +174,19 @@ def merge_subtree(parent: Job, child: Job) -> None:
     else:
         for name, n in child.subtree_counts.items():
             counts[name] = counts.get(name, 0) + n
+
+
+def _inherited_subtree(child: Job) -> set[str]:
+    """What the child adds to its parent's subtree: its task hashes, and the context
+    values read by it or beneath it, except those its own ``update_context`` decides."""
+    override = (child.call_options or {}).get("_context")
+    if not override and not child.context_reads:
+        return child.subtree_tasks
+    inherited = {*child.subtree_tasks, *child.context_reads}
+    if not override:
+        return inherited
+    return {h for h in inherited
+            if not (h.startswith(CONTEXT_READ_PREFIX) and overridden(h, override))}
 
 
 def _json_key(key: Any) -> Any:
