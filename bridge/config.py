@@ -115,6 +115,10 @@ class Config(_Section):
         except ValidationError as error:
             raise ConfigError(_describe(error, path)) from None
         config._check_db_uri(path)
+        try:
+            config._context()  # a bad context is an error now, naming the file
+        except ConfigError as error:
+            raise ConfigError(f"{path}: {error}") from None
         return config
 
     def _check_db_uri(self, path: Path) -> None:

@@ -286,6 +286,24 @@ def test_context_from_bridge_ini_and_the_command_line(workdir: Path) -> None:
     assert bad.returncode == 2 and "--context 'offset': expected KEY=VALUE" in bad.stderr
 
 
+def test_a_bad_context_in_bridge_ini_is_one_line(workdir: Path) -> None:
+    (workdir / ".bridge").mkdir()
+    write_workflow(workdir, """
+        @task()
+        def main() -> int:
+            return 1
+    """)
+    for text, expected in [
+        ("[scheduler]\ncontext = {not json\n", "[scheduler] context: not a readable JSON"),
+        ("[scheduler]\ncontext_file = missing.json\n", "context_file missing.json: not a"),
+        ("[scheduler]\ncontext = [1, 2]\n", "must be a JSON object, not list"),
+    ]:
+        (workdir / ".bridge" / "bridge.ini").write_text(text)
+        result = bridge(workdir, "run", "workflow.py", "main", check=False)
+        assert result.returncode == 2 and expected in result.stderr, result.stderr
+        assert "bridge.ini" in result.stderr and "Traceback" not in result.stderr
+
+
 # -- async tasks --------------------------------------------------------------------------
 
 @task
