@@ -41,6 +41,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bridge.native.awaiting import AwaitRequest, allow_awaits, end_awaits
 from bridge.native.cache import CachePolicy
 from bridge.native.calling import describe_arguments, identify_call
 from bridge.native.context import merge_contexts, read_context
@@ -310,6 +311,8 @@ class Execution(Reduction):
             self.recorder.job_started(job)
             self._notify(job, RUNNING)
         self.running[job.id] = job
+        if job.task.is_async():
+            allow_awaits(job.id, self.outcomes)
         executor.submit(Work(job.id, job.task, job.args, job.kwargs,
                              executor_options(job.task.executor_options, job.call_options),
                              job.call_hash, job.task.fullname == SCRIPT_TASK_NAME,
@@ -323,10 +326,14 @@ class Execution(Reduction):
 
     # -- outcomes ----------------------------------------------------------------------
 
-    def _on_outcome(self, outcome: Outcome | CancelRequest) -> None:
+    def _on_outcome(self, outcome: Outcome | CancelRequest | AwaitRequest) -> None:
         if isinstance(outcome, CancelRequest):
             raise ExecutionCancelled(outcome.reason)
+        if isinstance(outcome, AwaitRequest):
+            self._evaluate_awaited(outcome)
+            return
         job = self.running.pop(outcome.job_id, None)
+        end_awaits(outcome.job_id)
         if job is None:  # cancelled while it ran
             return
         if job.limits:
@@ -352,6 +359,16 @@ class Execution(Reduction):
                 lambda value_sources: self._finish(job, value_sources[0]),
                 lambda error: self._fail(job, error, ""),
             )
+
+    def _evaluate_awaited(self, request: AwaitRequest) -> None:
+        """An expression a running async body awaits: reduced under that body's job."""
+        job = self.running.get(request.job_id)
+        if job is None or self.stopping:
+            request.future.set_exception(ExecutionCancelled("the execution is stopping"))
+            return
+        self.reduce(request.expression, job).then(
+            lambda value_sources: request.future.set_result(value_sources[0]),
+            request.future.set_exception)
 
     def _finish(self, job: Job, value: Any) -> None:
         try:

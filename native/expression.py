@@ -40,10 +40,15 @@ class Expression:
         )
 
     def __await__(self):
-        raise TypeError(
-            f"{self!r} is lazy: an async task cannot await it. Return it (the scheduler "
-            "evaluates it and the caller gets its value), or pass it to another task"
-        )
+        """``await expr`` in an async task's body: the value, evaluated by the scheduler
+        under the awaiting job (see bridge.native.awaiting)."""
+        from bridge.native.awaiting import evaluate_awaited
+
+        created = getattr(_body_tracking, "created", None)
+        if created:  # the calls it reaches are used, not dropped: no unreturned warning
+            created[:] = unreturned_calls(created, self)
+        return evaluate_awaited(self)
+        yield  # a generator, as __await__ must be; the value is known without suspending
 
     def __iter__(self):
         raise TypeError(

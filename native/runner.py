@@ -10,6 +10,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
+from bridge.native.awaiting import set_current_body
 from bridge.native.expression import (
     start_body_tracking,
     stop_body_tracking,
@@ -51,7 +52,11 @@ def run_body(job_id: str, func: Any, args: tuple, kwargs: dict) -> Outcome:
     try:
         value = func(*args, **kwargs)
         if inspect.iscoroutine(value):  # an async def task: its awaited result
-            value = asyncio.run(value)
+            set_current_body(job_id)
+            try:
+                value = asyncio.run(value)
+            finally:
+                set_current_body(None)
     except BaseException as error:  # reported to the scheduler, which decides
         stop_body_tracking()
         # the traceback from the body's own frame down (not this function's)

@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 import textwrap
+import warnings
 from pathlib import Path
 from typing import Tuple  # noqa: UP035 - redun users write typing.Tuple
 
@@ -316,9 +317,36 @@ def sem_async_caller() -> int:
     return sem_async_add(sem_async_add(1, 2), 4)
 
 
+@task
+def sem_async_double(a: int) -> int:
+    calls.append("double")
+    return 2 * a
+
+
+@task
+async def sem_async_awaits(a: int) -> int:
+    doubled = await sem_async_double(a)
+    total = await (sem_async_add(doubled, 1) + 1)
+    try:
+        await sem_divide(1, 0)
+    except ZeroDivisionError:
+        total += 100
+    return sem_async_add(total, 0)
+
+
 def test_async_def_tasks_run_and_their_result_is_the_value(scheduler: Scheduler) -> None:
     assert sem_async_add.is_async()
     assert scheduler.run(sem_async_caller()) == 7
+    calls.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an awaited call is not an unreturned one
+        assert scheduler.run(sem_async_awaits(3)) == 108
+    assert calls == ["double", "divide"]
+    assert scheduler.run(sem_async_awaits(3)) == 108  # cached, awaited children included
+    assert calls == ["double", "divide"]
+    with scheduler.store.engine.connect() as conn:
+        names = [row.task_name for row in conn.execute(select(schema.jobs.c.task_name))]
+    assert names.count("sem_async_double") == 1  # recorded under the awaiting job
 
 
 # -- workflows in the spirit of redun's examples --------------------------------------------
