@@ -106,6 +106,7 @@ class Execution(Reduction):
         # The context the top-level calls see (bridge.ini's [context], run's context=).
         self.context = dict(context or {})
         self._context_hashes: dict[int, str] = {}
+        self._awaited: list[AwaitRequest] = []  # by running async bodies
         self.outcomes: queue.SimpleQueue[Outcome | CancelRequest] = scheduler.outcomes
         self.recorder = Recorder(self.store, self.id, scheduler.settings.flush_interval, dryrun)
         self.cache = CachePolicy(self.store, scheduler.current_task_hashes, use_cache)
@@ -148,6 +149,7 @@ class Execution(Reduction):
             raise
         finally:
             self.recorder.flush()
+            self._release_awaiting_bodies()
             if self._frozen:
                 gc.unfreeze()
         kind, value = outcome[0]
@@ -366,9 +368,18 @@ class Execution(Reduction):
         if job is None or self.stopping:
             request.future.set_exception(ExecutionCancelled("the execution is stopping"))
             return
+        self._awaited.append(request)
         self.reduce(request.expression, job).then(
             lambda value_sources: request.future.set_result(value_sources[0]),
             request.future.set_exception)
+
+    def _release_awaiting_bodies(self) -> None:
+        """A body still awaiting when the execution ends (it failed, or was stopped)
+        gets an error at its ``await`` instead of waiting forever."""
+        for request in self._awaited:
+            if not request.future.done():
+                request.future.set_exception(ExecutionCancelled("the execution ended"))
+            end_awaits(request.job_id)
 
     def _finish(self, job: Job, value: Any) -> None:
         try:
