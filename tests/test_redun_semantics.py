@@ -279,6 +279,9 @@ def test_context_from_bridge_ini_and_the_command_line(workdir: Path) -> None:
 
     assert result().endswith("3") and ran_tasks(workdir) == ["main", "scale"]
     assert result().endswith("3") and ran_tasks(workdir) == []
+    dryrun = bridge(workdir, "run", "--dryrun", "--context", "math.offset=4", "workflow.py",
+                    "main").stdout
+    assert "because: context value changed beneath it: math.offset" in dryrun
     assert result("--context", "math.offset=4").endswith("5")
     assert ran_tasks(workdir) == ["main", "scale"]
     assert result("--context-file", "ctx.json").endswith("24")
