@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from bridge.native.context import get_context
 from bridge.native.control import (
     apply_tags,
     catch,
@@ -38,8 +39,8 @@ _LAZY = {
 
 __all__ = [
     "Config", "Dir", "Expression", "File", "Handle", "Scheduler", "Secret", "Task", "apply_tags",
-    "catch", "cond", "const", "copy_dir", "copy_file", "eval_", "flatten", "glob_file", "map_",
-    "merge_handles", "namespace", "script", "seq", "task", "throw",
+    "catch", "cond", "const", "copy_dir", "copy_file", "eval_", "flatten", "get_context",
+    "glob_file", "map_", "merge_handles", "namespace", "script", "seq", "task", "throw",
 ]
 
 

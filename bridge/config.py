@@ -1,14 +1,15 @@
 """bridge.ini, validated: a mistyped section or key is an error naming it and the file.
 
-Sections: ``[backend]``, ``[scheduler]``, ``[limits]`` and ``[executors.NAME]`` with
-``type = local | docker | aws_batch``. The directory comes from the argument, else
-``BRIDGE_CONFIG``, else ``.bridge`` in the working directory; ``BRIDGE_DB_URI``
-overrides the database.
+Sections: ``[backend]``, ``[scheduler]``, ``[limits]``, ``[context]`` and
+``[executors.NAME]`` with ``type = local | docker | aws_batch``. The directory comes from
+the argument, else ``BRIDGE_CONFIG``, else ``.bridge`` in the working directory;
+``BRIDGE_DB_URI`` overrides the database.
 """
 
 from __future__ import annotations
 
 import configparser
+import json
 import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -43,6 +44,9 @@ class BackendConfig(_Section):
 class SchedulerConfig(_Section):
     flush_interval: float = Field(0.5, gt=0)
     setup_scheduler: str | None = None  # FILE_OR_MODULE::FUNCTION, see scheduler_setup.py
+    # redun's spelling of the context: a JSON object, or a JSON file (under [context] wins)
+    context: str | None = None
+    context_file: str | None = None
 
 
 class LocalExecutorConfig(_Section):
@@ -98,7 +102,12 @@ class Config(_Section):
     backend: BackendConfig = Field(default_factory=BackendConfig)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     limits: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    context: dict[str, Any] = Field(default_factory=dict)
     executors: dict[str, ExecutorConfig] = Field(default_factory=dict)
+
+    def __init__(self, config_dict: dict[str, Any] | None = None, /, **data: Any) -> None:
+        """``Config({"scheduler": {...}})`` as redun users write it, or keywords."""
+        super().__init__(**{**(config_dict or {}), **data})
 
     @classmethod
     def load(cls, config_dir: str | os.PathLike | None = None) -> Config:
@@ -113,6 +122,10 @@ class Config(_Section):
         except ValidationError as error:
             raise ConfigError(_describe(error, path)) from None
         config._check_db_uri(path)
+        try:
+            config._context()  # a bad context is an error now, naming the file
+        except ConfigError as error:
+            raise ConfigError(f"{path}: {error}") from None
         return config
 
     def _check_db_uri(self, path: Path) -> None:
@@ -146,7 +159,30 @@ class Config(_Section):
             executors=executors,
             limits=dict(self.limits),
             flush_interval=self.scheduler.flush_interval,
+            context=self._context(),
         )
+
+    def _context(self) -> dict[str, Any]:
+        """[scheduler] context or context_file (JSON), then [context] over it."""
+        from bridge.native.context import merge_contexts
+
+        scheduler = self.scheduler
+        if scheduler.context and scheduler.context_file:
+            raise ConfigError("[scheduler] context and context_file: give one of them")
+        base: Any = {}
+        where = "[scheduler] context"
+        try:
+            if scheduler.context_file:
+                where = f"[scheduler] context_file {scheduler.context_file}"
+                path = _in_config_dir(scheduler.context_file, self.config_dir)
+                base = json.loads(Path(path).read_text())
+            elif scheduler.context:
+                base = json.loads(scheduler.context)
+        except (OSError, ValueError) as error:
+            raise ConfigError(f"{where}: not a readable JSON object ({error})") from None
+        if not isinstance(base, dict):
+            raise ConfigError(f"{where}: must be a JSON object, not {type(base).__name__}")
+        return merge_contexts(base, self.context)
 
 
 def _read_ini(path: Path) -> dict[str, Any]:
@@ -161,6 +197,8 @@ def _read_ini(path: Path) -> dict[str, Any]:
         values = dict(parser[section])
         if section in ("backend", "scheduler", "limits"):
             data[section] = values
+        elif section == "context":
+            data["context"] = context_values(values.items())
         elif section.startswith("executors."):
             name = section.split(".", 1)[1]
             if "tags" in values:
@@ -171,9 +209,27 @@ def _read_ini(path: Path) -> dict[str, Any]:
             raise ConfigError(
                 f"{path}: unknown section [{section}]"
                 + (f" (a redun section: {redun})" if redun else "")
-                + "; known sections: [backend], [scheduler], [limits], [executors.NAME]"
+                + "; known sections: [backend], [scheduler], [limits], [context], "
+                "[executors.NAME]"
             )
     return data
+
+
+def context_values(items: Any) -> dict[str, Any]:
+    """``key = value`` pairs as a context: a dotted key nests (``db.host``), and a value
+    is JSON when it parses as JSON (``10``, ``true``, ``[1, 2]``), else the text itself."""
+    from bridge.native.context import merge_contexts
+
+    context: dict[str, Any] = {}
+    for key, text in items:
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = text
+        for part in reversed(key.split(".")):
+            value = {part: value}
+        context = merge_contexts(context, value)
+    return context
 
 
 def _parse_tags(text: str, path: Path, section: str) -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bridge.native.calling import describe_call
+from bridge.native.context import CONTEXT_READ_PREFIX, marks_unchanged
 from bridge.native.file import files_unchanged
 from bridge.native.job import CACHED
 
@@ -23,7 +24,13 @@ def miss_reason(execution: Any, job: Any) -> str:
     current = execution.scheduler.current_task_hashes()
     full = job.option("check_valid", job.task.check_valid) == "full"
     for entry in entries:  # newest first: explain the most recent one
-        changed = [h for h in entry["subtree_tasks"] if h not in current]
+        reads = [h for h in entry["subtree_tasks"] if h.startswith(CONTEXT_READ_PREFIX)]
+        changed = [h for h in entry["subtree_tasks"] if h not in current and h not in reads]
+        changed_reads = [h for h in reads if not marks_unchanged([h], job.context)]
+        if changed_reads:
+            paths = sorted({h[len(CONTEXT_READ_PREFIX):].rpartition("=")[0]
+                            for h in changed_reads})
+            return "context value changed beneath it: " + ", ".join(paths)
         if changed:
             names = queries.tasks_by_hash(store, changed)
             shown = sorted({names[h]["fullname"] for h in changed if h in names}) or changed

@@ -84,6 +84,15 @@ def _execution_fields(row: dict) -> dict:
             "duration": duration(row), "description": row["description"], "tags": row["tags"]}
 
 
+def _with_tags(store: Any, tags: dict, kind: str, entity_id: str) -> dict:
+    """A row's own tags, and those apply_tags added to it."""
+    return {**(tags or {}), **dict(queries.tags_of(store, kind, entity_id))}
+
+
+def _tags_line(tags: dict) -> list[str]:
+    return ["Tags: " + ", ".join(f"{k}={v}" for k, v in tags.items())] if tags else []
+
+
 def _execution_line(ex: dict, id_width: int | None) -> str:
     """``Exec ID [STATUS] started:  description``, and for a run recorded RUNNING, what
     is known of its process."""
@@ -124,7 +133,8 @@ def execution_view(store: Any, row: dict, task: str | None, status: str | None) 
               for job in first_failures(graph.jobs)]
     subtrees = queries.replayed_subtrees(store, [row["execution_id"]]).get(row["execution_id"])
     return {**_execution_fields(row), "jobs": jobs, "errors": errors,
-            "recorded_jobs": len(graph.jobs), "status_counts": count_jobs(graph.jobs, subtrees)}
+            "recorded_jobs": len(graph.jobs), "status_counts": count_jobs(graph.jobs, subtrees),
+            "tags": _with_tags(store, row["tags"], "execution", row["execution_id"])}
 
 
 def first_failures(jobs: list[dict]) -> list[dict]:
@@ -135,9 +145,8 @@ def first_failures(jobs: list[dict]) -> list[dict]:
 
 
 def render_execution(view: dict) -> str:
-    lines = [_execution_line(view, None), f"Duration: {view['duration']}"]
-    if view["tags"]:
-        lines.append("Tags: " + ", ".join(f"{k}={v}" for k, v in view["tags"].items()))
+    lines = [_execution_line(view, None), f"Duration: {view['duration']}",
+             *_tags_line(view["tags"])]
     for failure in view["errors"]:
         first_line = (failure["error"].splitlines() or ["(no error recorded)"])[0]
         lines.append(f"Error: Job {failure['job_id'][:8]} {failure['task']}: {first_line}")
@@ -197,6 +206,8 @@ def job_view(store: Any, job: dict) -> dict:
         "result": values.get(result_hash, {}).get("preview") if result_hash else None,
         "result_hash": result_hash,
         "source": task["source"] if task else None, "error": job["error"],
+        "tags": _with_tags(store, job.get("tags"), "job", job["job_id"]),
+        "result_tags": dict(queries.tags_of(store, "value", result_hash)) if result_hash else {},
     }
 
 
@@ -216,10 +227,12 @@ def render_job(view: dict, indent: str = "") -> str:
     lines = [
         f"Job {view['job_id']} [{view['status']:^9}] {view['started']}:  {view['call']}",
         f"Traceback: {view['traceback']}",
-        f"Duration: {view['duration']}   Executor: {view['executor']}", "",
+        f"Duration: {view['duration']}   Executor: {view['executor']}",
+        *_tags_line(view["tags"]), "",
         f"  CallNode {view['call_hash']} {view['task']}",
         f"    Args:   {args}",
-        f"    Result: {view['result'] if view['result'] is not None else '(none recorded)'}", "",
+        f"    Result: {view['result'] if view['result'] is not None else '(none recorded)'}",
+        *("    " + line for line in _tags_line(view["result_tags"])), "",
         f"  Task {view['task_hash']} {view['task']}", "",
     ]
     if view["source"]:

@@ -14,6 +14,7 @@ from sqlalchemy import String, cast, select
 from bridge.native.call_files import uri_hash
 from bridge.native.record import VALUE_COLUMNS, Record
 from bridge.native.schema import call_files, calls, executions, jobs, tasks
+from bridge.native.schema import tags as tags_table
 from bridge.native.schema import values as values_table
 
 CHUNK = 500
@@ -55,6 +56,14 @@ def find_jobs(
     if limit:
         query = query.limit(limit)
     return _rows(store, query)
+
+
+def tags_of(store: Record, kind: str, entity_id: str) -> list[tuple[str, str]]:
+    """The (key, value) tags apply_tags and run tags put on a job, an execution or a value."""
+    query = (select(tags_table.c.key, tags_table.c.value)
+             .where(tags_table.c.entity_kind == kind, tags_table.c.entity_id == entity_id)
+             .order_by(tags_table.c.key, tags_table.c.value))
+    return [(row["key"], row["value"]) for row in _rows(store, query)]
 
 
 def find_calls(store: Record, hash_prefix: str, limit: int = 20) -> list[dict]:

@@ -6,6 +6,8 @@ An entry (a row of ``calls``) is valid for a call with the same call hash when
   their bodies again, replaying the children that did not change;
 - every custom Value in its result (see :mod:`bridge.native.custom_values`) says it
   ``is_valid()``;
+- every context value read beneath it (``get_context``) is the same in the context the
+  call is made in now;
 - every File and Dir in its result still has its recorded hash, and, with
   ``check_valid="full"`` (the default), so does every File and Dir in the arguments and
   results of every call beneath it, including files a body built itself
@@ -22,6 +24,7 @@ import warnings
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from bridge.native.context import CONTEXT_READ_PREFIX, marks_unchanged
 from bridge.native.custom_values import get_type_registry
 from bridge.native.file import files_unchanged
 from bridge.native.store import CachedCall, CallGraphStore
@@ -74,7 +77,13 @@ class CachePolicy:
 
     def is_valid(self, cached: CachedCall, job: Job) -> bool:
         current = self.current_task_hashes()
-        if not all(task_hash in current for task_hash in cached.subtree_tasks):
+        reads = []
+        for task_hash in cached.subtree_tasks:
+            if task_hash.startswith(CONTEXT_READ_PREFIX):
+                reads.append(task_hash)
+            elif task_hash not in current:
+                return False
+        if reads and not marks_unchanged(reads, job.context):
             return False
         full = job.option("check_valid", job.task.check_valid) == "full"
         return files_unchanged(cached.subtree_files if full else cached.result_files)

@@ -3,13 +3,17 @@ apply_tags) and small built-in tasks (map_, flatten, const, throw, eval_)."""
 
 from __future__ import annotations
 
+import inspect
+import pickle
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from bridge.native.expression import SpecialForm
+from bridge.native.context import read_context
+from bridge.native.expression import Quoted, SpecialForm
+from bridge.native.hashing import hash_parts, hash_value
 from bridge.native.job import NO_SOURCES
 from bridge.native.promise import Promise
-from bridge.native.task import namespace, task
+from bridge.native.task import Task, function_source, namespace, normalise_tags, task
 
 if TYPE_CHECKING:
     from bridge.native.execution import Execution
@@ -29,28 +33,80 @@ def seq(expressions: list | tuple) -> SpecialForm:
     return SpecialForm("seq", tuple(expressions))
 
 
-def catch(expression: Any, *handlers: Any) -> SpecialForm:
+def catch(expression: Any, *handlers: Any) -> Any:
     """``catch(expr, ValueError, recover, ...)``: if evaluating ``expr`` raises one of the
-    exception classes, the result is ``recover(error)`` (a task or a plain function)."""
+    exception classes (a class or a tuple of classes), the result is ``recover(error)`` (a
+    task or a module-level function). More pairs may follow. The catch is a call of its
+    own (``bridge.catch``): a recovered result is cached, and a re-run replays it."""
     if len(handlers) < 2 or len(handlers) % 2:
         raise TypeError("catch(expression, ExceptionClass, recover, ...) takes handler pairs")
     for error_class, recover in zip(handlers[::2], handlers[1::2], strict=True):
-        if not (isinstance(error_class, type) and issubclass(error_class, BaseException)):
-            raise TypeError(f"catch: {error_class!r} is not an exception class")
+        classes = error_class if isinstance(error_class, tuple) else (error_class,)
+        if not classes or not all(
+            isinstance(c, type) and issubclass(c, BaseException) for c in classes
+        ):
+            raise TypeError(
+                f"catch: {error_class!r} is not an exception class or a tuple of them"
+            )
         if not callable(recover):
             raise TypeError(f"catch: {recover!r} is not callable")
-    return SpecialForm("catch", (expression,), {"handlers": handlers})
+    return _catch(Quoted(expression), *(
+        item if isinstance(item, tuple | type | Task) else _Recover(item) for item in handlers
+    ))
+
+
+class _Recover:
+    """A plain function as a catch handler, hashed by its code (a lambda does not pickle,
+    so it cannot hash by its pickle), so editing it re-runs the recovery."""
+
+    __slots__ = ("func",)
+
+    def __init__(self, func: Callable) -> None:
+        self.func = func
+
+    def __call__(self, error: BaseException) -> Any:
+        return self.func(error)
+
+    def __reduce__(self) -> tuple:
+        try:
+            pickle.dumps(self.func, protocol=5)
+        except Exception:  # a lambda or local function: recorded by name only
+            return (_unavailable_handler, (self.func.__qualname__,))
+        return (_Recover, (self.func,))
+
+    def __bridge_hash__(self) -> str:
+        if inspect.isfunction(self.func):
+            return hash_parts("recover", [self.func.__qualname__, function_source(self.func)])
+        return hash_value(self.func)
+
+
+def _unavailable_handler(name: str) -> _Recover:
+    def unavailable(error: BaseException) -> Any:
+        raise RuntimeError(f"the catch handler {name} (a lambda or local function) cannot be "
+                           "loaded in another process: use a task or a module-level function")
+
+    return _Recover(unavailable)
+
+
+def no_prov(expression: Any) -> Any:
+    """Evaluate ``expression`` without recording the calls beneath it (as ``prov=False``
+    tasks); the ``no_prov`` call itself is recorded and cached, so a re-run replays the
+    whole of it."""
+    return _no_prov(Quoted(expression))
 
 
 def apply_tags(
     value: Any,
-    tags: dict[str, Any] | None = None,
-    job_tags: dict[str, Any] | None = None,
-    execution_tags: dict[str, Any] | None = None,
+    tags: Any = None,
+    job_tags: Any = None,
+    execution_tags: Any = None,
 ) -> SpecialForm:
-    """Evaluate ``value`` and tag it (and optionally the calling job and the execution)."""
+    """Evaluate ``value`` and tag it (and optionally the calling job and the execution).
+    Tags are a list of (key, value) pairs, or a dict."""
     params = {
-        "tags": tags or {}, "job_tags": job_tags or {}, "execution_tags": execution_tags or {},
+        "tags": normalise_tags(tags, "apply_tags"),
+        "job_tags": normalise_tags(job_tags, "apply_tags job_tags"),
+        "execution_tags": normalise_tags(execution_tags, "apply_tags execution_tags"),
     }
     return SpecialForm("apply_tags", (value,), params)
 
@@ -126,8 +182,6 @@ def _evaluate_apply_tags(execution: Execution, form: SpecialForm, parent: Job | 
     result = Promise(execution.ready)
 
     def tag(value_sources: tuple) -> None:
-        from bridge.native.hashing import hash_value
-
         params = form.params
         execution.add_tags("value", hash_value(value_sources[0]), params["tags"])
         if parent is not None:
@@ -139,11 +193,25 @@ def _evaluate_apply_tags(execution: Execution, form: SpecialForm, parent: Job | 
     return result
 
 
+def _evaluate_context(execution: Execution, form: SpecialForm, parent: Job | None) -> Promise:
+    """``get_context(...)`` in a returned expression: the value in the calling job's
+    context; the read is noted in that job's subtree (see bridge.native.context)."""
+    params = form.params
+    context = parent.context if parent is not None else execution.context
+    value, mark = read_context(context, params["path"], params["default"])
+    if parent is not None:
+        parent.subtree_tasks.add(mark)
+    result = Promise(execution.ready)
+    result.resolve((value, NO_SOURCES))
+    return result
+
+
 _EVALUATORS: dict[str, Callable[[Execution, SpecialForm, Any], Promise]] = {
     "cond": _evaluate_cond,
     "seq": _evaluate_seq,
     "catch": _evaluate_catch,
     "apply_tags": _evaluate_apply_tags,
+    "context": _evaluate_context,
 }
 
 
@@ -170,6 +238,21 @@ with namespace("bridge"):
     def throw(error: BaseException) -> Any:
         """Raise ``error`` when evaluated."""
         raise error
+
+    @task(name="catch", version="1")
+    def _catch(quoted: Quoted, *handlers: Any) -> Any:
+        """Evaluate the quoted expression under this call, recovering from errors."""
+        return SpecialForm("catch", (quoted.expression,), {"handlers": handlers})
+
+    @task(name="no_prov_helper", version="1", prov=False, cache=False)
+    def _no_prov_helper(quoted: Quoted) -> Any:
+        """Evaluate the quoted expression with provenance off for everything beneath."""
+        return quoted.expression
+
+    @task(name="no_prov", version="1", check_valid="shallow")
+    def _no_prov(quoted: Quoted) -> Any:
+        """The recorded, cached call that stands for an unrecorded subtree."""
+        return _no_prov_helper(quoted)
 
     @task(version="1")
     def eval_(code: str, **variables: Any) -> Any:

@@ -41,6 +41,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bridge.native.awaiting import AwaitRequest, allow_awaits, end_awaits
 from bridge.native.cache import CachePolicy
 from bridge.native.calling import (
     UnhashableArgumentError,
@@ -49,6 +50,7 @@ from bridge.native.calling import (
     describe_call,
     identify_call,
 )
+from bridge.native.context import merge_contexts, read_context
 from bridge.native.executors.base import Work
 from bridge.native.expression import contains_expression
 from bridge.native.file import find_files, one_look_per_path
@@ -93,6 +95,7 @@ class Execution(Reduction):
         tags: dict[str, str] | None = None,
         listener: Callable[[Job, str], None] | None = None,
         dryrun: bool = False,
+        context: dict | None = None,
     ) -> None:
         super().__init__()
         self.scheduler = scheduler
@@ -107,6 +110,10 @@ class Execution(Reduction):
         self.use_cache = use_cache
         self.description = description
         self.tags = dict(tags or {})
+        # The context the top-level calls see (bridge.ini's [context], run's context=).
+        self.context = dict(context or {})
+        self._context_hashes: dict[int, str] = {}
+        self._awaited: list[AwaitRequest] = []  # by running async bodies
         self.outcomes: queue.SimpleQueue[Outcome | CancelRequest] = scheduler.outcomes
         self.recorder = Recorder(self.store, self.id, scheduler.settings.flush_interval, dryrun)
         self.cache = CachePolicy(self.store, scheduler.current_task_hashes, use_cache)
@@ -152,6 +159,7 @@ class Execution(Reduction):
             raise
         finally:
             self.recorder.flush()
+            self._release_awaiting_bodies()
             if self._frozen:
                 gc.unfreeze()
         kind, value = outcome[0]
@@ -220,12 +228,22 @@ class Execution(Reduction):
         """The job for a call: an identical call already in this execution, or a new one
         that is looked up in the cache or run."""
         args, kwargs = self.handles.enter(args, kwargs, parent.id if parent else None)
+        context = self._context_of(parent, call_options)
+        marks: list[str] = []
+        if task.context_parameters:  # get_context(...) defaults: read them for this call
+            kwargs = {**kwargs, **_read_all(
+                context, task.context_parameters_left(args, kwargs), marks)}
+        if task.context_options:  # get_context(...) options: the call site's win
+            call_options = {**_read_all(context, task.context_options, marks),
+                            **(call_options or {})}
         with one_look_per_path():
             try:
                 identity = identify_call(task, parent.task if parent else None, args, kwargs)
             except UnhashableArgumentError as error:
                 return self._unidentified(task, call_options, args, kwargs, parent, error)
-            job = self.jobs_by_hash.get(identity.call_hash)
+            # One job per call and context: the same call in two contexts may differ.
+            key = identity.call_hash + (self._context_hash(context) if context else "")
+            job = self.jobs_by_hash.get(key)
             if job is not None:
                 return job
             arguments, argument_files = describe_arguments(
@@ -233,13 +251,16 @@ class Execution(Reduction):
         job = self._new_job(task, call_options, args, kwargs, arguments, identity.call_hash,
                             parent)
         job.argument_files = argument_files
-        self.jobs_by_hash[job.call_hash] = job
+        job.context = context
+        job.context_reads = marks
+        self.jobs_by_hash[key] = job
         if len(self.jobs_by_hash) - self._jobs_at_freeze >= FREEZE_EVERY:
             self._freeze_long_lived()
-        secret = secret_parameters(task)
-        for described, value in zip(arguments, (*args, *kwargs.values()), strict=True):
-            self.recorder.value(described["hash"], value, secret=described["name"] in secret)
-        job.use_cache = self.use_cache and job.option("cache", task.cache)
+        if job.prov:
+            secret = secret_parameters(task)
+            for described, value in zip(arguments, (*args, *kwargs.values()), strict=True):
+                self.recorder.value(described["hash"], value, secret=described["name"] in secret)
+        job.use_cache = self.use_cache and job.prov and job.option("cache", task.cache)
         if self.cache.may_hit(job):
             self.pending_lookups.append(job)
         else:
@@ -253,7 +274,8 @@ class Execution(Reduction):
         self._notify(job, PENDING)
         if self.root_job_id is None:
             self.root_job_id = job.id
-        self.recorder.task(task)
+        if job.prov:
+            self.recorder.task(task)
         return job
 
     def _unidentified(self, task: Any, call_options: dict | None, args: tuple, kwargs: dict,
@@ -267,6 +289,19 @@ class Execution(Reduction):
         job.call_hash = hash_parts("unidentified", [task.hash, job.id])
         self._fail(job, error, "")
         return job
+
+    def _context_of(self, parent: Job | None, call_options: dict | None) -> dict:
+        """The context a call sees: its caller's, with the call's ``update_context``."""
+        context = parent.context if parent is not None else self.context
+        override = (call_options or {}).get("_context")
+        return merge_contexts(context, override) if override else context
+
+    def _context_hash(self, context: dict) -> str:
+        """Children share their parent's context dict: hash each one once."""
+        found = self._context_hashes.get(id(context))
+        if found is None:
+            found = self._context_hashes[id(context)] = "@" + hash_value(context)
+        return found
 
     def _process_lookups(self) -> None:
         jobs, self.pending_lookups = self.pending_lookups, []
@@ -311,8 +346,10 @@ class Execution(Reduction):
             self.recorder.job_started(job)
             self._notify(job, RUNNING)
         self.running[job.id] = job
+        if job.task.is_async():
+            allow_awaits(job.id, self.outcomes)
         executor.submit(Work(job.id, job.task, job.args, job.kwargs,
-                             {**job.task.executor_options, **(job.call_options or {})},
+                             executor_options(job.task.executor_options, job.call_options),
                              job.call_hash, job.task.fullname == SCRIPT_TASK_NAME,
                              job.option("retries", job.task.retries)))
 
@@ -324,10 +361,14 @@ class Execution(Reduction):
 
     # -- outcomes ----------------------------------------------------------------------
 
-    def _on_outcome(self, outcome: Outcome | CancelRequest) -> None:
+    def _on_outcome(self, outcome: Outcome | CancelRequest | AwaitRequest) -> None:
         if isinstance(outcome, CancelRequest):
             raise ExecutionCancelled(outcome.reason)
+        if isinstance(outcome, AwaitRequest):
+            self._evaluate_awaited(outcome)
+            return
         job = self.running.pop(outcome.job_id, None)
+        end_awaits(outcome.job_id)
         if job is None:  # cancelled while it ran
             return
         if job.limits:
@@ -353,6 +394,25 @@ class Execution(Reduction):
                 lambda value_sources: self._finish(job, value_sources[0]),
                 lambda error: self._fail(job, error, ""),
             )
+
+    def _evaluate_awaited(self, request: AwaitRequest) -> None:
+        """An expression a running async body awaits: reduced under that body's job."""
+        job = self.running.get(request.job_id)
+        if job is None or self.stopping:
+            request.future.set_exception(ExecutionCancelled("the execution is stopping"))
+            return
+        self._awaited.append(request)
+        self.reduce(request.expression, job).then(
+            lambda value_sources: request.future.set_result(value_sources[0]),
+            request.future.set_exception)
+
+    def _release_awaiting_bodies(self) -> None:
+        """A body still awaiting when the execution ends (it failed, or was stopped)
+        gets an error at its ``await`` instead of waiting forever."""
+        for request in self._awaited:
+            if not request.future.done():
+                request.future.set_exception(ExecutionCancelled("the execution ended"))
+            end_awaits(request.job_id)
 
     def _finish(self, job: Job, value: Any) -> None:
         try:
@@ -433,6 +493,27 @@ class Execution(Reduction):
 
     def add_tags(self, kind: str, entity_id: str, tags: dict[str, Any]) -> None:
         self.recorder.tags(kind, entity_id, tags)
+
+
+def _read_all(context: dict, reads: list[tuple[str, Any]], marks: list[str]) -> dict:
+    """{name: value} of ``get_context`` reads; each read's mark added to ``marks``."""
+    values = {}
+    for name, form in reads:
+        values[name], mark = read_context(context, form.params["path"], form.params["default"])
+        marks.append(mark)
+    return values
+
+
+_SCHEDULING_OPTIONS = frozenset({"_context", "nout", "prov", "tags"})
+
+
+def executor_options(task_options: dict, call_options: dict | None) -> dict:
+    """What the executor gets: the task's options and the call site's, without those
+    only the scheduler reads."""
+    if not call_options:
+        return task_options
+    return {**task_options, **{k: v for k, v in call_options.items()
+                               if k not in _SCHEDULING_OPTIONS}}
 
 
 def _distinct(files: list[list[str]]) -> list[list[str]]:

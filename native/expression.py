@@ -41,6 +41,17 @@ class Expression:
             "on it, or do the test inside a task that receives the evaluated value"
         )
 
+    def __await__(self):
+        """``await expr`` in an async task's body: the value, evaluated by the scheduler
+        under the awaiting job (see bridge.native.awaiting)."""
+        from bridge.native.awaiting import evaluate_awaited
+
+        created = getattr(_body_tracking, "created", None)
+        if created:  # the calls it reaches are used, not dropped: no unreturned warning
+            created[:] = unreturned_calls(created, self)
+        return evaluate_awaited(self)
+        yield  # a generator, as __await__ must be; the value is known without suspending
+
     def __iter__(self):
         raise TypeError(
             f"{self!r} is lazy and cannot be iterated yet: iterate inside a task that "
@@ -66,6 +77,54 @@ class TaskCall(Expression):
 
     def __repr__(self) -> str:
         return f"{self.task.fullname}(...)"
+
+    def __iter__(self):
+        """``a, b = pair()``: the call's items as lazy ``[0]``, ``[1]``, ... when the task
+        says how many there are (``nout=``, or a fixed-size ``tuple[...]`` return)."""
+        nout = (self.options or {}).get("nout", self.task.nout)
+        if nout is None:
+            name = self.task.fullname
+            raise TypeError(
+                f"{name}(...) is lazy and bridge does not know how many items it returns, so "
+                f"it cannot be unpacked or iterated: annotate {self.task.name}'s return as a "
+                "fixed-size tuple (-> tuple[int, str]) or declare @task(nout=N); to loop over "
+                "a list, iterate inside a task or use bridge.map_(...)"
+            )
+        return iter([GetItem(self, index) for index in range(nout)])
+
+
+class Quoted:
+    """An expression carried as a plain value: reduction leaves it alone, so a built-in
+    task (catch, no_prov) receives it unevaluated and evaluates it under its own job. It
+    hashes by the expression's structure (task hashes and argument hashes)."""
+
+    __slots__ = ("expression",)
+
+    def __init__(self, expression: Any) -> None:
+        self.expression = expression
+
+    def __bridge_hash__(self) -> str:
+        from bridge.native.hashing import hash_parts, hash_value
+
+        def structure(node: Any) -> str:
+            if isinstance(node, TaskCall):
+                return hash_parts("quoted-call", [node.task.hash, structure(node.args),
+                                                  structure(node.kwargs),
+                                                  hash_value(node.options or {})])
+            if isinstance(node, Expression):
+                fields = [getattr(node, name) for name in type(node).__slots__]
+                return hash_parts("quoted-" + type(node).__name__,
+                                  [structure(field) for field in fields])
+            if type(node) in (list, tuple) and contains_expression(node):
+                return hash_parts("quoted-" + type(node).__name__, [structure(x) for x in node])
+            if type(node) is dict and contains_expression(node):
+                return hash_parts("quoted-dict", [structure(list(node.items()))])
+            return hash_value(node)
+
+        return hash_parts("quoted", [structure(self.expression)])
+
+    def __repr__(self) -> str:
+        return f"quote({self.expression!r})"
 
 
 class GetItem(Expression):
@@ -243,6 +302,8 @@ def _children(expr: Any) -> tuple:
         return (*expr.keys(), *expr.values())
     if isinstance(expr, list | tuple | set | frozenset):
         return tuple(expr)
+    if isinstance(expr, Quoted):
+        return (expr.expression,)
     fields = record_fields(expr)
     return tuple(fields.values()) if fields is not None else ()
 
@@ -258,7 +319,7 @@ def unreturned_calls(created: list[TaskCall], returned: Any) -> list[TaskCall]:
         if id(node) in reachable:
             continue
         children = _children(node)
-        if isinstance(node, Expression) or children:
+        if isinstance(node, Expression | Quoted) or children:
             reachable.add(id(node))
             stack.extend(children)
     return [call for call in created if id(call) not in reachable]

@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from bridge.native.promise import Promise
-from bridge.native.task import normalise_limits
+from bridge.native.task import normalise_limits, normalise_tags
 
 PENDING, RUNNING, DONE, CACHED, FAILED, CANCELLED = (
     "PENDING", "RUNNING", "DONE", "CACHED", "FAILED", "CANCELLED",
@@ -37,12 +37,15 @@ class Job:
         "attempts",
         "call_hash",
         "call_options",
+        "context",
+        "context_reads",
         "executor_name",
         "id",
         "kwargs",
         "limits",
         "parent",
         "promise",
+        "prov",
         "returned",
         "started",
         "status",
@@ -91,6 +94,18 @@ class Job:
         self.subtree_counts: dict[str, int] | None = None
         self.returned: Any = None
         self.use_cache = True
+        # The context values this call sees (its parent's, with its own update_context).
+        self.context: dict = {}
+        # Marks of the context values this call read (its get_context defaults and
+        # options): they are in its call hash already, so only its parents keep them.
+        self.context_reads: list[str] = []
+        # Whether this call is recorded: a prov=False task turns recording off beneath it.
+        self.prov = (parent is None or parent.prov) and bool(self.option("prov", task.prov))
+
+    def tags(self) -> dict[str, Any]:
+        """The task's tags, with the call site's (``.options(tags=...)``) over them."""
+        call_tags = normalise_tags((self.call_options or {}).get("tags"), self.task.fullname)
+        return {str(key): value for key, value in [*self.task.tags, *call_tags]}
 
     def call_counts(self) -> dict[str, int]:
         """{task name: calls} this job stands for: itself, and a parent's subtree."""

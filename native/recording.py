@@ -11,6 +11,7 @@ Also here: the JSON form of the expression a parent's body returned (the IR from
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,17 @@ from bridge.native.store import CallGraphStore, WriteBatch
 
 if TYPE_CHECKING:
     from bridge.native.job import Job
+
+
+def _recorded_jobs_only(method: Callable) -> Callable:
+    """A job of a ``prov=False`` task (or beneath one) leaves no record."""
+
+    @functools.wraps(method)
+    def guarded(self: Recorder, job: Job, *args: Any, **kwargs: Any) -> None:
+        if job.prov:
+            method(self, job, *args, **kwargs)
+
+    return guarded
 
 
 class Recorder:
@@ -88,16 +100,19 @@ class Recorder:
             + task.source,
         }
 
+    @_recorded_jobs_only
     def job_started(self, job: Job) -> None:
         """The job's row, as it starts running (or fails or is cancelled first)."""
         self.batch.new_jobs[job.id] = self._job_row(job)
 
+    @_recorded_jobs_only
     def job_replayed(self, job: Job, result_hash: str, result_files: list) -> None:
         row = self._job_row(job)
         row.update(ended=job.started, result_hash=result_hash,
                    result_files=result_files or None)
         self.batch.new_jobs[job.id] = row
 
+    @_recorded_jobs_only
     def job_done(self, job: Job, result_hash: str, result_files: list, returned: Any) -> None:
         """The job's end, and the cache entry it leaves for later executions."""
         subtree_tasks = sorted(job.subtree_tasks)
@@ -119,6 +134,7 @@ class Recorder:
         self.batch.update_job(job.id, status=DONE, ended=now, result_hash=result_hash,
                               result_files=result_files or None)
 
+    @_recorded_jobs_only
     def job_status(self, job: Job, status: str, error: str | None = None) -> None:
         if job.id not in self.batch.new_jobs and job.started == 0.0:
             job.started = time.time()
@@ -139,7 +155,7 @@ class Recorder:
             "ended": None,
             "error": None,
             "arguments": job.arguments,
-            "tags": {},
+            "tags": job.tags(),
             "result_hash": None,
             "result_files": None,
         }
@@ -157,8 +173,8 @@ class Recorder:
             **process.current(),
         }
 
-    def tags(self, kind: str, entity_id: str, tags: dict[str, Any]) -> None:
-        for key, value in tags.items():
+    def tags(self, kind: str, entity_id: str, tags: list[tuple[str, Any]]) -> None:
+        for key, value in tags:
             self.batch.tags.append(
                 {"entity_kind": kind, "entity_id": entity_id, "key": str(key), "value": str(value)}
             )

@@ -13,6 +13,7 @@ from collections import deque
 from typing import Any
 
 from bridge.native import control
+from bridge.native.context import CONTEXT_READ_PREFIX, overridden
 from bridge.native.expression import (
     CallValue,
     Expression,
@@ -136,7 +137,10 @@ class Reduction:
                 return
             self.expr_jobs[id(expr)] = job
             if parent is not None:
-                job.promise.then(lambda _: merge_subtree(parent, job), _ignore)
+                # a failed child counts too: a catch above it caches the recovery, which
+                # editing the failing task must invalidate
+                job.promise.then(lambda _: merge_subtree(parent, job),
+                                 lambda _: merge_subtree(parent, job))
             job.promise.then(result.resolve, result.reject)
 
         if contains_expression(expr.args) or contains_expression(expr.kwargs):
@@ -177,7 +181,7 @@ def merge_subtree(parent: Job, child: Job) -> None:
     its argument files and its subtree's files, and its call counts. A child checked
     ``shallow`` keeps its subtree's files to itself: files beneath it (intermediates it
     deleted, say) do not make its parents run again either."""
-    parent.subtree_tasks |= child.subtree_tasks
+    parent.subtree_tasks |= _inherited_subtree(child)
     parent.subtree_files.extend(child.argument_files)
     if child.option("check_valid", child.task.check_valid) != "shallow":
         parent.subtree_files.extend(child.subtree_files)
@@ -192,8 +196,17 @@ def merge_subtree(parent: Job, child: Job) -> None:
             counts[name] = counts.get(name, 0) + n
 
 
-def _ignore(_: Any) -> None:
-    return None
+def _inherited_subtree(child: Job) -> set[str]:
+    """What the child adds to its parent's subtree: its task hashes, and the context
+    values read by it or beneath it, except those its own ``update_context`` decides."""
+    override = (child.call_options or {}).get("_context")
+    if not override and not child.context_reads:
+        return child.subtree_tasks
+    inherited = {*child.subtree_tasks, *child.context_reads}
+    if not override:
+        return inherited
+    return {h for h in inherited
+            if not (h.startswith(CONTEXT_READ_PREFIX) and overridden(h, override))}
 
 
 def _json_key(key: Any) -> Any:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import pickle
 import traceback
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
+from bridge.native.awaiting import set_current_body
 from bridge.native.custom_values import InvalidValueError
 from bridge.native.expression import (
     start_body_tracking,
@@ -50,6 +53,12 @@ def run_body(job_id: str, func: Any, args: tuple, kwargs: dict) -> Outcome:
     start_body_tracking()
     try:
         value = func(*args, **kwargs)
+        if inspect.iscoroutine(value):  # an async def task: its awaited result
+            set_current_body(job_id)
+            try:
+                value = asyncio.run(value)
+            finally:
+                set_current_body(None)
     except BaseException as error:  # reported to the scheduler, which decides
         stop_body_tracking()
         # the traceback from the body's own frame down (not this function's)

@@ -7,11 +7,12 @@ import queue
 from collections.abc import Callable
 from typing import Any
 
+from bridge.native.context import merge_contexts
 from bridge.native.execution import CancelRequest, Execution
 from bridge.native.executors.base import Executor
 from bridge.native.settings import ExecutorSettings, SchedulerSettings, builtin_executors
 from bridge.native.store import CallGraphStore
-from bridge.native.task import registry
+from bridge.native.task import normalise_tags, registry
 
 EXECUTOR_TYPES = {
     "local": "bridge.native.executors.local:LocalExecutor",
@@ -63,16 +64,19 @@ class Scheduler:
         cache: bool = True,
         execution_id: str | None = None,
         description: str | None = None,
-        tags: dict[str, str] | None = None,
+        tags: dict[str, str] | list[tuple[str, str]] | None = None,
         listener: Callable[[Any, str], None] | None = None,
+        context: dict | None = None,
     ) -> Any:
         """Evaluate ``expr`` and return its value; raises the first error a call raised.
-        ``listener(job, status)`` is told of every job state change (for live displays)."""
+        ``listener(job, status)`` is told of every job state change (for live displays).
+        ``context`` updates the configured context (what ``get_context`` reads)."""
         self._task_hashes = None  # tasks may have been (re)defined since the last run
         execution = Execution(
             self, use_cache=cache, execution_id=execution_id,
-            description=description if description is not None else repr(expr), tags=tags,
-            listener=listener,
+            description=description if description is not None else repr(expr),
+            tags=dict(normalise_tags(tags, "Scheduler.run")), listener=listener,
+            context=merge_contexts(self.settings.context, context or {}),
         )
         return execution.run(expr)
 
@@ -81,7 +85,8 @@ class Scheduler:
         returned Execution's ``would_run`` lists the calls that would run (their own
         children are unknown until their bodies run), ``jobs_by_hash`` every call seen."""
         self._task_hashes = None
-        execution = Execution(self, use_cache=cache, description="dry run", dryrun=True)
+        execution = Execution(self, use_cache=cache, description="dry run", dryrun=True,
+                              context=self.settings.context)
         execution.run(expr)
         return execution
 

@@ -39,6 +39,8 @@ class SchedulerSettings:
     executors: dict[str, ExecutorSettings] = field(default_factory=builtin_executors)
     limits: dict[str, int] = field(default_factory=dict)
     flush_interval: float = 0.5
+    # What get_context() sees at the top of each execution ([context] in bridge.ini).
+    context: dict[str, Any] = field(default_factory=dict)
 
     def resolved_value_store(self) -> str | None:
         """``value_store`` as given; for a server database, ``<config_dir>/values`` (not the

@@ -9,8 +9,10 @@ import importlib
 import importlib.util
 import inspect
 import linecache
+import re
 import sys
 import textwrap
+import typing
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -20,10 +22,18 @@ from bridge.native.hashing import hash_parts, hash_text, hash_value
 
 CHECK_VALID_MODES = ("full", "shallow")
 _current_namespace: list[str | None] = [None]
+_NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
+_NAMESPACE = re.compile(r"[A-Za-z_][A-Za-z_0-9.]*")
+
+Tags = list[tuple[str, Any]]
 
 
 class TaskError(Exception):
     """A task was declared or called in a way bridge cannot accept."""
+
+
+class TaskNameError(TaskError, ValueError):
+    """A task name or namespace that is not an identifier (path)."""
 
 
 class Task:
@@ -42,6 +52,9 @@ class Task:
         limits: dict[str, int] | list[str] | None = None,
         retries: int = 0,
         hash_includes: list[Any] | None = None,
+        nout: int | None = None,
+        prov: bool = True,
+        tags: Any = None,
         options: dict[str, Any] | None = None,
         script: bool = False,
     ) -> None:
@@ -57,6 +70,7 @@ class Task:
         self.func = _script_body(func, executor, options or {}) if script else func
         self.name = name or func.__name__
         self.namespace = namespace if namespace is not None else _default_namespace(func)
+        _check_names(self.name, self.namespace)
         self.fullname = f"{self.namespace}.{self.name}" if self.namespace else self.name
         self.version = version
         self.cache = cache
@@ -66,7 +80,10 @@ class Task:
         self.retries = retries
         self.hash_includes = list(hash_includes or [])
         self.executor_options = dict(options or {})
+        self.prov = bool(prov)
+        self.tags = normalise_tags(tags, f"task {self.name}")
         self.signature = inspect.signature(func)
+        self.nout = check_nout(nout, self.name) if nout is not None else _tuple_length(func)
         self.binding = Binding(self.fullname, self.signature)
         # bridge's own tasks (script, copy_file, ...) are tools run on behalf of the task
         # whose body called them: their calls hash in that task's hash too.
@@ -85,6 +102,14 @@ class Task:
         """Override executor or scheduling options at one call site."""
         return TaskOptions(self, options)
 
+    def update_context(self, context: dict | None = None, **values: Any) -> TaskOptions:
+        """This task with context values set for its call and everything it calls."""
+        return TaskOptions(self, {}).update_context(context, **values)
+
+    def is_async(self) -> bool:
+        """Whether the body is a coroutine function (``async def``)."""
+        return inspect.iscoroutinefunction(self.func)
+
     def __repr__(self) -> str:
         return f"<Task {self.fullname}>"
 
@@ -102,6 +127,27 @@ class Task:
 
     def __bridge_hash__(self) -> str:
         return self.hash
+
+    @functools.cached_property
+    def context_parameters(self) -> list[tuple[str, Any]]:
+        """Parameters whose default is ``get_context(...)``: (name, the read)."""
+        from bridge.native.context import is_context_read
+
+        return [(p.name, p.default) for p in self.signature.parameters.values()
+                if is_context_read(p.default)]
+
+    @functools.cached_property
+    def context_options(self) -> list[tuple[str, Any]]:
+        """Options whose value is ``get_context(...)`` (``executor=``, ``memory=``, ...)."""
+        from bridge.native.context import is_context_read
+
+        options = {"executor": self.executor, **self.executor_options}
+        return [(name, value) for name, value in options.items() if is_context_read(value)]
+
+    def context_parameters_left(self, args: tuple, kwargs: dict) -> list[tuple[str, Any]]:
+        """The ``get_context(...)`` parameters a call leaves to their default."""
+        given = set(kwargs) | set(self.positional_names[: len(args)])
+        return [(name, form) for name, form in self.context_parameters if name not in given]
 
     @functools.cached_property
     def source(self) -> str:
@@ -129,6 +175,12 @@ class TaskOptions:
     def options(self, **options: Any) -> TaskOptions:
         return TaskOptions(self.task, {**self.call_options, **options})
 
+    def update_context(self, context: dict | None = None, **values: Any) -> TaskOptions:
+        from bridge.native.context import merge_contexts
+
+        override = merge_contexts(self.call_options.get("_context") or {}, context or {}, values)
+        return TaskOptions(self.task, {**self.call_options, "_context": override})
+
 
 def _script_body(func: Callable, executor: str, options: dict[str, Any]) -> Callable:
     """The body of ``@task(script=True)``: run the shell text ``func`` returns with
@@ -150,6 +202,51 @@ def normalise_limits(limits: dict[str, int] | list[str] | None) -> dict[str, int
     if isinstance(limits, dict):
         return {str(k): int(v) for k, v in limits.items()}
     return {str(name): 1 for name in limits}
+
+
+def normalise_tags(tags: Any, where: str) -> Tags:
+    """Tags as a list of (key, value) pairs, from pairs or a dict."""
+    if not tags:
+        return []
+    pairs = list(tags.items()) if isinstance(tags, dict) else list(tags)
+    for pair in pairs:
+        if not (isinstance(pair, tuple | list) and len(pair) == 2 and isinstance(pair[0], str)):
+            raise TaskError(f"{where}: tags must be (key, value) pairs or a dict, not {pair!r}")
+    return [(key, value) for key, value in pairs]
+
+
+def check_nout(nout: Any, name: str) -> int:
+    """``nout=``: how many items a call unpacks into."""
+    if not isinstance(nout, int) or isinstance(nout, bool) or nout < 0:
+        raise TypeError(f"task {name}: nout must be a whole number >= 0, not {nout!r}")
+    return nout
+
+
+def _tuple_length(func: Callable) -> int | None:
+    """The length of a fixed-size ``tuple[...]`` return annotation; None for any other."""
+    try:
+        returns = typing.get_type_hints(func).get("return")
+    except Exception:  # an annotation that does not resolve: no length
+        return None
+    if typing.get_origin(returns) is not tuple:
+        return None
+    items = typing.get_args(returns)
+    if Ellipsis in items:
+        return None
+    return 0 if items == ((),) else len(items)
+
+
+def _check_names(name: str, namespace: str | None) -> None:
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise TaskNameError(
+            f"task name {name!r} is not an identifier: use letters, digits and '_', not "
+            "starting with a digit (@task(name=...))"
+        )
+    if namespace and not _NAMESPACE.fullmatch(namespace):
+        raise TaskNameError(
+            f"task namespace {namespace!r} is not a dotted identifier path: use letters, "
+            "digits, '_' and '.', not starting with a digit or a dot"
+        )
 
 
 def _default_namespace(func: Callable) -> str | None:
@@ -257,6 +354,9 @@ def task(
     limits: dict[str, int] | list[str] | None = None,
     retries: int = 0,
     hash_includes: list[Any] | None = None,
+    nout: int | None = None,
+    prov: bool = True,
+    tags: Any = None,
     script: bool = False,
     **executor_options: Any,
 ) -> Any:
@@ -267,7 +367,8 @@ def task(
         new_task = Task(
             fn, name=name, namespace=namespace, version=version, cache=cache,
             check_valid=check_valid, executor=executor, limits=limits, retries=retries,
-            hash_includes=hash_includes, options=executor_options, script=script,
+            hash_includes=hash_includes, nout=nout, prov=prov, tags=tags,
+            options=executor_options, script=script,
         )
         registry.register(new_task)
         return new_task

@@ -40,10 +40,16 @@ SETUP_ARGS = "bridge.setup_args"  # ctx.meta: `bridge --setup k=v run ...`, as r
 @click.option("-s", "--setup", "setup_args", multiple=True, metavar="KEY=VALUE",
               help="Option of the setup function that [scheduler] setup_scheduler names. "
                    "Repeatable.")
+@click.option("--context", "context_pairs", multiple=True, metavar="KEY=VALUE",
+              help="Set a context value (what get_context reads; a dotted KEY nests) over "
+                   "bridge.ini's [context]. Repeatable.")
+@click.option("--context-file", type=click.Path(dir_okay=False),
+              help="A JSON file of context values, over bridge.ini's [context].")
 @click.pass_context
 def run(ctx: click.Context, workflow: str | None, task_name: str | None, as_module: bool,
         config_dir: str | None, no_cache: bool, dryrun: bool, execution_id: str | None,
-        options: tuple[str, ...], tags: tuple[str, ...], setup_args: tuple[str, ...]) -> None:
+        options: tuple[str, ...], tags: tuple[str, ...], setup_args: tuple[str, ...],
+        context_pairs: tuple[str, ...], context_file: str | None) -> None:
     """Run TASK_NAME of WORKFLOW (a file, or a module with -m). These options go before
     WORKFLOW; everything after TASK_NAME is the task's arguments, given as --name value
     (a task argument named like one of these options is the task's). Without TASK_NAME
@@ -61,7 +67,9 @@ def run(ctx: click.Context, workflow: str | None, task_name: str | None, as_modu
         return
     task, kwargs = task_call(ctx, workflow, task_name, as_module)
     call_options = parse_pairs(options, "-o")
-    expr = task.options(**call_options)(**kwargs) if call_options else task(**kwargs)
+    called = task.options(**call_options) if call_options else task
+    context = context_updates(context_pairs, context_file)
+    expr = (called.update_context(context) if context else called)(**kwargs)
     description = " ".join(described_call(task, workflow, task_name, ctx.args))
     config = load_config(config_dir)
     executor = call_options.get("executor")
@@ -76,6 +84,31 @@ def run(ctx: click.Context, workflow: str | None, task_name: str | None, as_modu
         return
     tag_values = {k: str(v) for k, v in parse_pairs(tags, "--tag").items()}
     sys.exit(_run(scheduler, expr, no_cache, execution_id, description, tag_values))
+
+
+def context_updates(pairs: tuple[str, ...], context_file: str | None) -> dict[str, Any]:
+    """--context-file's JSON object, then each --context KEY=VALUE over it."""
+    import json
+
+    from bridge.config import context_values
+    from bridge.native.context import merge_contexts
+
+    base: Any = {}
+    if context_file:
+        try:
+            with open(context_file) as stream:
+                base = json.load(stream)
+        except (OSError, ValueError) as error:
+            raise UserError(f"--context-file {context_file}: not a readable JSON object "
+                            f"({error})") from None
+        if not isinstance(base, dict):
+            raise UserError(f"--context-file {context_file}: must hold a JSON object")
+    for pair in pairs:
+        if "=" not in pair or not pair.partition("=")[0].strip():
+            raise UserError(f"--context {pair!r}: expected KEY=VALUE (KEY may be dotted: "
+                            "my_tool.param=10)")
+    split = [(key.strip(), text) for key, _, text in (p.partition("=") for p in pairs)]
+    return merge_contexts(base, context_values(split))
 
 
 def _scheduler(config: Any, setup_args: tuple[str, ...]) -> Any:

@@ -1,0 +1,57 @@
+"""``await task_call(...)`` inside an ``async def`` task body.
+
+The body runs on an executor thread; the execution's loop owns every job. An awaited
+expression is sent to the loop (on the outcomes queue, as executors report) with a future;
+the loop reduces it under the awaiting job, so the calls it makes are that job's children
+(recorded, cached and counted in its subtree like returned ones), and the body's thread
+waits for the value. Bodies in other processes (``mode = processes``, containers, Batch)
+cannot reach the loop: awaiting there is an error that says so.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+_body = threading.local()
+# job id -> the queue of the execution running it, for jobs of async tasks in this process
+_loops: dict[str, queue.SimpleQueue] = {}
+
+
+@dataclass
+class AwaitRequest:
+    """An expression a running body awaits; the loop resolves ``future`` with its value."""
+
+    job_id: str
+    expression: Any
+    future: Future = field(default_factory=Future)
+
+
+def allow_awaits(job_id: str, outcomes: queue.SimpleQueue) -> None:
+    _loops[job_id] = outcomes
+
+
+def end_awaits(job_id: str) -> None:
+    _loops.pop(job_id, None)
+
+
+def set_current_body(job_id: str | None) -> None:
+    _body.job_id = job_id
+
+
+def evaluate_awaited(expression: Any) -> Any:
+    """The value of ``expression``, evaluated by the loop of the body awaiting it."""
+    job_id = getattr(_body, "job_id", None)
+    outcomes = _loops.get(job_id) if job_id is not None else None
+    if outcomes is None:
+        raise TypeError(
+            f"{expression!r} is lazy and can be awaited only in an async task's body running "
+            "in the scheduler's process (a thread executor): return it instead, and the "
+            "scheduler evaluates it"
+        )
+    request = AwaitRequest(job_id, expression)
+    outcomes.put(request)
+    return request.future.result()
