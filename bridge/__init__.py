@@ -20,25 +20,38 @@ from bridge.native.control import (
     seq,
     throw,
 )
+from bridge.native.current import get_current_scheduler, set_current_scheduler
 from bridge.native.expression import Expression
 from bridge.native.file import Dir, File
 from bridge.native.filetasks import copy_dir, copy_file, glob_file
 from bridge.native.script import script
 from bridge.native.secrets import Secret
 from bridge.native.settings import SchedulerSettings, register_settings_loader
-from bridge.native.task import Task, namespace, task
+
+# `bridge.task` is both a module (redun's `redun.task`) and the decorator: importing the
+# module first, then binding the name, leaves `bridge.task` the decorator.
+from bridge.task import (
+    PartialTask,
+    Task,
+    get_current_namespace,
+    get_task_registry,
+    namespace,
+    task,
+)
 
 __version__ = "0.1.0"
 
 _LAZY = {
     "Scheduler": "bridge.scheduler",
+    "run": "bridge.scheduler",
     "Config": "bridge.config",
 }
 
 __all__ = [
-    "Config", "Dir", "Expression", "File", "Scheduler", "Secret", "Task", "apply_tags", "catch",
-    "cond", "const", "copy_dir", "copy_file", "eval_", "flatten", "glob_file", "map_", "namespace",
-    "script", "seq", "task", "throw",
+    "Config", "Dir", "Expression", "File", "PartialTask", "Scheduler", "Secret", "Task",
+    "apply_tags", "catch", "cond", "const", "copy_dir", "copy_file", "eval_", "flatten",
+    "get_current_namespace", "get_current_scheduler", "get_task_registry", "glob_file", "map_",
+    "namespace", "run", "script", "seq", "set_current_scheduler", "task", "throw",
 ]
 
 

@@ -3,6 +3,7 @@ apply_tags) and small built-in tasks (map_, flatten, const, throw, eval_)."""
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -171,8 +172,17 @@ with namespace("bridge"):
         """Raise ``error`` when evaluated."""
         raise error
 
-    @task(version="1")
-    def eval_(code: str, **variables: Any) -> Any:
-        """Evaluate a Python expression with the given variables, e.g.
-        ``eval_("a + b", a=x(), b=y())``."""
-        return eval(code, {"__builtins__": __builtins__}, dict(variables))
+    @task(version="2")
+    def eval_(code: str, *args: Any, **kwargs: Any) -> Any:
+        """Evaluate a Python expression with the keyword arguments as its variables, e.g.
+        ``eval_("a + b", a=x(), b=y())``; positional arguments are named by ``pos_args``:
+        ``eval_("x * 3", value, pos_args=["x"])``."""
+        pos_args = kwargs.pop("pos_args", [])
+        if len(pos_args) != len(args):
+            raise TypeError(
+                f"eval_ got {len(args)} positional argument(s) but pos_args names "
+                f"{len(pos_args)}: {pos_args!r}"
+            )
+        variables = dict(zip(pos_args, args, strict=True))
+        variables.update(kwargs)
+        return eval(textwrap.dedent(code).strip(), variables)

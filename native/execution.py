@@ -48,6 +48,7 @@ from bridge.native.expression import contains_expression
 from bridge.native.file import find_files, one_look_per_path
 from bridge.native.hashing import hash_value
 from bridge.native.job import CACHED, CANCELLED, DONE, FAILED, PENDING, RUNNING, Job, Source
+from bridge.native.job_info import arguments_for_body
 from bridge.native.limits import Limits
 from bridge.native.promise import Promise
 from bridge.native.recording import Recorder, serialize_expression
@@ -279,8 +280,9 @@ class Execution(Reduction):
             self.recorder.job_started(job)
             self._notify(job, RUNNING)
         self.running[job.id] = job
-        executor.submit(Work(job.id, job.task, job.args, job.kwargs,
-                             {**job.task.executor_options, **(job.call_options or {})},
+        options = {**job.task.executor_options, **(job.call_options or {})}
+        args, kwargs = arguments_for_body(job, self.id, options)
+        executor.submit(Work(job.id, job.task, args, kwargs, options,
                              job.call_hash, job.task.fullname == SCRIPT_TASK_NAME,
                              job.option("retries", job.task.retries)))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import operator
 import threading
+import types
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,18 @@ class Expression:
 
     __slots__ = ("__weakref__",)
     __hash__ = object.__hash__
+    __class_getitem__ = classmethod(types.GenericAlias)  # Expression[int] in annotations
+
+    def __bridge_hash__(self) -> str:
+        """A lazy value held by a plain value (a PartialTask's arguments) hashes by its
+        structure: its class and its parts."""
+        from bridge.native.hashing import hash_parts, hash_value
+
+        parts = [hash_value(part) for part in self._hash_fields()]
+        return hash_parts("expression:" + type(self).__name__, parts)
+
+    def _hash_fields(self) -> tuple:
+        raise NotImplementedError
 
     def __getitem__(self, key: Any) -> GetItem:
         return GetItem(self, key)
@@ -65,8 +78,67 @@ class TaskCall(Expression):
     def __repr__(self) -> str:
         return f"{self.task.fullname}(...)"
 
+    @property
+    def task_name(self) -> str:
+        return self.task.fullname
 
-class GetItem(Expression):
+    @property
+    def _options(self) -> dict:
+        return dict(self.options or {})
+
+    def _hash_fields(self) -> tuple:
+        return (self.task, self.args, self.kwargs, self.options or {})
+
+
+class SimpleExpression(Expression):
+    """An operator, index, attribute or call applied to lazy values."""
+
+    __slots__ = ()
+
+
+class ValueExpression(Expression):
+    """A lazy wrapper of a plain value: evaluates to the value itself."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"ValueExpression({self.value!r})"
+
+    def _hash_fields(self) -> tuple:
+        return (self.value,)
+
+
+class QuotedExpression:
+    """An expression kept unevaluated inside a value (``quote(expr)``) until the task
+    that receives it returns ``quoted.eval()``."""
+
+    def __init__(self, expr: Any) -> None:
+        self._expr = expr
+
+    def eval(self) -> Any:
+        return self._expr
+
+    def lazy_parts(self) -> tuple:
+        return (self._expr,)
+
+    def __bridge_hash__(self) -> str:
+        from bridge.native.hashing import hash_parts, hash_value
+
+        return hash_parts("quoted", [hash_value(self._expr)])
+
+    def __repr__(self) -> str:
+        return f"QuotedExpression({self._expr!r})"
+
+
+def quote(expr: Any) -> QuotedExpression:
+    """Keep ``expr`` from being evaluated when passed to a task."""
+    return QuotedExpression(expr)
+
+
+class GetItem(SimpleExpression):
     __slots__ = ("base", "key")
 
     def __init__(self, base: Any, key: Any) -> None:
@@ -76,8 +148,11 @@ class GetItem(Expression):
     def __repr__(self) -> str:
         return f"{self.base!r}[{self.key!r}]"
 
+    def _hash_fields(self) -> tuple:
+        return (self.base, self.key)
 
-class GetAttr(Expression):
+
+class GetAttr(SimpleExpression):
     __slots__ = ("base", "name")
 
     def __init__(self, base: Any, name: str) -> None:
@@ -87,8 +162,11 @@ class GetAttr(Expression):
     def __repr__(self) -> str:
         return f"{self.base!r}.{self.name}"
 
+    def _hash_fields(self) -> tuple:
+        return (self.base, self.name)
 
-class CallValue(Expression):
+
+class CallValue(SimpleExpression):
     """A call of a value that is itself lazy (a function returned by a task)."""
 
     __slots__ = ("args", "func", "kwargs")
@@ -101,8 +179,11 @@ class CallValue(Expression):
     def __repr__(self) -> str:
         return f"{self.func!r}(...)"
 
+    def _hash_fields(self) -> tuple:
+        return (self.func, self.args, self.kwargs)
 
-class Operation(Expression):
+
+class Operation(SimpleExpression):
     """An operator applied to lazy operands, e.g. ``add_one(1) + 2``."""
 
     __slots__ = ("name", "operands")
@@ -116,6 +197,9 @@ class Operation(Expression):
 
     def __repr__(self) -> str:
         return f"{self.name}({', '.join(map(repr, self.operands))})"
+
+    def _hash_fields(self) -> tuple:
+        return (self.name, self.operands)
 
 
 class SpecialForm(Expression):
@@ -131,6 +215,9 @@ class SpecialForm(Expression):
 
     def __repr__(self) -> str:
         return f"{self.kind}(...)"
+
+    def _hash_fields(self) -> tuple:
+        return (self.kind, self.operands, self.params)
 
 
 OPERATORS: dict[str, Callable[..., Any]] = {
@@ -155,9 +242,8 @@ def _binary(name: str) -> tuple[Callable, Callable]:
 
 for _name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "and", "or", "xor"):
     _fwd, _rev = _binary(_name)
-    _dunder = _name if _name not in ("and", "or") else _name + "_"
-    setattr(Expression, f"__{_dunder}__", _fwd)
-    setattr(Expression, f"__r{_dunder}__", _rev)
+    setattr(Expression, f"__{_name}__", _fwd)
+    setattr(Expression, f"__r{_name}__", _rev)
 for _name in ("lt", "le", "eq", "ne", "gt", "ge"):
     setattr(Expression, f"__{_name}__", _binary(_name)[0])
 for _name in ("neg", "pos", "invert", "abs"):
@@ -207,6 +293,11 @@ def _children(expr: Any) -> tuple:
         return (expr.func, *expr.args, *expr.kwargs.values())
     if isinstance(expr, Operation | SpecialForm):
         return expr.operands
+    if isinstance(expr, ValueExpression):
+        return (expr.value,)
+    lazy_parts = getattr(type(expr), "lazy_parts", None)
+    if lazy_parts is not None:  # a PartialTask's arguments, a quoted expression
+        return lazy_parts(expr)
     if isinstance(expr, dict):
         return (*expr.keys(), *expr.values())
     if isinstance(expr, list | tuple | set | frozenset):
@@ -224,7 +315,8 @@ def unreturned_calls(created: list[TaskCall], returned: Any) -> list[TaskCall]:
         node = stack.pop()
         if id(node) in reachable:
             continue
-        if isinstance(node, Expression) or type(node) in (list, tuple, dict, set, frozenset):
+        if (isinstance(node, Expression) or type(node) in (list, tuple, dict, set, frozenset)
+                or hasattr(type(node), "lazy_parts")):
             reachable.add(id(node))
             stack.extend(_children(node))
     return [call for call in created if id(call) not in reachable]

@@ -7,6 +7,7 @@ import queue
 from collections.abc import Callable
 from typing import Any
 
+from bridge.native.current import current_scheduler
 from bridge.native.execution import CancelRequest, Execution
 from bridge.native.executors.base import Executor
 from bridge.native.settings import ExecutorSettings, SchedulerSettings
@@ -74,7 +75,8 @@ class Scheduler:
             description=description if description is not None else repr(expr), tags=tags,
             listener=listener,
         )
-        return execution.run(expr)
+        with current_scheduler(self):
+            return execution.run(expr)
 
     def dryrun(self, expr: Any, *, cache: bool = True) -> Any:
         """Look ``expr`` up in the cache without running or recording anything: the
