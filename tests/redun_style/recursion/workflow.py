@@ -1,0 +1,24 @@
+"""Recursion: a task whose body calls itself; equal calls run once per execution."""
+
+from bridge import task
+
+redun_namespace = "redun_style.recursion"
+
+
+def ran(name: str) -> None:
+    with open("ran.log", "a") as log:
+        log.write(name + "\n")
+
+
+@task()
+def add(a: int, b: int) -> int:
+    ran("add")
+    return a + b
+
+
+@task()
+def fib(n: int) -> int:
+    ran("fib")
+    if n <= 1:
+        return 1
+    return add(fib(n - 1), fib(n - 2))
