@@ -298,6 +298,7 @@ def test_traceback_keeps_the_users_frames(scheduler: Scheduler) -> None:
 def copy_style(name: str, tmp_path: Path) -> Path:
     folder = tmp_path / name
     shutil.copytree(STYLE / name, folder)
+    shutil.copy(STYLE / "ranlog.py", folder)
     return folder
 
 

@@ -1,15 +1,12 @@
 """Control flow as redun users write it: catch with a partial recovery task, seq for
 order, cond on a lazy predicate (only the branch taken runs)."""
 
+from ranlog import ran
+
 from bridge import catch, cond, task
 from bridge.functools import seq
 
 redun_namespace = "redun_style.control_flow"
-
-
-def ran(name: str) -> None:
-    with open("ran.log", "a") as log:
-        log.write(name + "\n")
 
 
 @task()

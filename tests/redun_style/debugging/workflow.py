@@ -1,14 +1,11 @@
 """debug_task: a breakpoint in the dataflow, stopping in pdb with the value there."""
 
+from ranlog import ran
+
 from bridge import task
 from bridge.tools import debug_task
 
 redun_namespace = "redun_style.debugging"
-
-
-def ran(name: str) -> None:
-    with open("ran.log", "a") as log:
-        log.write(name + "\n")
 
 
 @task()

@@ -1,6 +1,8 @@
 """bridge.functools as redun users use redun.functools: map_, starmap, flat_map,
 partial application, compose, as_task/apply_func, delay/force, eval_, zip_, const."""
 
+from ranlog import ran
+
 from bridge import task
 from bridge.functools import (
     apply_func,
@@ -19,11 +21,6 @@ from bridge.functools import (
 from bridge.task import Task
 
 redun_namespace = "redun_style.functools"
-
-
-def ran(name: str) -> None:
-    with open("ran.log", "a") as log:
-        log.write(name + "\n")
 
 
 @task()

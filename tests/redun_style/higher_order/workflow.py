@@ -1,15 +1,12 @@
 """Higher-order tasks: a task passed as an argument (and a partial one) to a reducing
 task that calls it."""
 
+from ranlog import ran
+
 from bridge import task
 from bridge.task import Task
 
 redun_namespace = "redun_style.higher_order"
-
-
-def ran(name: str) -> None:
-    with open("ran.log", "a") as log:
-        log.write(name + "\n")
 
 
 @task()

@@ -1,14 +1,11 @@
 """A task reading its own job's context (JobInfo) to name its output folder."""
 
+from ranlog import ran
+
 from bridge import File, task
 from bridge.scheduler import JobInfo
 
 redun_namespace = "redun_style.job_info"
-
-
-def ran(name: str) -> None:
-    with open("ran.log", "a") as log:
-        log.write(name + "\n")
 
 
 @task()

@@ -1,13 +1,10 @@
 """Recursion: a task whose body calls itself; equal calls run once per execution."""
 
+from ranlog import ran
+
 from bridge import task
 
 redun_namespace = "redun_style.recursion"
-
-
-def ran(name: str) -> None:
-    with open("ran.log", "a") as log:
-        log.write(name + "\n")
 
 
 @task()
