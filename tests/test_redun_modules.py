@@ -107,7 +107,7 @@ def test_redun_module_paths_offer_redun_names() -> None:
     import bridge.file
     import bridge.tools
 
-    for name in ("File", "Dir", "StagingFile", "StagingDir", "glob_file", "get_filesystem"):
+    for name in ("File", "Dir", "StagingFile", "StagingDir", "get_filesystem"):
         assert hasattr(bridge.file, name), name
     assert isinstance(bridge.tools.debug_task, Task)
     assert TaskExpression is type(add(1, 2)) and isinstance(add(1, 2), Expression)
@@ -117,6 +117,20 @@ def test_redun_module_paths_offer_redun_names() -> None:
     for name in ("PartialTask", "get_task_registry", "get_current_scheduler",
                  "set_current_scheduler", "get_current_namespace", "run"):
         assert hasattr(bridge, name), name
+
+
+def test_bridge_file_helpers_act_at_once_as_redun_files_do(workdir: Path) -> None:
+    from bridge.file import copy_file, glob_file, open_file
+
+    (workdir / "reads").mkdir()
+    for name in ("b_2.fq", "a_1.fq"):
+        (workdir / "reads" / name).write_text(name)
+    assert glob_file("reads/*.fq") == ["reads/a_1.fq", "reads/b_2.fq"]
+    copy_file("reads/a_1.fq", "copies/a.fq")
+    with open_file("copies/a.fq") as copied:
+        assert copied.read() == "a_1.fq"
+    copy_file("reads", "all", recursive=True)
+    assert sorted(p.name for p in (workdir / "all").iterdir()) == ["a_1.fq", "b_2.fq"]
 
 
 def test_bridge_task_stays_the_decorator_once_the_module_is_imported() -> None:
