@@ -146,6 +146,45 @@ def test_run_evaluates_with_the_projects_scheduler(workdir: Path) -> None:
     assert (workdir / ".bridge" / "bridge.db").exists()
 
 
+def test_namespace_called_plainly_holds_until_unset() -> None:
+    bridge.namespace("acme_plain")
+    try:
+        @task
+        def in_acme() -> int:
+            return 1
+    finally:
+        bridge.namespace(None)
+
+    @task
+    def after_acme() -> int:
+        return 2
+
+    assert in_acme.fullname == "acme_plain.in_acme"
+    assert after_acme.fullname == "redun_modules.after_acme"  # the module's namespace again
+
+
+def define_twin_in_one_test() -> Task:
+    @task
+    def twin(x: int) -> int:
+        return x + 1
+
+    return twin
+
+
+def define_twin_in_another_test() -> Task:
+    @task
+    def twin(x: int) -> int:
+        return x + 2
+
+    return twin
+
+
+def test_a_function_defined_again_in_another_function_replaces_the_first() -> None:
+    define_twin_in_one_test()
+    second = define_twin_in_another_test()
+    assert get_task_registry().get("redun_modules.twin") is second
+
+
 # -- Task.partial --------------------------------------------------------------------
 
 
