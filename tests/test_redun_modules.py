@@ -10,6 +10,7 @@ import pickle
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,7 @@ from bridge.functools import (
     zip_,
 )
 from bridge.native.hashing import hash_value
+from bridge.native.runner import UnreturnedExpressionWarning
 from bridge.scheduler import JobInfo, Traceback, get_current_scheduler
 from bridge.task import PartialTask, Task, get_task_registry
 from workflows import bridge as bridge_cli
@@ -89,6 +91,11 @@ def with_job_info(x: int, job_info: JobInfo = JobInfo()) -> dict:
 @task
 def parent_with_job_info(job_info: JobInfo = JobInfo()) -> list:
     return [job_info.job_id, with_job_info(1)]
+
+
+@task
+def returns_delayed(x: int) -> PartialTask:
+    return delay(double(x))
 
 
 @task
@@ -273,6 +280,14 @@ def test_delay_runs_nothing_until_forced(scheduler: Scheduler) -> None:
     assert calls == []
     assert scheduler.run(force(delayed)) == 42
     assert calls == ["double(21)"]
+
+
+def test_a_call_kept_in_a_returned_partial_is_not_reported_unreturned(
+        scheduler: Scheduler) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnreturnedExpressionWarning)
+        delayed = scheduler.run(returns_delayed(3))
+    assert scheduler.run(force(delayed)) == 6
 
 
 def test_functools_calls_are_cached(scheduler: Scheduler) -> None:
