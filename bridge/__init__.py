@@ -40,6 +40,7 @@ from bridge.task import (
 )
 
 __version__ = "0.1.0"
+version = __version__
 
 _LAZY = {
     "Scheduler": "bridge.scheduler",

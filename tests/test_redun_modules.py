@@ -122,7 +122,7 @@ def test_redun_module_paths_offer_redun_names() -> None:
     assert isinstance(seq([add(1, 2)]), SchedulerExpression)
     assert get_task_registry().get("redun_modules.add") is add
     for name in ("PartialTask", "get_task_registry", "get_current_scheduler",
-                 "set_current_scheduler", "get_current_namespace", "run"):
+                 "set_current_scheduler", "get_current_namespace", "run", "version"):
         assert hasattr(bridge, name), name
 
 
