@@ -148,6 +148,18 @@ def test_bridge_task_stays_the_decorator_once_the_module_is_imported() -> None:
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_a_scheduler_task_is_one_clear_line_saying_what_to_write_instead(tmp_path: Path) -> None:
+    (tmp_path / "workflow.py").write_text(
+        "from bridge.task import scheduler_task, task\n\n"
+        "@scheduler_task()\n"
+        "def my_cond(scheduler, parent_job, sexpr, pred, then, else_):\n"
+        "    pass\n"
+    )
+    run = bridge_cli(tmp_path, "run", "workflow.py", "main", check=False)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert "no @scheduler_task: write the control flow with cond, seq, catch" in run.stderr
+
+
 def test_run_evaluates_with_the_projects_scheduler(workdir: Path) -> None:
     assert bridge.run(add(2, 3)) == 5
     assert (workdir / ".bridge" / "bridge.db").exists()
