@@ -35,6 +35,9 @@ def test_the_expression_a_body_returns() -> None:
 def test_a_local_executor_stands_in_for_batch(scheduler: Scheduler) -> None:
     scheduler.add_executor(LocalExecutor("batch"))
     assert scheduler.run(on_batch(10)) == 11
+    with pytest.raises(ZeroDivisionError):
+        scheduler.run(divide(1, 0))
+    assert scheduler.run(on_batch(11)) == 12  # still there after a failed run
 
 
 def test_a_task_defined_in_a_test(scheduler: Scheduler) -> None:
