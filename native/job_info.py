@@ -42,6 +42,13 @@ def _placeholder_parameters(task: Any) -> list[str]:
             if isinstance(p.default, JobInfo)]
 
 
+def caller_parameters(task: Any) -> dict[str, Any]:
+    """The task's parameters a caller gives (the command line's arguments): all but the
+    JobInfo placeholders, which the scheduler fills."""
+    return {name: p for name, p in task.signature.parameters.items()
+            if not isinstance(p.default, JobInfo)}
+
+
 def arguments_for_body(job: Job, execution_id: str, options: dict) -> tuple[tuple, dict]:
     """The job's arguments with each JobInfo (given, or a parameter's default) replaced
     by this job's; the job's own arguments unchanged when there is none."""

@@ -461,6 +461,9 @@ def test_job_info_example(tmp_path: Path) -> None:
     changed = run_main(folder, "main", "--x", "3")
     assert changed["eval_hash"] != result["eval_hash"] and ran_tasks(folder) == [
         "main", "write_sum"]
+    # the placeholder is the scheduler's to fill, not a command-line argument
+    shown = bridge_cli(folder, "run", "workflow.py", "write_sum", "--help").stdout
+    assert "--a" in shown and "job-info" not in shown
 
 
 def test_debugging_example_stops_in_pdb_at_debug_task(tmp_path: Path) -> None:
