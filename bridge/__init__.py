@@ -21,6 +21,7 @@ from bridge.native.control import (
     seq,
     throw,
 )
+from bridge.native.current import get_current_scheduler, set_current_scheduler
 from bridge.native.expression import Expression
 from bridge.native.file import Dir, File
 from bridge.native.filetasks import copy_dir, copy_file, glob_file
@@ -28,19 +29,33 @@ from bridge.native.handle import Handle, merge_handles
 from bridge.native.script import script
 from bridge.native.secrets import Secret
 from bridge.native.settings import SchedulerSettings, register_settings_loader
-from bridge.native.task import Task, namespace, task
+
+# `bridge.task` is both a module (redun's `redun.task`) and the decorator: importing the
+# module first, then binding the name, leaves `bridge.task` the decorator.
+from bridge.task import (
+    PartialTask,
+    Task,
+    get_current_namespace,
+    get_task_registry,
+    namespace,
+    task,
+)
 
 __version__ = "0.1.0"
+version = __version__
 
 _LAZY = {
     "Scheduler": "bridge.scheduler",
+    "run": "bridge.scheduler",
     "Config": "bridge.config",
 }
 
 __all__ = [
-    "Config", "Dir", "Expression", "File", "Handle", "Scheduler", "Secret", "Task", "apply_tags",
-    "catch", "cond", "const", "copy_dir", "copy_file", "eval_", "flatten", "get_context",
-    "glob_file", "map_", "merge_handles", "namespace", "script", "seq", "task", "throw",
+    "Config", "Dir", "Expression", "File", "Handle", "PartialTask", "Scheduler", "Secret", "Task",
+    "apply_tags", "catch", "cond", "const", "copy_dir", "copy_file", "eval_", "flatten",
+    "get_context", "get_current_namespace", "get_current_scheduler", "get_task_registry",
+    "glob_file", "map_", "merge_handles", "namespace", "run", "script", "seq",
+    "set_current_scheduler", "task", "throw",
 ]
 
 

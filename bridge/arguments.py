@@ -13,6 +13,7 @@ from typing import Any
 
 from bridge.native.custom_values import get_type_registry
 from bridge.native.file import Dir, File
+from bridge.native.job_info import caller_parameters
 from bridge.native.secrets import REDACTED, secret_parameters
 from bridge.native.task import Task
 
@@ -42,7 +43,7 @@ class _Given:
 
 
 def _scan(task: Task, argv: list[str], hints: dict[str, Any]) -> Iterator[_Given]:
-    params = {name.replace("_", "-"): p for name, p in task.signature.parameters.items()}
+    params = {name.replace("_", "-"): p for name, p in caller_parameters(task).items()}
     index = 0
     while index < len(argv):
         token = argv[index]
@@ -123,7 +124,7 @@ def describe_parameters(task: Task) -> list[tuple[str, str, str]]:
     """(flag, type, default) per parameter, for ``bridge run FILE TASK --help``."""
     hints = typing.get_type_hints(task.func)
     described = []
-    for param in task.signature.parameters.values():
+    for param in caller_parameters(task).values():
         hint = hints.get(param.name, param.annotation)
         kind = "" if hint is inspect.Parameter.empty else _type_name(hint)
         if isinstance(hint, type) and issubclass(hint, enum.Enum):

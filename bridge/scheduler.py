@@ -1,13 +1,27 @@
-"""The public Scheduler: the engine's, configured from bridge.ini when given a Config."""
+"""The public Scheduler (the engine's, configured from bridge.ini when given a Config),
+and what redun users import from ``redun.scheduler``: the current scheduler, the running
+job's ``JobInfo``, ``Traceback`` and the control-flow forms."""
 
 from __future__ import annotations
 
 import os
 from typing import Any
 
+from bridge.failure import Traceback
+from bridge.native.control import apply_tags, catch, cond, seq, throw
+from bridge.native.current import NoCurrentScheduler, get_current_scheduler, set_current_scheduler
+from bridge.native.executors.base import Executor
+from bridge.native.job_info import JobInfo
 from bridge.native.scheduler import Scheduler as NativeScheduler
 from bridge.native.settings import SchedulerSettings
 from bridge.threads import Thread, fork_thread, join_thread  # noqa: F401  (redun's names)
+
+__all__ = [
+    "JobInfo", "NoCurrentScheduler", "Scheduler", "Traceback", "apply_tags", "catch", "cond",
+    "get_current_scheduler", "run", "seq", "set_current_scheduler", "throw",
+]
+
+_schedulers: dict[str | None, Scheduler] = {}
 
 
 class Scheduler(NativeScheduler):
@@ -16,6 +30,25 @@ class Scheduler(NativeScheduler):
 
     def __init__(self, config: Any = None, *, db_uri: str | None = None) -> None:
         super().__init__(_settings(config), db_uri=db_uri or os.environ.get("BRIDGE_DB_URI"))
+
+    def add_executor(self, executor: Executor) -> None:
+        """Use ``executor`` for the tasks that name it (``@task(executor=name)``), in place
+        of what bridge.ini says: e.g. a ``LocalExecutor("batch")`` in tests."""
+        self._executors.pop(executor.name, None)
+        executor.start(self.outcomes.put)
+        self._executors[executor.name] = executor
+
+
+def run(expr: Any, config_dir: str | None = None, **run_options: Any) -> Any:
+    """Evaluate ``expr`` with the scheduler of ``config_dir`` (default ``.bridge``, or
+    ``BRIDGE_CONFIG``), made on first use and kept for later calls; ``run_options`` as
+    for ``Scheduler.run`` (``cache=False``, ...)."""
+    scheduler = _schedulers.get(config_dir)
+    if scheduler is None:
+        from bridge.config import Config
+
+        scheduler = _schedulers[config_dir] = Scheduler(Config.load(config_dir))
+    return scheduler.run(expr, **run_options)
 
 
 def _settings(config: Any) -> SchedulerSettings:

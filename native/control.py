@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import inspect
 import pickle
+import textwrap
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from bridge.native.context import read_context
-from bridge.native.expression import Quoted, SpecialForm
+from bridge.native.expression import QuotedExpression, SpecialForm, quote
 from bridge.native.hashing import hash_parts, hash_value
 from bridge.native.job import NO_SOURCES
 from bridge.native.promise import Promise
@@ -50,7 +51,7 @@ def catch(expression: Any, *handlers: Any) -> Any:
             )
         if not callable(recover):
             raise TypeError(f"catch: {recover!r} is not callable")
-    return _catch(Quoted(expression), *(
+    return _catch(quote(expression), *(
         item if isinstance(item, tuple | type | Task) else _Recover(item) for item in handlers
     ))
 
@@ -92,7 +93,7 @@ def no_prov(expression: Any) -> Any:
     """Evaluate ``expression`` without recording the calls beneath it (as ``prov=False``
     tasks); the ``no_prov`` call itself is recorded and cached, so a re-run replays the
     whole of it."""
-    return _no_prov(Quoted(expression))
+    return _no_prov(quote(expression))
 
 
 def apply_tags(
@@ -240,22 +241,31 @@ with namespace("bridge"):
         raise error
 
     @task(name="catch", version="1")
-    def _catch(quoted: Quoted, *handlers: Any) -> Any:
+    def _catch(quoted: QuotedExpression, *handlers: Any) -> Any:
         """Evaluate the quoted expression under this call, recovering from errors."""
         return SpecialForm("catch", (quoted.expression,), {"handlers": handlers})
 
     @task(name="no_prov_helper", version="1", prov=False, cache=False)
-    def _no_prov_helper(quoted: Quoted) -> Any:
+    def _no_prov_helper(quoted: QuotedExpression) -> Any:
         """Evaluate the quoted expression with provenance off for everything beneath."""
         return quoted.expression
 
     @task(name="no_prov", version="1", check_valid="shallow")
-    def _no_prov(quoted: Quoted) -> Any:
+    def _no_prov(quoted: QuotedExpression) -> Any:
         """The recorded, cached call that stands for an unrecorded subtree."""
         return _no_prov_helper(quoted)
 
-    @task(version="1")
-    def eval_(code: str, **variables: Any) -> Any:
-        """Evaluate a Python expression with the given variables, e.g.
-        ``eval_("a + b", a=x(), b=y())``."""
-        return eval(code, {"__builtins__": __builtins__}, dict(variables))
+    @task(version="2")
+    def eval_(code: str, *args: Any, **kwargs: Any) -> Any:
+        """Evaluate a Python expression with the keyword arguments as its variables, e.g.
+        ``eval_("a + b", a=x(), b=y())``; positional arguments are named by ``pos_args``:
+        ``eval_("x * 3", value, pos_args=["x"])``."""
+        pos_args = kwargs.pop("pos_args", [])
+        if len(pos_args) != len(args):
+            raise TypeError(
+                f"eval_ got {len(args)} positional argument(s) but pos_args names "
+                f"{len(pos_args)}: {pos_args!r}"
+            )
+        variables = dict(zip(pos_args, args, strict=True))
+        variables.update(kwargs)
+        return eval(textwrap.dedent(code).strip(), variables)

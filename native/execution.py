@@ -57,6 +57,7 @@ from bridge.native.file import find_files, one_look_per_path
 from bridge.native.handle import HandleCalls
 from bridge.native.hashing import hash_parts, hash_value
 from bridge.native.job import CACHED, CANCELLED, DONE, FAILED, PENDING, RUNNING, Job, Source
+from bridge.native.job_info import arguments_for_body
 from bridge.native.limits import Limits
 from bridge.native.promise import Promise
 from bridge.native.recording import Recorder, serialize_expression
@@ -348,8 +349,9 @@ class Execution(Reduction):
         self.running[job.id] = job
         if job.task.is_async():
             allow_awaits(job.id, self.outcomes)
-        executor.submit(Work(job.id, job.task, job.args, job.kwargs,
-                             executor_options(job.task.executor_options, job.call_options),
+        options = executor_options(job.task.executor_options, job.call_options)
+        args, kwargs = arguments_for_body(job, self.id, options)
+        executor.submit(Work(job.id, job.task, args, kwargs, options,
                              job.call_hash, job.task.fullname == SCRIPT_TASK_NAME,
                              job.option("retries", job.task.retries)))
 

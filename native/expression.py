@@ -10,6 +10,7 @@ import copy
 import dataclasses
 import operator
 import threading
+import types
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,18 @@ class Expression:
 
     __slots__ = ("__weakref__",)
     __hash__ = object.__hash__
+    __class_getitem__ = classmethod(types.GenericAlias)  # Expression[int] in annotations
+
+    def __bridge_hash__(self) -> str:
+        """A lazy value held by a plain value (a PartialTask's arguments) hashes by its
+        structure: its class and its parts."""
+        from bridge.native.hashing import hash_parts, hash_value
+
+        parts = [hash_value(part) for part in self._hash_fields()]
+        return hash_parts("expression:" + type(self).__name__, parts)
+
+    def _hash_fields(self) -> tuple:
+        raise NotImplementedError
 
     def __getitem__(self, key: Any) -> GetItem:
         return GetItem(self, key)
@@ -92,42 +105,71 @@ class TaskCall(Expression):
             )
         return iter([GetItem(self, index) for index in range(nout)])
 
+    @property
+    def task_name(self) -> str:
+        return self.task.fullname
 
-class Quoted:
-    """An expression carried as a plain value: reduction leaves it alone, so a built-in
-    task (catch, no_prov) receives it unevaluated and evaluates it under its own job. It
-    hashes by the expression's structure (task hashes and argument hashes)."""
+    @property
+    def _options(self) -> dict:
+        return dict(self.options or {})
+
+    def _hash_fields(self) -> tuple:
+        return (self.task, self.args, self.kwargs, self.options or {})
+
+
+class SimpleExpression(Expression):
+    """An operator, index, attribute or call applied to lazy values."""
+
+    __slots__ = ()
+
+
+class ValueExpression(Expression):
+    """A lazy wrapper of a plain value: evaluates to the value itself."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"ValueExpression({self.value!r})"
+
+    def _hash_fields(self) -> tuple:
+        return (self.value,)
+
+
+class QuotedExpression:
+    """An expression carried as a plain value (``quote(expr)``): reduction leaves it alone,
+    so the task that receives it gets it unevaluated, and evaluates it by returning
+    ``quoted.eval()`` (catch and no_prov do so under their own job). It hashes by the
+    expression's structure."""
 
     __slots__ = ("expression",)
 
     def __init__(self, expression: Any) -> None:
         self.expression = expression
 
+    def eval(self) -> Any:
+        return self.expression
+
+    def lazy_parts(self) -> tuple:
+        return (self.expression,)
+
     def __bridge_hash__(self) -> str:
         from bridge.native.hashing import hash_parts, hash_value
 
-        def structure(node: Any) -> str:
-            if isinstance(node, TaskCall):
-                return hash_parts("quoted-call", [node.task.hash, structure(node.args),
-                                                  structure(node.kwargs),
-                                                  hash_value(node.options or {})])
-            if isinstance(node, Expression):
-                fields = [getattr(node, name) for name in type(node).__slots__]
-                return hash_parts("quoted-" + type(node).__name__,
-                                  [structure(field) for field in fields])
-            if type(node) in (list, tuple) and contains_expression(node):
-                return hash_parts("quoted-" + type(node).__name__, [structure(x) for x in node])
-            if type(node) is dict and contains_expression(node):
-                return hash_parts("quoted-dict", [structure(list(node.items()))])
-            return hash_value(node)
-
-        return hash_parts("quoted", [structure(self.expression)])
+        return hash_parts("quoted", [hash_value(self.expression)])
 
     def __repr__(self) -> str:
         return f"quote({self.expression!r})"
 
 
-class GetItem(Expression):
+def quote(expr: Any) -> QuotedExpression:
+    """Keep ``expr`` from being evaluated when passed to a task."""
+    return QuotedExpression(expr)
+
+
+class GetItem(SimpleExpression):
     __slots__ = ("base", "key")
 
     def __init__(self, base: Any, key: Any) -> None:
@@ -137,8 +179,11 @@ class GetItem(Expression):
     def __repr__(self) -> str:
         return f"{self.base!r}[{self.key!r}]"
 
+    def _hash_fields(self) -> tuple:
+        return (self.base, self.key)
 
-class GetAttr(Expression):
+
+class GetAttr(SimpleExpression):
     __slots__ = ("base", "name")
 
     def __init__(self, base: Any, name: str) -> None:
@@ -148,8 +193,11 @@ class GetAttr(Expression):
     def __repr__(self) -> str:
         return f"{self.base!r}.{self.name}"
 
+    def _hash_fields(self) -> tuple:
+        return (self.base, self.name)
 
-class CallValue(Expression):
+
+class CallValue(SimpleExpression):
     """A call of a value that is itself lazy (a function returned by a task)."""
 
     __slots__ = ("args", "func", "kwargs")
@@ -162,8 +210,11 @@ class CallValue(Expression):
     def __repr__(self) -> str:
         return f"{self.func!r}(...)"
 
+    def _hash_fields(self) -> tuple:
+        return (self.func, self.args, self.kwargs)
 
-class Operation(Expression):
+
+class Operation(SimpleExpression):
     """An operator applied to lazy operands, e.g. ``add_one(1) + 2``."""
 
     __slots__ = ("name", "operands")
@@ -177,6 +228,9 @@ class Operation(Expression):
 
     def __repr__(self) -> str:
         return f"{self.name}({', '.join(map(repr, self.operands))})"
+
+    def _hash_fields(self) -> tuple:
+        return (self.name, self.operands)
 
 
 class SpecialForm(Expression):
@@ -192,6 +246,9 @@ class SpecialForm(Expression):
 
     def __repr__(self) -> str:
         return f"{self.kind}(...)"
+
+    def _hash_fields(self) -> tuple:
+        return (self.kind, self.operands, self.params)
 
 
 OPERATORS: dict[str, Callable[..., Any]] = {
@@ -216,9 +273,8 @@ def _binary(name: str) -> tuple[Callable, Callable]:
 
 for _name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "and", "or", "xor"):
     _fwd, _rev = _binary(_name)
-    _dunder = _name if _name not in ("and", "or") else _name + "_"
-    setattr(Expression, f"__{_dunder}__", _fwd)
-    setattr(Expression, f"__r{_dunder}__", _rev)
+    setattr(Expression, f"__{_name}__", _fwd)
+    setattr(Expression, f"__r{_name}__", _rev)
 for _name in ("lt", "le", "eq", "ne", "gt", "ge"):
     setattr(Expression, f"__{_name}__", _binary(_name)[0])
 for _name in ("neg", "pos", "invert", "abs"):
@@ -298,12 +354,15 @@ def _children(expr: Any) -> tuple:
         return (expr.func, *expr.args, *expr.kwargs.values())
     if isinstance(expr, Operation | SpecialForm):
         return expr.operands
+    if isinstance(expr, ValueExpression):
+        return (expr.value,)
+    lazy_parts = getattr(type(expr), "lazy_parts", None)
+    if lazy_parts is not None:  # a PartialTask's arguments, a quoted expression
+        return lazy_parts(expr)
     if isinstance(expr, dict):
         return (*expr.keys(), *expr.values())
     if isinstance(expr, list | tuple | set | frozenset):
         return tuple(expr)
-    if isinstance(expr, Quoted):
-        return (expr.expression,)
     fields = record_fields(expr)
     return tuple(fields.values()) if fields is not None else ()
 
@@ -319,7 +378,7 @@ def unreturned_calls(created: list[TaskCall], returned: Any) -> list[TaskCall]:
         if id(node) in reachable:
             continue
         children = _children(node)
-        if isinstance(node, Expression | Quoted) or children:
+        if isinstance(node, Expression) or children:
             reachable.add(id(node))
             stack.extend(children)
     return [call for call in created if id(call) not in reachable]

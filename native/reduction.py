@@ -22,6 +22,7 @@ from bridge.native.expression import (
     Operation,
     SpecialForm,
     TaskCall,
+    ValueExpression,
     contains_expression,
     record_fields,
     with_fields,
@@ -168,6 +169,10 @@ def _operation(expr: Expression, parent: Job | None, reduction: Reduction,
         def on_operation(parts: list) -> None:
             result.resolve((expr.apply(*(v for v, _ in parts)), NO_SOURCES))
         return list(expr.operands), on_operation
+    if isinstance(expr, ValueExpression):
+        def on_value(parts: list) -> None:
+            result.resolve(parts[0])
+        return [expr.value], on_value
     if isinstance(expr, CallValue):
         def on_call(parts: list) -> None:
             func, args, kwargs = (v for v, _ in parts)

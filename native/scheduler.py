@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bridge.native.context import merge_contexts
+from bridge.native.current import current_scheduler
 from bridge.native.execution import CancelRequest, Execution
 from bridge.native.executors.base import Executor
 from bridge.native.settings import ExecutorSettings, SchedulerSettings, builtin_executors
@@ -78,7 +79,8 @@ class Scheduler:
             tags=dict(normalise_tags(tags, "Scheduler.run")), listener=listener,
             context=merge_contexts(self.settings.context, context or {}),
         )
-        return execution.run(expr)
+        with current_scheduler(self):
+            return execution.run(expr)
 
     def dryrun(self, expr: Any, *, cache: bool = True) -> Any:
         """Look ``expr`` up in the cache without running or recording anything: the

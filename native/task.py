@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import contextlib
 import functools
 import importlib
 import importlib.util
@@ -12,6 +11,7 @@ import linecache
 import re
 import sys
 import textwrap
+import types
 import typing
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -110,6 +110,25 @@ class Task:
         """Whether the body is a coroutine function (``async def``)."""
         return inspect.iscoroutinefunction(self.func)
 
+    __class_getitem__ = classmethod(types.GenericAlias)  # Task[[int], int] in annotations
+
+    def partial(self, *args: Any, **kwargs: Any) -> Any:
+        """This task with some arguments given now and the rest later (a PartialTask)."""
+        from bridge.native.partial import PartialTask
+
+        return PartialTask(self, args, kwargs)
+
+    def get_task_options(self) -> dict[str, Any]:
+        """The options given to ``@task`` (``executor`` when not the default)."""
+        given = {"executor": self.executor} if self.executor != "default" else {}
+        return {**given, **self.executor_options}
+
+    def get_task_option(self, name: str, default: Any = None) -> Any:
+        return self.get_task_options().get(name, default)
+
+    def has_task_option(self, name: str) -> bool:
+        return name in self.get_task_options()
+
     def __repr__(self) -> str:
         return f"<Task {self.fullname}>"
 
@@ -180,6 +199,11 @@ class TaskOptions:
 
         override = merge_contexts(self.call_options.get("_context") or {}, context or {}, values)
         return TaskOptions(self.task, {**self.call_options, "_context": override})
+
+    def partial(self, *args: Any, **kwargs: Any) -> Any:
+        from bridge.native.partial import PartialTask
+
+        return PartialTask(self.task, args, kwargs, self.call_options)
 
 
 def _script_body(func: Callable, executor: str, options: dict[str, Any]) -> Callable:
@@ -256,14 +280,24 @@ def _default_namespace(func: Callable) -> str | None:
     return getattr(module, "bridge_namespace", None) or getattr(module, "redun_namespace", None)
 
 
-@contextlib.contextmanager
-def namespace(name: str | None) -> Iterator[None]:
-    """Give every task defined inside the ``with`` block this namespace."""
-    _current_namespace.append(name)
-    try:
-        yield
-    finally:
-        _current_namespace.pop()
+class namespace:
+    """``with namespace("acme"):`` gives every task defined inside the block this
+    namespace; called plainly, ``namespace("acme")`` sets it for the tasks defined from
+    then on (``namespace(None)`` unsets it), as redun's ``namespace()`` does."""
+
+    def __init__(self, name: str | None = None) -> None:
+        self._previous = _current_namespace[-1]
+        _current_namespace[-1] = name or None
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *_: Any) -> None:
+        _current_namespace[-1] = self._previous
+
+
+def get_current_namespace() -> str:
+    return _current_namespace[-1] or ""
 
 
 def function_source(func: Callable) -> str:
@@ -331,9 +365,22 @@ class TaskRegistry:
     def __len__(self) -> int:
         return len(self._tasks)
 
+    def snapshot(self) -> dict[str, Task]:
+        return dict(self._tasks)
+
+    def restore(self, snapshot: dict[str, Task]) -> None:
+        """Back to the tasks of ``snapshot``: those defined since are forgotten."""
+        self._tasks = dict(snapshot)
+
 
 def _same_definition(a: Callable, b: Callable) -> bool:
-    """A module loaded again (or a cell re-run) redefines a task; that is not a clash."""
+    """A module loaded again (or a cell re-run) redefines a task; that is not a clash.
+    Nor is a function of the same name defined again inside a function (tests that
+    each define their own ``add``): the latest definition is the one the name stands
+    for, as in redun."""
+    local = "<locals>" in a.__qualname__ or "<locals>" in b.__qualname__
+    if local and a.__name__ == b.__name__:
+        return True
     return (a.__module__, a.__qualname__) == (b.__module__, b.__qualname__) or _location(
         a
     ) == _location(b)

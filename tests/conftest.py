@@ -16,6 +16,9 @@ from pg_cluster import PostgresMissing, free_port, postgres_cluster
 # its machine installs and starts every part: there a skip means a part failed to start.
 REQUIRE_ALL = "BRIDGE_TESTS_REQUIRE_ALL"
 
+# Workflows (and their own test suites) that tests copy and run as a user would.
+collect_ignore = ["redun_style"]
+
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator:

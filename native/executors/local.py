@@ -21,7 +21,8 @@ _STOP = None
 class LocalExecutor(Executor):
     """Options: ``mode = threads|processes`` and ``max_workers``."""
 
-    def __init__(self, name: str, options: dict[str, Any]) -> None:
+    def __init__(self, name: str = "default", options: dict[str, Any] | None = None) -> None:
+        options = options or {}
         super().__init__(name, options)
         self.mode = options.get("mode", "threads")
         if self.mode not in ("threads", "processes"):

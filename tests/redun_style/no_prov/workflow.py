@@ -2,7 +2,7 @@
 scoring step whose many small calls are not worth recording."""
 
 from bridge import task
-from bridge.native.control import no_prov
+from bridge.functools import no_prov
 
 bridge_namespace = "redun_style.no_prov"
 

@@ -1,0 +1,1 @@
+"""Executors, under the module paths redun users import them from."""
