@@ -89,7 +89,7 @@ class TaskCall(Expression):
             created.append(self)
 
     def __repr__(self) -> str:
-        return f"{self.task.fullname}(...)"
+        return f"{self.task.fullname}({format_arguments(self.args, self.kwargs)})"
 
     def __iter__(self):
         """``a, b = pair()``: the call's items as lazy ``[0]``, ``[1]``, ... when the task
@@ -177,7 +177,12 @@ class GetItem(SimpleExpression):
         self.key = key
 
     def __repr__(self) -> str:
-        return f"{self.base!r}[{self.key!r}]"
+        key = self.key
+        if isinstance(key, slice):
+            parts = ["" if part is None else repr(part) for part in (key.start, key.stop)]
+            shown = ":".join(parts) + ("" if key.step is None else f":{key.step!r}")
+            return f"{self.base!r}[{shown}]"
+        return f"{self.base!r}[{key!r}]"
 
     def _hash_fields(self) -> tuple:
         return (self.base, self.key)
@@ -208,7 +213,7 @@ class CallValue(SimpleExpression):
         self.kwargs = kwargs
 
     def __repr__(self) -> str:
-        return f"{self.func!r}(...)"
+        return f"{self.func!r}({format_arguments(self.args, self.kwargs)})"
 
     def _hash_fields(self) -> tuple:
         return (self.func, self.args, self.kwargs)
@@ -227,7 +232,14 @@ class Operation(SimpleExpression):
         return OPERATORS[self.name](*values)
 
     def __repr__(self) -> str:
-        return f"{self.name}({', '.join(map(repr, self.operands))})"
+        """Python's own syntax, parenthesised: ``(add(1, 2) + 3)``, ``-add(1, 2)``."""
+        symbol = SYMBOLS.get(self.name)
+        if symbol is not None and len(self.operands) == 2:
+            left, right = self.operands
+            return f"({left!r} {symbol} {right!r})"
+        if symbol is not None and len(self.operands) == 1:
+            return f"{symbol}{self.operands[0]!r}"
+        return f"{self.name}({format_arguments(self.operands, {})})"
 
     def _hash_fields(self) -> tuple:
         return (self.name, self.operands)
@@ -245,11 +257,25 @@ class SpecialForm(Expression):
         self.params = params or {}
 
     def __repr__(self) -> str:
-        return f"{self.kind}(...)"
+        return f"{self.kind}({format_arguments(self.operands, self.params)})"
 
     def _hash_fields(self) -> tuple:
         return (self.kind, self.operands, self.params)
 
+
+def format_arguments(args: tuple, kwargs: dict) -> str:
+    """Call arguments as Python writes them: ``1, 'x', b=2`` (keywords sorted, as redun
+    shows them)."""
+    shown = [repr(arg) for arg in args]
+    shown += [f"{name}={value!r}" for name, value in sorted(kwargs.items())]
+    return ", ".join(shown)
+
+
+SYMBOLS = {
+    "add": "+", "sub": "-", "mul": "*", "truediv": "/", "floordiv": "//", "mod": "%",
+    "pow": "**", "and": "&", "or": "|", "xor": "^", "lt": "<", "le": "<=", "eq": "==",
+    "ne": "!=", "gt": ">", "ge": ">=", "neg": "-", "pos": "+", "invert": "~",
+}
 
 OPERATORS: dict[str, Callable[..., Any]] = {
     "add": operator.add, "sub": operator.sub, "mul": operator.mul,

@@ -36,6 +36,16 @@ class TaskNameError(TaskError, ValueError):
     """A task name or namespace that is not an identifier (path)."""
 
 
+def _get_task_option(self: Any, name: str, default: Any = None) -> Any:
+    """One option of ``get_task_options()``, or ``default`` when it is not set."""
+    return self.get_task_options().get(name, default)
+
+
+def _has_task_option(self: Any, name: str) -> bool:
+    """Whether ``get_task_options()`` sets ``name``."""
+    return name in self.get_task_options()
+
+
 class Task:
     """A registered task. Calling it returns a :class:`TaskCall` expression."""
 
@@ -57,6 +67,7 @@ class Task:
         tags: Any = None,
         options: dict[str, Any] | None = None,
         script: bool = False,
+        source: str | None = None,
     ) -> None:
         if check_valid not in CHECK_VALID_MODES:
             raise TaskError(
@@ -94,6 +105,8 @@ class Task:
         ]
         self._hash: str | None = None
         functools.update_wrapper(self, func)  # type: ignore[arg-type]
+        if source is not None:  # the caller vouches that it is func's source; it is hashed
+            self.source = source
 
     def __call__(self, *args: Any, **kwargs: Any) -> TaskCall:
         return TaskCall(self, args, kwargs)
@@ -123,11 +136,12 @@ class Task:
         given = {"executor": self.executor} if self.executor != "default" else {}
         return {**given, **self.executor_options}
 
-    def get_task_option(self, name: str, default: Any = None) -> Any:
-        return self.get_task_options().get(name, default)
+    get_task_option = _get_task_option
+    has_task_option = _has_task_option
 
-    def has_task_option(self, name: str) -> bool:
-        return name in self.get_task_options()
+    def get_hash(self) -> str:
+        """The task's hash (``task.hash``), as redun's ``Task.get_hash()`` names it."""
+        return self.hash
 
     def __repr__(self) -> str:
         return f"<Task {self.fullname}>"
@@ -190,6 +204,23 @@ class TaskOptions:
 
     def __call__(self, *args: Any, **kwargs: Any) -> TaskCall:
         return TaskCall(self.task, args, kwargs, self.call_options)
+
+    def __getattr__(self, name: str) -> Any:
+        # name, fullname, func, hash, ...: the task's own, as on redun's task.options(...)
+        if name.startswith("_") or name == "task":
+            raise AttributeError(name)
+        return getattr(self.task, name)
+
+    def __repr__(self) -> str:
+        return f"<Task {self.task.fullname} options={self.get_task_options()!r}>"
+
+    def get_task_options(self) -> dict[str, Any]:
+        """The task's options with this call site's overrides."""
+        overrides = {k: v for k, v in self.call_options.items() if not k.startswith("_")}
+        return {**self.task.get_task_options(), **overrides}
+
+    get_task_option = _get_task_option
+    has_task_option = _has_task_option
 
     def options(self, **options: Any) -> TaskOptions:
         return TaskOptions(self.task, {**self.call_options, **options})
@@ -405,17 +436,19 @@ def task(
     prov: bool = True,
     tags: Any = None,
     script: bool = False,
+    source: str | None = None,
     **executor_options: Any,
 ) -> Any:
     """Declare a task: ``@task`` or ``@task(version="1", memory=4, ...)``. With
-    ``script=True`` the body returns shell text, run as ``script(text)``."""
+    ``script=True`` the body returns shell text, run as ``script(text)``. ``source=``
+    replaces the function's source text in the task's hash (for generated functions)."""
 
     def decorate(fn: Callable) -> Task:
         new_task = Task(
             fn, name=name, namespace=namespace, version=version, cache=cache,
             check_valid=check_valid, executor=executor, limits=limits, retries=retries,
             hash_includes=hash_includes, nout=nout, prov=prov, tags=tags,
-            options=executor_options, script=script,
+            options=executor_options, script=script, source=source,
         )
         registry.register(new_task)
         return new_task

@@ -1,0 +1,69 @@
+"""Coming from redun: the small public-API touches its users rely on: expressions that
+show their calls as Python writes them, option lookups on ``task.options(...)``, and
+``@task(source=...)`` with ``Task.get_hash()``."""
+
+from __future__ import annotations
+
+from bridge import Scheduler, cond, task
+
+
+@task
+def add(a, b):
+    return a + b
+
+
+@task(executor="threads")
+def on_threads(x):
+    return x
+
+
+def test_an_expression_shows_its_calls_and_arguments_as_python_does() -> None:
+    name = add.fullname
+    assert repr(add(1, b=2)) == f"{name}(1, b=2)"
+    assert repr(add(b="2", a=True)) == f"{name}(a=True, b='2')"  # keywords sorted
+    assert repr(add(add(1, 2), [4])) == f"{name}({name}(1, 2), [4])"
+    call = repr(add(1, 2))
+    assert repr(add(1, 2) + 3 + 4) == f"(({call} + 3) + 4)"
+    assert repr(3 - add(1, 2)) == f"(3 - {call})"
+    assert repr(add(1, 2) == 3) == f"({call} == 3)"
+    assert repr(-add(1, 2)) == f"-{call}"
+    assert repr(add(1, 2)["key"]) == f"{call}['key']"
+    assert repr(add(1, 2)[1:3]) == f"{call}[1:3]"
+    assert repr(add(1, 2).attr.func(1, k=2)) == f"{call}.attr.func(1, k=2)"
+    assert repr(cond(add(1, 2), 1, 2)) == f"cond({call}, 1, 2)"
+
+
+def test_options_of_a_call_site_are_looked_up_as_on_the_task() -> None:
+    assert on_threads.has_task_option("executor") and not on_threads.has_task_option("memory")
+    local = on_threads.options(executor="local")
+    assert local.has_task_option("executor") and local.get_task_option("executor") == "local"
+    assert local.get_task_option("memory", 1000) == 1000
+    both = local.options(memory=4)
+    assert both.get_task_options() == {"executor": "local", "memory": 4}
+    assert both.get_task_option("memory", 1000) == 4
+    assert both(1)._options == {"executor": "local", "memory": 4}
+    # the rest is the task's own, as on the Task redun's options() returns
+    assert both.fullname == on_threads.fullname and both.func is on_threads.func
+    assert on_threads.update_context(x=1).get_task_options() == {"executor": "threads"}
+
+
+def test_source_given_to_a_task_is_what_its_hash_and_cache_follow(scheduler: Scheduler) -> None:
+    runs = []
+
+    def define(source: str):
+        @task(name="generated", source=source)
+        def generated(x):
+            runs.append(x)
+            return x
+
+        return generated
+
+    first = define("v1")
+    assert first.source == "v1" and first.get_hash() == first.hash
+    assert define("v1").get_hash() == first.get_hash()
+    assert define("v2").get_hash() != first.get_hash()
+    assert scheduler.run(define("v1")(5)) == 5
+    assert scheduler.run(define("v1")(5)) == 5
+    assert runs == [5]  # same source: cached
+    assert scheduler.run(define("v2")(5)) == 5
+    assert runs == [5, 5]  # new source: runs again
