@@ -230,6 +230,8 @@ class Execution(Reduction):
         that is looked up in the cache or run."""
         args, kwargs = self.handles.enter(args, kwargs, parent.id if parent else None)
         context = self._context_of(parent, call_options)
+        if parent is not None and parent.exported:  # the call site's own options win
+            call_options = {**parent.exported, **(call_options or {})}
         marks: list[str] = []
         if task.context_parameters:  # get_context(...) defaults: read them for this call
             kwargs = {**kwargs, **_read_all(
@@ -252,6 +254,7 @@ class Execution(Reduction):
         job = self._new_job(task, call_options, args, kwargs, arguments, identity.call_hash,
                             parent)
         job.argument_files = argument_files
+        job.exported = exported_options(job)
         job.context = context
         job.context_reads = marks
         self.jobs_by_hash[key] = job
@@ -506,7 +509,16 @@ def _read_all(context: dict, reads: list[tuple[str, Any]], marks: list[str]) -> 
     return values
 
 
-_SCHEDULING_OPTIONS = frozenset({"_context", "nout", "prov", "tags"})
+_SCHEDULING_OPTIONS = frozenset({"_context", "_export", "nout", "prov", "tags"})
+
+
+def exported_options(job: Job) -> dict[str, Any]:
+    """What a job hands down to the calls beneath it: the options its task exports
+    (``@task(export_options=...)``), its call site exports (``.export_options(...)``) and
+    its caller handed down to it, each with the value this job runs with."""
+    keys = set(job.task.export_keys) | set((job.call_options or {}).get("_export", ()))
+    keys |= set(job.parent.exported if job.parent is not None else ())
+    return {key: job.option(key) for key in keys}
 
 
 def executor_options(task_options: dict, call_options: dict | None) -> dict:

@@ -40,6 +40,7 @@ class Job:
         "context",
         "context_reads",
         "executor_name",
+        "exported",
         "id",
         "kwargs",
         "limits",
@@ -101,6 +102,8 @@ class Job:
         self.context_reads: list[str] = []
         # Whether this call is recorded: a prov=False task turns recording off beneath it.
         self.prov = (parent is None or parent.prov) and bool(self.option("prov", task.prov))
+        # The options this call hands down to the calls beneath it (see exported_options).
+        self.exported: dict[str, Any] = {}
 
     def tags(self) -> dict[str, Any]:
         """The task's tags, with the call site's (``.options(tags=...)``) over them."""

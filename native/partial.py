@@ -51,6 +51,10 @@ class PartialTask(Task):
     def options(self, **options: Any) -> PartialTask:  # type: ignore[override]
         return PartialTask(self, (), {}, options)
 
+    def export_options(self, **options: Any) -> PartialTask:  # type: ignore[override]
+        exported = self.call_options.get("_export", frozenset()) | frozenset(options)
+        return PartialTask(self, (), {}, {**options, "_export": exported})
+
     def get_task_options(self) -> dict[str, Any]:
         return {**self.task.get_task_options(), **self.call_options}
 

@@ -68,6 +68,7 @@ class Task:
         options: dict[str, Any] | None = None,
         script: bool = False,
         source: str | None = None,
+        export_options: dict[str, Any] | None = None,
     ) -> None:
         if check_valid not in CHECK_VALID_MODES:
             raise TaskError(
@@ -90,7 +91,9 @@ class Task:
         self.limits = normalise_limits(limits)
         self.retries = retries
         self.hash_includes = list(hash_includes or [])
-        self.executor_options = dict(options or {})
+        # Options handed down to every call beneath this task's calls (redun's export).
+        self.export_keys = frozenset(export_options or ())
+        self.executor_options = {**(options or {}), **(export_options or {})}
         self.prov = bool(prov)
         self.tags = normalise_tags(tags, f"task {self.name}")
         self.signature = inspect.signature(func)
@@ -118,6 +121,10 @@ class Task:
     def update_context(self, context: dict | None = None, **values: Any) -> TaskOptions:
         """This task with context values set for its call and everything it calls."""
         return TaskOptions(self, {}).update_context(context, **values)
+
+    def export_options(self, **options: Any) -> TaskOptions:
+        """Options for this call and, unless a call beneath sets them, every call beneath."""
+        return TaskOptions(self, {}).export_options(**options)
 
     def is_async(self) -> bool:
         """Whether the body is a coroutine function (``async def``)."""
@@ -224,6 +231,10 @@ class TaskOptions:
 
     def options(self, **options: Any) -> TaskOptions:
         return TaskOptions(self.task, {**self.call_options, **options})
+
+    def export_options(self, **options: Any) -> TaskOptions:
+        exported = self.call_options.get("_export", frozenset()) | frozenset(options)
+        return TaskOptions(self.task, {**self.call_options, **options, "_export": exported})
 
     def update_context(self, context: dict | None = None, **values: Any) -> TaskOptions:
         from bridge.native.context import merge_contexts
@@ -437,11 +448,13 @@ def task(
     tags: Any = None,
     script: bool = False,
     source: str | None = None,
+    export_options: dict[str, Any] | None = None,
     **executor_options: Any,
 ) -> Any:
     """Declare a task: ``@task`` or ``@task(version="1", memory=4, ...)``. With
     ``script=True`` the body returns shell text, run as ``script(text)``. ``source=``
-    replaces the function's source text in the task's hash (for generated functions)."""
+    replaces the function's source text in the task's hash (for generated functions);
+    ``export_options=`` are options also handed down to every call beneath."""
 
     def decorate(fn: Callable) -> Task:
         new_task = Task(
@@ -449,6 +462,7 @@ def task(
             check_valid=check_valid, executor=executor, limits=limits, retries=retries,
             hash_includes=hash_includes, nout=nout, prov=prov, tags=tags,
             options=executor_options, script=script, source=source,
+            export_options=export_options,
         )
         registry.register(new_task)
         return new_task

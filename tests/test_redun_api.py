@@ -1,10 +1,11 @@
 """Coming from redun: the small public-API touches its users rely on: expressions that
 show their calls as Python writes them, option lookups on ``task.options(...)``, and
-``@task(source=...)`` with ``Task.get_hash()``."""
+``@task(source=...)`` with ``Task.get_hash()``, and options exported to the calls beneath."""
 
 from __future__ import annotations
 
 from bridge import Scheduler, cond, task
+from bridge.scheduler import JobInfo
 
 
 @task
@@ -67,3 +68,42 @@ def test_source_given_to_a_task_is_what_its_hash_and_cache_follow(scheduler: Sch
     assert runs == [5]  # same source: cached
     assert scheduler.run(define("v2")(5)) == 5
     assert runs == [5, 5]  # new source: runs again
+
+
+@task
+def read_option(job_info: JobInfo = JobInfo()):
+    return job_info.options.get("my_option")
+
+
+@task
+def middle():
+    return read_option()
+
+
+@task(export_options={"my_option": 2})
+def exports_two():
+    return middle()
+
+
+@task
+def exports_inside():
+    return read_option.export_options(my_option=3)()
+
+
+@task
+def sets_inside():
+    return read_option.options(my_option=4)()
+
+
+def test_exported_options_reach_every_call_beneath(scheduler: Scheduler) -> None:
+    assert scheduler.run(middle(), cache=False) is None  # nothing exported: no option
+    assert scheduler.run(exports_two(), cache=False) == 2  # from the task's definition
+    assert scheduler.run(middle.export_options(my_option=1)(), cache=False) == 1
+    # the call site's export beats the definition's; a nearer one beats a farther one
+    assert scheduler.run(exports_two.export_options(my_option=5)(), cache=False) == 5
+    assert scheduler.run(exports_inside.export_options(my_option=1)(), cache=False) == 3
+    assert scheduler.run(sets_inside.export_options(my_option=1)(), cache=False) == 4
+    partial = middle.partial().export_options(my_option=6)
+    assert scheduler.run(partial(), cache=False) == 6
+    # an exported option is not one of the executor's own
+    assert "_export" not in middle.export_options(my_option=1).get_task_options()
