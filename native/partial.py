@@ -14,7 +14,7 @@ from typing import Any
 
 from bridge.native.expression import TaskCall
 from bridge.native.hashing import hash_parts, hash_value
-from bridge.native.task import Task
+from bridge.native.task import Task, with_overrides
 
 
 class PartialTask(Task):
@@ -56,7 +56,7 @@ class PartialTask(Task):
         return PartialTask(self, (), {}, {**options, "_export": exported})
 
     def get_task_options(self) -> dict[str, Any]:
-        return {**self.task.get_task_options(), **self.call_options}
+        return with_overrides(self.task, self.call_options)
 
     @property
     def hash(self) -> str:  # type: ignore[override]

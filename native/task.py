@@ -223,8 +223,7 @@ class TaskOptions:
 
     def get_task_options(self) -> dict[str, Any]:
         """The task's options with this call site's overrides."""
-        overrides = {k: v for k, v in self.call_options.items() if not k.startswith("_")}
-        return {**self.task.get_task_options(), **overrides}
+        return with_overrides(self.task, self.call_options)
 
     get_task_option = _get_task_option
     has_task_option = _has_task_option
@@ -246,6 +245,13 @@ class TaskOptions:
         from bridge.native.partial import PartialTask
 
         return PartialTask(self.task, args, kwargs, self.call_options)
+
+
+def with_overrides(task: Task, call_options: dict[str, Any]) -> dict[str, Any]:
+    """The task's options with a call site's over them (not bridge's own ``_context``,
+    ``_export``)."""
+    overrides = {k: v for k, v in call_options.items() if not k.startswith("_")}
+    return {**task.get_task_options(), **overrides}
 
 
 def _script_body(func: Callable, executor: str, options: dict[str, Any]) -> Callable:

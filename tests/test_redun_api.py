@@ -106,4 +106,5 @@ def test_exported_options_reach_every_call_beneath(scheduler: Scheduler) -> None
     partial = middle.partial().export_options(my_option=6)
     assert scheduler.run(partial(), cache=False) == 6
     # an exported option is not one of the executor's own
-    assert "_export" not in middle.export_options(my_option=1).get_task_options()
+    assert middle.export_options(my_option=1).get_task_options() == {"my_option": 1}
+    assert partial.get_task_options() == {"my_option": 6}
