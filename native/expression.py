@@ -37,7 +37,12 @@ class Expression:
     def _hash_fields(self) -> tuple:
         raise NotImplementedError
 
-    def __getitem__(self, key: Any) -> GetItem:
+    def __getitem__(self, key: Any) -> GetItem | list[GetItem]:
+        """``expr[k]`` is lazy. A slice with plain non-negative bounds (``expr[1:3]``) is,
+        as in redun, a list of lazy items, so it can be iterated and measured; any other
+        slice (``expr[2:]``, ``expr[-2:]``) is one lazy slice."""
+        if isinstance(key, slice) and _fixed_bounds(key):
+            return [GetItem(self, i) for i in range(key.start or 0, key.stop, key.step or 1)]
         return GetItem(self, key)
 
     def __getattr__(self, name: str) -> GetAttr:
@@ -70,6 +75,14 @@ class Expression:
             f"{self!r} is lazy and cannot be iterated yet: iterate inside a task that "
             "receives the evaluated value, or use bridge.map_(...)"
         )
+
+
+def _fixed_bounds(key: slice) -> bool:
+    def plain(part: Any) -> bool:
+        return type(part) is int and part >= 0
+
+    return (plain(key.stop) and (key.start is None or plain(key.start))
+            and (key.step is None or (plain(key.step) and key.step > 0)))
 
 
 class TaskCall(Expression):

@@ -29,9 +29,26 @@ def test_an_expression_shows_its_calls_and_arguments_as_python_does() -> None:
     assert repr(add(1, 2) == 3) == f"({call} == 3)"
     assert repr(-add(1, 2)) == f"-{call}"
     assert repr(add(1, 2)["key"]) == f"{call}['key']"
-    assert repr(add(1, 2)[1:3]) == f"{call}[1:3]"
+    assert repr(add(1, 2)[1:3]) == f"[{call}[1], {call}[2]]"  # a list of items, as in redun
+    assert repr(add(1, 2)[2:]) == f"{call}[2:]"  # an open end: one lazy slice
     assert repr(add(1, 2).attr.func(1, k=2)) == f"{call}.attr.func(1, k=2)"
     assert repr(cond(add(1, 2), 1, 2)) == f"cond({call}, 1, 2)"
+
+
+@task
+def numbers():
+    return [10, 20, 30, 40]
+
+
+@task
+def doubled_slices():
+    firsts = [n * 2 for n in numbers()[0:2]]  # a fixed slice is a list: it iterates
+    return [firsts, numbers()[:4:2], numbers()[2:], numbers()[-1:]]
+
+
+def test_a_slice_with_fixed_bounds_is_a_list_of_lazy_items(scheduler: Scheduler) -> None:
+    assert len(numbers()[1:3]) == 2
+    assert scheduler.run(doubled_slices()) == [[20, 40], [10, 30], [30, 40], [40]]
 
 
 def test_options_of_a_call_site_are_looked_up_as_on_the_task() -> None:
