@@ -56,6 +56,17 @@ def catch(expression: Any, *handlers: Any) -> Any:
     ))
 
 
+# Built-in tasks that only wrap the expression they are given (its calls are recorded beneath
+# them): an exported DAG shows those calls in their place.
+WRAPPER_TASKS = frozenset({"bridge.catch"})
+
+
+def wrapped_expression(call: Any) -> Any:
+    """What a call of a wrapper task (``catch(quote(expr), ...)``) surely evaluates:
+    ``expr``."""
+    return call.args[0].expression
+
+
 class _Recover:
     """A plain function as a catch handler, hashed by its code (a lambda does not pickle,
     so it cannot hash by its pickle), so editing it re-runs the recovery."""

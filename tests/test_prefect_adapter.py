@@ -145,9 +145,9 @@ CASES = {
                  ("measure", "Completed"), ("summarise", "Completed")]),
     "recursion": ("tree", ["--depth", "3"],
                   [("plus", "Completed")] * 3 + [("tree", "Completed")] * 4),
-    "catch": ("recovering", [],
-              [("fallback", "Completed"), ("fragile", "Failed"), ("measure", "Completed"),
-               ("recovering", "Completed")]),
+    "catch": ("recovering", [],  # the catch is a call of its own (bridge.catch)
+              [("catch", "Completed"), ("fallback", "Completed"), ("fragile", "Failed"),
+               ("measure", "Completed"), ("recovering", "Completed")]),
     "files": ("reports", ["--names", "ab,cde"],
               [("measure_file", "Completed")] * 2 + [("reports", "Completed")]
               + [("write_report", "Completed")] * 2),
@@ -198,7 +198,8 @@ def test_a_prefect_run_is_a_bridge_run(prefect_env: dict, tmp_path: Path, case: 
     executed = ran_tasks(folder)
     runs = task_runs(prefect_env, flow_run_id(first.stderr), len(expected))
     assert states(runs) == sorted(expected)
-    assert sorted(task_name(r) for r in runs) == executed  # one task run per executed job
+    # one task run per executed job (bridge's own catch call writes no ran.log line)
+    assert sorted(name for name in map(task_name, runs) if name != "catch") == executed
     assert flow_run(prefect_env, flow_run_id(first.stderr)).state_name == "Completed"
 
     # bridge run of the same call replays everything, with the same result

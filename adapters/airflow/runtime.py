@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge.adapters.airflow.batch import OUTPUTS_TYPE, BatchOutputs, batch_jobs, reading_outputs
+from bridge.native.control import WRAPPER_TASKS, wrapped_expression
 from bridge.native.expression import (
     GetAttr,
     GetItem,
@@ -208,9 +209,11 @@ def _covered_calls(value: Any, names: set[str] | None) -> Iterator[TaskCall]:
 def _parts(item: Any) -> tuple:
     """What evaluating ``item`` surely evaluates too."""
     if isinstance(item, TaskCall):
+        if item.task.fullname in WRAPPER_TASKS:  # catch(quote(expr), ...) evaluates expr
+            return (wrapped_expression(item),)
         return (*item.args, *item.kwargs.values())
     if isinstance(item, SpecialForm):
-        return item.operands[:1] if item.kind in ("catch", "apply_tags") else ()
+        return item.operands[:1] if item.kind == "apply_tags" else ()
     if isinstance(item, GetItem | GetAttr):
         return (item.base,)
     if isinstance(item, Operation):

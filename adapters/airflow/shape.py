@@ -5,17 +5,19 @@ position becomes one mapped Airflow task, whatever parent made it, so nested fan
 flatten and a wider input maps wider. A position whose calls made calls of their own is
 a parent: a task group with a plan step, its child positions, and a finish step. Calls
 of bridge's built-in tasks (``script()``, ``copy_file``, ...) stay inside their caller's
-position: they hash with their caller, so they are evaluated with it.
+position: they hash with their caller, so they are evaluated with it; the calls beneath a
+``catch`` (a built-in that only wraps them) take its place.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from bridge.native.calltree import CallNode
+from bridge.native.control import WRAPPER_TASKS
 
 
 @dataclass
@@ -63,15 +65,24 @@ def _position(task_name: str, calls: list[CallNode], is_builtin: Callable[[str],
               batch_executors: frozenset[str]) -> Position:
     by_task: dict[str, dict[str, CallNode]] = {}
     for call in calls:
-        for child in call.children:
-            if not is_builtin(child.task_name):
-                by_task.setdefault(child.task_name, {})[child.call_hash] = child
+        for child in _visible_children(call, is_builtin):
+            by_task.setdefault(child.task_name, {})[child.call_hash] = child
     children = [_position(name, list(members.values()), is_builtin, batch_executors)
                 for name, members in by_task.items()]
     _add_edges(children, by_task)
     executor = Counter(call.executor for call in calls).most_common(1)[0][0]
     return Position(task_name, executor, len({call.call_hash for call in calls}),
                     executor in batch_executors, children)
+
+
+def _visible_children(call: CallNode, is_builtin: Callable[[str], bool]) -> Iterator[CallNode]:
+    """A call's children as a DAG shows them: built-in calls left out, a wrapper's children
+    in its place."""
+    for child in call.children:
+        if child.task_name in WRAPPER_TASKS:
+            yield from _visible_children(child, is_builtin)
+        elif not is_builtin(child.task_name):
+            yield child
 
 
 def _add_edges(children: list[Position], by_task: dict[str, dict[str, CallNode]]) -> None:
