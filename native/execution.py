@@ -516,8 +516,11 @@ def exported_options(job: Job) -> dict[str, Any]:
     """What a job hands down to the calls beneath it: the options its task exports
     (``@task(export_options=...)``), its call site exports (``.export_options(...)``) and
     its caller handed down to it, each with the value this job runs with."""
-    keys = set(job.task.export_keys) | set((job.call_options or {}).get("_export", ()))
-    keys |= set(job.parent.exported if job.parent is not None else ())
+    from_call = (job.call_options or {}).get("_export", ())
+    from_parent = job.parent.exported if job.parent is not None else {}
+    if not (job.task.export_keys or from_call or from_parent):
+        return job.exported  # the common case, on the hot path: nothing handed down
+    keys = {*job.task.export_keys, *from_call, *from_parent}
     return {key: job.option(key) for key in keys}
 
 

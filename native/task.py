@@ -97,7 +97,8 @@ class Task:
         self.prov = bool(prov)
         self.tags = normalise_tags(tags, f"task {self.name}")
         self.signature = inspect.signature(func)
-        self.nout = check_nout(nout, self.name) if nout is not None else _tuple_length(func)
+        if nout is not None:  # else nout reads the return annotation when first asked
+            self.nout = check_nout(nout, self.name)
         self.binding = Binding(self.fullname, self.signature)
         # bridge's own tasks (script, copy_file, ...) are tools run on behalf of the task
         # whose body called them: their calls hash in that task's hash too.
@@ -145,6 +146,12 @@ class Task:
 
     get_task_option = _get_task_option
     has_task_option = _has_task_option
+
+    @functools.cached_property
+    def nout(self) -> int | None:
+        """How many items a call unpacks into: ``nout=``, else the length of a fixed-size
+        ``tuple[...]`` return annotation (resolved on first use, not at definition)."""
+        return _tuple_length(self.func)
 
     def get_hash(self) -> str:
         """The task's hash (``task.hash``), as redun's ``Task.get_hash()`` names it."""
