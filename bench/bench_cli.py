@@ -110,7 +110,7 @@ def verdict(ok: bool) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=10)
-    parser.add_argument("--redun-repeat", type=int, default=2)
+    parser.add_argument("--redun-repeat", type=int, default=2, help="0: bridge only")
     parser.add_argument("--markdown", action="store_true", help="print a markdown table")
     args = parser.parse_args()
     bridge = str(BIN / "bridge")
@@ -123,6 +123,8 @@ def main() -> None:
             sys.exit(f"the bridge replay was not all CACHED:\n{stderr}")
         commands = {
             "python -c pass": [sys.executable, "-c", "pass"],
+            # the floor of any command that opens a store: SQLAlchemy's own import
+            "python -c 'import sqlalchemy'": [sys.executable, "-c", "import sqlalchemy"],
             "bridge --version": [bridge, "--version"],
             "bridge --help": [bridge, "--help"],
             "bridge run wf.py": [bridge, "run", "wf.py"],
@@ -130,13 +132,13 @@ def main() -> None:
             "bridge run wf.py main (cached)": [bridge, "run", "wf.py", "main"],
         }
         times = {name: best_of(command, here, args.repeat) for name, command in commands.items()}
-        if REDUN.exists():
+        if args.redun_repeat > 0 and REDUN.exists():
             there = make_workflow(Path(tmp, "redun"), "redun", 'redun_namespace = "bench"')
             run_once([str(REDUN), "run", "wf.py", "main"], there)
             times["redun run wf.py main (cached)"] = best_of(
                 [str(REDUN), "run", "wf.py", "main"], there, args.redun_repeat
             )
-        else:
+        elif args.redun_repeat > 0:
             print("no .bench-venv: run `bash bench/setup.sh`; benchmarking bridge only")
     report(times, args.markdown)
 
