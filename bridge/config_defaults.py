@@ -1,7 +1,7 @@
 """The config without its validation: where bridge.ini lives, and the settings of a folder
 that has none. A project without a bridge.ini runs on the engine's defaults, so it never
-loads pydantic (`bridge.config` does, to validate a bridge.ini): that is most of the
-start-up of `bridge run` and `bridge log` in such a project."""
+loads pydantic (`bridge.config` does, to validate a bridge.ini): about a sixth of the
+start-up of a cached `bridge run`, and of `bridge log`, in such a project."""
 
 from __future__ import annotations
 

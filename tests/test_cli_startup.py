@@ -5,10 +5,13 @@ no store at all."""
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 from pathlib import Path
 from pprint import pformat
+
+import pytest
 
 from cli_helpers import subprocess_env
 
@@ -68,3 +71,19 @@ def test_task_help_loads_no_store(workdir: Path) -> None:
     loaded, helped = loaded_by(workdir, "run", "wf.py", "main", "--help")
     assert "A small fan-out." in helped.stdout
     assert loaded == set()
+
+
+def test_status_lines_without_rich_are_the_lines_rich_wrote(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from rich.console import Console
+
+    from bridge.status import PlainConsole, plain_table, summary_line
+
+    counts = {"wf.add_one": {"CACHED": 1000}, "wf.main": {"CACHED": 1, "FAILED": 2}}
+    lines = [plain_table(counts), summary_line(counts, 3.5)]
+    written = io.StringIO()
+    for line in lines:
+        Console(file=written).print(line, markup=False, highlight=False, soft_wrap=True)
+        PlainConsole().print(line, markup=False, highlight=False, soft_wrap=True)
+    assert capsys.readouterr().err == written.getvalue()
