@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from bridge.config import Config
+    from bridge.native.settings import SchedulerSettings
 
 
 class UserError(click.ClickException):
@@ -27,7 +31,7 @@ def load_config(config_dir: str | None) -> Any:
     return config
 
 
-def load_settings(config_dir: str | None) -> tuple[Any, Any]:
+def load_settings(config_dir: str | None) -> tuple[SchedulerSettings, Config | None]:
     """The folder's settings and its validated Config; without a bridge.ini, the defaults
     and None, read without loading pydantic (see `bridge.config_defaults`)."""
     from bridge.config_defaults import ConfigError, default_settings
