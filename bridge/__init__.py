@@ -60,6 +60,12 @@ __all__ = [
 
 
 def _load_settings(config_dir: str) -> SchedulerSettings:
+    """bridge.ini's settings; a folder without one needs no validation (nor pydantic)."""
+    from bridge.config_defaults import default_settings
+
+    settings = default_settings(config_dir)
+    if settings is not None:
+        return settings
     from bridge.config import Config
 
     return Config.load(config_dir).to_settings()

@@ -16,6 +16,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bridge.config_defaults import (
+    CONFIG_FILE,
+    ConfigError,
+    check_db_uri,
+    config_folder,
+    context_values,
+    in_config_dir,
+    resolve_sqlite,
+    resolve_value_store,
+)
 from bridge.native.settings import (
     DEFAULT_DIR,
     ExecutorSettings,
@@ -24,11 +34,7 @@ from bridge.native.settings import (
 )
 from bridge.redun_config import hint, section_hint
 
-CONFIG_FILE = "bridge.ini"
-
-
-class ConfigError(Exception):
-    """bridge.ini (or an override) is invalid; the message names the key and the file."""
+__all__ = ["CONFIG_FILE", "Config", "ConfigError", "context_values"]
 
 
 class _Section(BaseModel):
@@ -112,7 +118,7 @@ class Config(_Section):
     @classmethod
     def load(cls, config_dir: str | os.PathLike | None = None) -> Config:
         """Read ``<dir>/bridge.ini`` (defaults when there is none)."""
-        directory = Path(config_dir or os.environ.get("BRIDGE_CONFIG") or DEFAULT_DIR)
+        directory = config_folder(config_dir)
         path = directory / CONFIG_FILE
         data: dict[str, Any] = {"config_dir": str(directory)}
         if path.exists():
@@ -132,15 +138,8 @@ class Config(_Section):
         """A store URI bridge cannot open is an error naming where it came from."""
         from_env = os.environ.get("BRIDGE_DB_URI")
         db_uri = from_env or self.backend.db_uri
-        if not db_uri:
-            return
-        from bridge.native.store import StoreError, check_db_uri
-
-        try:
-            check_db_uri(db_uri)
-        except StoreError as error:
-            origin = "BRIDGE_DB_URI" if from_env else f"{path}: [backend] db_uri"
-            raise ConfigError(f"{origin}: {error}") from None
+        if db_uri:
+            check_db_uri(db_uri, "BRIDGE_DB_URI" if from_env else f"{path}: [backend] db_uri")
 
     def to_settings(self) -> SchedulerSettings:
         executors = builtin_executors() | {
@@ -152,9 +151,9 @@ class Config(_Section):
         }
         db_uri = os.environ.get("BRIDGE_DB_URI") or self.backend.db_uri
         return SchedulerSettings(
-            db_uri=_resolve_sqlite(db_uri, self.config_dir) if db_uri else None,
+            db_uri=resolve_sqlite(db_uri, self.config_dir) if db_uri else None,
             config_dir=self.config_dir,
-            value_store=_resolve_value_store(self.backend.value_store, self.config_dir),
+            value_store=resolve_value_store(self.backend.value_store, self.config_dir),
             inline_limit=self.backend.inline_limit,
             executors=executors,
             limits=dict(self.limits),
@@ -174,7 +173,7 @@ class Config(_Section):
         try:
             if scheduler.context_file:
                 where = f"[scheduler] context_file {scheduler.context_file}"
-                path = _in_config_dir(scheduler.context_file, self.config_dir)
+                path = in_config_dir(scheduler.context_file, self.config_dir)
                 base = json.loads(Path(path).read_text())
             elif scheduler.context:
                 base = json.loads(scheduler.context)
@@ -215,23 +214,6 @@ def _read_ini(path: Path) -> dict[str, Any]:
     return data
 
 
-def context_values(items: Any) -> dict[str, Any]:
-    """``key = value`` pairs as a context: a dotted key nests (``db.host``), and a value
-    is JSON when it parses as JSON (``10``, ``true``, ``[1, 2]``), else the text itself."""
-    from bridge.native.context import merge_contexts
-
-    context: dict[str, Any] = {}
-    for key, text in items:
-        try:
-            value = json.loads(text)
-        except ValueError:
-            value = text
-        for part in reversed(key.split(".")):
-            value = {part: value}
-        context = merge_contexts(context, value)
-    return context
-
-
 def _parse_tags(text: str, path: Path, section: str) -> dict[str, str]:
     tags = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
@@ -266,22 +248,3 @@ def _describe(error: ValidationError, path: Path) -> str:
         where = f"[{section}] {key}".strip() if key else f"[{section}]"
         problems.append(f"{where}: {message}")
     return f"{path}: " + "; ".join(problems)
-
-
-def _in_config_dir(path: str, config_dir: str) -> str:
-    """``path`` made absolute; a relative one is taken from the config folder, not from the
-    working directory, so one config means one store wherever bridge runs."""
-    return str((Path(config_dir) / path).resolve())
-
-
-def _resolve_sqlite(db_uri: str, config_dir: str) -> str:
-    prefix = "sqlite:///"
-    if not db_uri.startswith(prefix) or db_uri == prefix + ":memory:":
-        return db_uri
-    return prefix + _in_config_dir(db_uri[len(prefix) :], config_dir)
-
-
-def _resolve_value_store(value_store: str | None, config_dir: str) -> str | None:
-    if value_store is None or "://" in value_store:  # the default, or S3
-        return value_store
-    return _in_config_dir(value_store, config_dir)

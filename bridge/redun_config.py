@@ -4,7 +4,6 @@ redun key written in bridge.ini gets a hint, not a bare "unknown key")."""
 
 from __future__ import annotations
 
-import configparser
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,6 +136,8 @@ class Conversion:
 def convert(path: Path, known_sections: set[str]) -> Conversion:
     """``path`` (a redun.ini) as bridge.ini sections. ``known_sections`` are bridge.ini's
     sections that take redun's keys as they are (``limits``, ...)."""
+    import configparser
+
     parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=("#",))
     try:
         parser.read(path)

@@ -13,7 +13,7 @@ from bridge.native.current import NoCurrentScheduler, get_current_scheduler, set
 from bridge.native.executors.base import Executor
 from bridge.native.job_info import JobInfo
 from bridge.native.scheduler import Scheduler as NativeScheduler
-from bridge.native.settings import SchedulerSettings
+from bridge.native.settings import SchedulerSettings, load_settings
 from bridge.threads import Thread, fork_thread, join_thread  # noqa: F401  (redun's names)
 
 __all__ = [
@@ -52,12 +52,12 @@ def run(expr: Any, config_dir: str | None = None, **run_options: Any) -> Any:
 
 
 def _settings(config: Any) -> SchedulerSettings:
-    from bridge.config import Config
-
     if isinstance(config, SchedulerSettings):
         return config
     if config is None:
-        return Config.load().to_settings()
+        return load_settings()
+    from bridge.config import Config
+
     if isinstance(config, dict):
         return Config.model_validate(config).to_settings()
     if isinstance(config, Config):

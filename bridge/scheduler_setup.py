@@ -7,21 +7,25 @@ from __future__ import annotations
 import inspect
 import typing
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bridge.config import Config
+from bridge.native.settings import SchedulerSettings
+
+if TYPE_CHECKING:
+    from bridge.config import Config
 
 
 class SetupError(Exception):
     """The setup function cannot be found, its options do not fit, or it failed."""
 
 
-def make_scheduler(config: Config, setup_args: tuple[str, ...] = ()) -> Any:
-    """The configured setup function's Scheduler, or ``Scheduler(config=config)``."""
+def make_scheduler(config: Config | SchedulerSettings, setup_args: tuple[str, ...] = ()) -> Any:
+    """The configured setup function's Scheduler, or ``Scheduler(config=config)``. Plain
+    settings are a folder without a bridge.ini, so without a setup function."""
     from bridge.native.scheduler import Scheduler as NativeScheduler
     from bridge.scheduler import Scheduler
 
-    path = config.scheduler.setup_scheduler
+    path = None if isinstance(config, SchedulerSettings) else config.scheduler.setup_scheduler
     if path is None:
         if setup_args:
             raise SetupError(f"--setup {setup_args[0]}: no setup function is configured; "

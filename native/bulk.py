@@ -10,36 +10,48 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import JSON, Connection, Engine, Table
 
 
 class BulkStatement:
+    """A statement run through the DBAPI cursor, compiled when its first rows come: a
+    store opened for a replay writes few of its statements, and compiling them all would
+    cost more than the replay."""
+
     def __init__(self, engine: Engine, statement: Any, table: Table) -> None:
-        compiled = statement.compile(dialect=engine.dialect)
-        self.sql = compiled.string
-        json_columns = {c.name for c in table.c if isinstance(c.type, JSON)}
-        # Bound parameter names, in the order a positional paramstyle wants them.
+        self._dialect = engine.dialect
+        self._statement = statement
+        self._table = table
+
+    @cached_property
+    def _compiled(self) -> tuple[str, bool, list[tuple[str, bool]]]:
+        """The SQL, whether its parameters are positional, and each bound parameter's
+        name (in the order a positional paramstyle wants them) and whether it is JSON."""
+        compiled = self._statement.compile(dialect=self._dialect)
+        json_columns = {c.name for c in self._table.c if isinstance(c.type, JSON)}
         names = list(compiled.positiontup or []) or list(compiled.binds)
-        self.positional = bool(compiled.positiontup)
-        self.params = [(name, _column_name(name) in json_columns) for name in names]
+        params = [(name, _column_name(name) in json_columns) for name in names]
+        return compiled.string, bool(compiled.positiontup), params
 
     def run(self, conn: Connection, rows: Iterable[dict]) -> None:
+        rows = list(rows)
+        if not rows:
+            return
+        sql, positional, spec = self._compiled
         encode = json.dumps
-        spec = self.params
         values = [
             [encode(row[name]) if is_json and row[name] is not None else row[name]
              for name, is_json in spec]
             for row in rows
         ]
-        if not values:
-            return
-        if self.positional:
-            conn.exec_driver_sql(self.sql, [tuple(v) for v in values])
+        if positional:
+            conn.exec_driver_sql(sql, [tuple(v) for v in values])
         else:
             names = [name for name, _ in spec]
-            conn.exec_driver_sql(self.sql, [dict(zip(names, v, strict=True)) for v in values])
+            conn.exec_driver_sql(sql, [dict(zip(names, v, strict=True)) for v in values])
 
 
 def _column_name(param: str) -> str:

@@ -215,3 +215,14 @@ def test_a_workflow_lists_its_own_tasks_when_another_of_its_name_was_loaded(
             f"from bridge import task\n\n@task\ndef {task_name}() -> int:\n    return 1\n")
         names[project] = [t.name for t in workflow_tasks(load_workflow(str(folder / "wf.py")))]
     assert names == {"one": ["first"], "two": ["second"]}
+
+
+def test_a_result_is_printed_as_pprint_lays_it_out() -> None:
+    from pprint import pformat
+
+    from bridge.cli.run import result_text
+
+    results = [list(range(1000)), tuple(range(300)), [0.5, None, True] * 40, [7] * 5, (1,),
+               (), [], [10**120, 1], [1, "a"] * 60, {"a": list(range(50))}, [[1, 2]] * 40]
+    for result in results:
+        assert result_text(result) == pformat(result, width=100, sort_dicts=False), result

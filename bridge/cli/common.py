@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from bridge.config import Config
+    from bridge.native.settings import SchedulerSettings
 
 
 class UserError(click.ClickException):
@@ -16,6 +20,7 @@ class UserError(click.ClickException):
 
 
 def load_config(config_dir: str | None) -> Any:
+    """The folder's bridge.ini, validated (a :class:`bridge.config.Config`)."""
     from bridge.config import Config, ConfigError
 
     try:
@@ -26,12 +31,28 @@ def load_config(config_dir: str | None) -> Any:
     return config
 
 
+def load_settings(config_dir: str | None) -> tuple[SchedulerSettings, Config | None]:
+    """The folder's settings and its validated Config; without a bridge.ini, the defaults
+    and None, read without loading pydantic (see `bridge.config_defaults`)."""
+    from bridge.config_defaults import ConfigError, default_settings
+
+    try:
+        settings = default_settings(config_dir)
+    except ConfigError as error:
+        raise UserError(str(error)) from None
+    if settings is None:
+        config = load_config(config_dir)
+        return config.to_settings(), config
+    _mention_redun_config(settings.config_dir)
+    return settings, None
+
+
 def _mention_redun_config(config_dir: str) -> None:
     """A project that has a redun.ini and no bridge.ini hears, in one line, how to
     convert it (bridge runs on its defaults meanwhile)."""
     from pathlib import Path
 
-    from bridge.config import CONFIG_FILE
+    from bridge.config_defaults import CONFIG_FILE
     from bridge.redun_config import redun_ini_beside
 
     redun_ini = redun_ini_beside(config_dir)
@@ -49,7 +70,7 @@ def store_for(config_dir: str | None) -> Any:
     """The configured call-graph store, not yet opened (its schema not checked)."""
     from bridge.native.store import CallGraphStore
 
-    settings = load_config(config_dir).to_settings()
+    settings, _ = load_settings(config_dir)
     return CallGraphStore(settings.resolved_db_uri(), settings.resolved_value_store(),
                           settings.inline_limit)
 

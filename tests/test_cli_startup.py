@@ -1,0 +1,89 @@
+"""What a `bridge run` process loads: a project without a bridge.ini runs on the defaults
+without pydantic, and a run whose stderr is no terminal prints its status without rich, so
+a cached run starts in the time SQLAlchemy takes to import; asking for a task's help loads
+no store at all."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+from pprint import pformat
+
+import pytest
+
+from cli_helpers import subprocess_env
+
+HEAVY = ("sqlalchemy", "pydantic", "rich")
+WORKFLOW = '''
+from bridge import task
+
+@task()
+def add_one(x: int) -> int:
+    return x + 1
+
+@task()
+def main(n: int = 40) -> list:
+    """A small fan-out."""
+    return [add_one(i) for i in range(n)]
+'''
+# The CLI as its console script runs it, writing at exit which heavy packages it loaded.
+PROBE = (
+    "import atexit, sys\n"
+    f"atexit.register(lambda: open('loaded.txt', 'w').write(' '.join(sorted("
+    f"m for m in {HEAVY!r} if m in sys.modules))))\n"
+    "from bridge.cli import main\n"
+    "sys.argv = ['bridge', *sys.argv[1:]]\n"
+    "main()\n"
+)
+
+
+def loaded_by(folder: Path, *args: str) -> tuple[set[str], subprocess.CompletedProcess]:
+    done = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=folder, text=True,
+                          capture_output=True, env=subprocess_env(), timeout=120)
+    assert done.returncode == 0, done.stderr
+    return set((folder / "loaded.txt").read_text().split()), done
+
+
+def test_a_cached_run_without_bridge_ini_loads_neither_pydantic_nor_rich(workdir: Path) -> None:
+    (workdir / "wf.py").write_text(WORKFLOW)
+    first, ran = loaded_by(workdir, "run", "wf.py", "main")
+    replayed, cached = loaded_by(workdir, "run", "wf.py", "main")
+    assert first == replayed == {"sqlalchemy"}
+    assert cached.stdout == ran.stdout == pformat(list(range(1, 41)), width=100) + "\n"
+    all_row = next(line for line in cached.stderr.splitlines() if "| ALL " in line)
+    assert all_row.split()[-6:] == ["0", "0", "0", "41", "0", "41"]  # all CACHED
+
+
+def test_a_bridge_ini_is_still_validated(workdir: Path) -> None:
+    (workdir / "wf.py").write_text(WORKFLOW)
+    (workdir / ".bridge").mkdir()
+    (workdir / ".bridge" / "bridge.ini").write_text("[scheduler]\nflush_intervall = 1\n")
+    done = subprocess.run([sys.executable, "-c", PROBE, "run", "wf.py", "main"], cwd=workdir,
+                          text=True, capture_output=True, env=subprocess_env(), timeout=120)
+    assert done.returncode == 2
+    assert "bridge.ini: [scheduler] flush_intervall: unknown key" in done.stderr
+
+
+def test_task_help_loads_no_store(workdir: Path) -> None:
+    (workdir / "wf.py").write_text(WORKFLOW)
+    loaded, helped = loaded_by(workdir, "run", "wf.py", "main", "--help")
+    assert "A small fan-out." in helped.stdout
+    assert loaded == set()
+
+
+def test_status_lines_without_rich_are_the_lines_rich_wrote(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from rich.console import Console
+
+    from bridge.status import PlainConsole, plain_table, summary_line
+
+    counts = {"wf.add_one": {"CACHED": 1000}, "wf.main": {"CACHED": 1, "FAILED": 2}}
+    lines = [plain_table(counts), summary_line(counts, 3.5)]
+    written = io.StringIO()
+    for line in lines:
+        Console(file=written).print(line, markup=False, highlight=False, soft_wrap=True)
+        PlainConsole().print(line, markup=False, highlight=False, soft_wrap=True)
+    assert capsys.readouterr().err == written.getvalue()
