@@ -9,7 +9,8 @@ reads back), and rows go to ``executemany`` as plain tuples or dicts.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from json.encoder import c_make_encoder, encode_basestring_ascii
 from typing import Any
 
 from sqlalchemy import JSON, Connection, Engine, Table
@@ -26,20 +27,37 @@ class BulkStatement:
         self.params = [(name, _column_name(name) in json_columns) for name in names]
 
     def run(self, conn: Connection, rows: Iterable[dict]) -> None:
-        encode = json.dumps
+        encode = encode_json
         spec = self.params
         values = [
-            [encode(row[name]) if is_json and row[name] is not None else row[name]
-             for name, is_json in spec]
+            tuple([encode(row[name]) if is_json and row[name] is not None else row[name]
+                   for name, is_json in spec])
             for row in rows
         ]
         if not values:
             return
         if self.positional:
-            conn.exec_driver_sql(self.sql, [tuple(v) for v in values])
+            conn.exec_driver_sql(self.sql, values)
         else:
             names = [name for name, _ in spec]
             conn.exec_driver_sql(self.sql, [dict(zip(names, v, strict=True)) for v in values])
+
+
+def _json_encoder() -> Callable[[Any], str]:
+    """``json.dumps`` with its defaults, but without building an encoder per value (most
+    of the cost of encoding a job's arguments): Python's C encoder, made once."""
+    if c_make_encoder is None:  # a Python built without the _json accelerator
+        return json.dumps
+    encoder = c_make_encoder(None, json.JSONEncoder().default, encode_basestring_ascii, None,
+                             ": ", ", ", False, False, True)
+
+    def encode(value: Any) -> str:
+        return "".join(encoder(value, 0))
+
+    return encode
+
+
+encode_json = _json_encoder()
 
 
 def _column_name(param: str) -> str:
