@@ -7,7 +7,9 @@ Usage (from the repo root, after `bash bench/setup.sh`):
 Every measurement runs in a fresh child process (this file again, with `--child`), bridge under
 .venv's python and redun under .bench-venv's, each in a fresh temp folder with an on-disk SQLite
 database. A child times `scheduler.run(...)` only (not interpreter start, imports or opening the
-store) and reports its peak RSS. A cached replay is a second child against the same database.
+store) and reports its peak RSS. A cached replay is a second child against the same database;
+so is the incremental run, in which one leaf's input changed (the parent and that leaf run,
+the other leaves are per-call cache hits).
 Each scenario reports the fastest of --repeat such runs; `import` is the median of 5.
 
 This file is stdlib-only: the redun child runs it under .bench-venv's python.
@@ -42,10 +44,17 @@ ENGINES = tuple(PYTHONS)
 FANOUT_SIZES = (500, 1000, 10_000)
 QUICK_FANOUT_SIZES = (500, 1000)
 CHAIN_DEPTH = 1000
+# One leaf of this many changed: the parent runs again, the other leaves are cache hits.
+INCREMENTAL_SIZE = 1000
+INCREMENTAL_MAX = 0.25  # the incremental run's seconds over the same engine's first run
 IMPORT_REPEATS = 5
 
 # Speed targets from the issue. "Flat" cost per task: µs/task at 10,000 within 25% of 1,000.
-TARGET_RATIO = {("fanout first run", 500): 100.0, ("fanout replay", 500): 200.0}
+TARGET_RATIO = {
+    ("fanout first run", 500): 100.0,
+    ("fanout replay", 500): 200.0,
+    ("fanout incremental", INCREMENTAL_SIZE): 150.0,
+}
 FLAT_MAX = 1.25
 FLAT_SIZES = (1000, 10_000)
 RSS_MAX_MB = 250.0
@@ -86,9 +95,14 @@ class Row:
 
 def child(engine: str, workflow: str, n: int, db_path: str) -> dict[str, float]:
     wf = importlib.import_module(f"workflows_{engine}")
+    filled = Path(db_path).exists()  # by an earlier child: this run follows a first run
     scheduler = wf.make_scheduler(db_path)
     if workflow == "fanout":
         expr, expected = wf.fanout(n), list(range(1, n + 1))
+    elif workflow == "fanout_bump":
+        # Leaf 0 takes 0 in a first run, 1 in the run after it (one input changed).
+        bump = int(filled)
+        expr, expected = wf.fanout_bump(n, bump), [1 + bump, *range(2, n + 1)]
     else:
         expr, expected = wf.chain(n), 0
     start = time.perf_counter()
@@ -185,6 +199,7 @@ def measure(args: argparse.Namespace) -> list[Row]:
     sizes = QUICK_FANOUT_SIZES if args.quick else FANOUT_SIZES
     plan = [("fanout", n, ("fanout first run", "fanout replay")) for n in sizes]
     plan.append(("chain", args.chain_depth, ("chain first run",)))
+    plan.append(("fanout_bump", INCREMENTAL_SIZE, INCREMENTAL_SCENARIOS))
     rows = {}
     for workflow, n, scenarios in plan:
         for scenario in scenarios:
@@ -259,6 +274,25 @@ def checks(rows: list[Row]) -> list[tuple[str, str, str, str]]:
     ]
 
 
+INCREMENTAL_SCENARIOS = ("incremental's first run", "fanout incremental")
+
+
+def incremental_checks(rows: list[Row]) -> list[tuple[str, str, str, str]]:
+    """Each engine's incremental run over its own first run of the same workflow."""
+    first, again = ({r.scenario: r for r in rows}.get(s) for s in INCREMENTAL_SCENARIOS)
+    out = []
+    for engine in ENGINES:
+        before = first.outcomes[engine].seconds if first else None
+        after = again.outcomes[engine].seconds if again else None
+        share = after / before if after and before else None
+        target = f"<= {INCREMENTAL_MAX:g}x" if engine == "bridge" else "-"
+        result = "-" if engine != "bridge" else (
+            "n/a" if share is None else verdict(share <= INCREMENTAL_MAX))
+        out.append((f"{engine} incremental / first run, {INCREMENTAL_SIZE} tasks",
+                    fmt(share, "{:.2f}x"), target, result))
+    return out
+
+
 # --- report -------------------------------------------------------------------------------
 
 HEADER = (
@@ -321,7 +355,8 @@ def report(rows: list[Row], args: argparse.Namespace) -> str:
     command = shlex.join(
         [os.path.relpath(sys.executable, ROOT), os.path.relpath(__file__, ROOT), *sys.argv[1:]]
     )
-    verdicts = {r.result for r in rows} | {c[3] for c in checks(rows)}
+    bridge_checks = checks(rows) + incremental_checks(rows)
+    verdicts = {r.result for r in rows} | {c[3] for c in bridge_checks}
     md = args.markdown
     parts = [
         f"{'`' if md else '$ '}{command}{'`' if md else ''} (from the repo root), "
@@ -331,7 +366,7 @@ def report(rows: list[Row], args: argparse.Namespace) -> str:
         "",
         table(HEADER, [cells(r) for r in rows], md),
         "",
-        table(("check", "measured", "target", "result"), [list(c) for c in checks(rows)], md),
+        table(("check", "measured", "target", "result"), [list(c) for c in bridge_checks], md),
     ]
     if found := notes(rows):
         parts += ["", *(f"{'- ' if md else '  '}{n}" for n in found)]

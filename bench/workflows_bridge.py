@@ -14,6 +14,12 @@ def fanout(n: int) -> list[int]:
 
 
 @task()
+def fanout_bump(n: int, bump: int) -> list[int]:
+    """The fan-out with leaf 0 given `bump`: change it, and n - 1 leaves are cache hits."""
+    return [add_one(i + bump if i == 0 else i) for i in range(n)]
+
+
+@task()
 def chain(n: int) -> int:
     return n if n == 0 else chain(n - 1)
 

@@ -9,11 +9,41 @@ reads back), and rows go to ``executemany`` as plain tuples or dicts.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import json.encoder
+from collections.abc import Callable, Iterable
 from functools import cached_property
 from typing import Any
 
 from sqlalchemy import JSON, Connection, Engine, Table
+
+
+class JSONText:
+    """A JSON column's value already encoded (as ``json.dumps`` would): written as it is."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def _json_encoder() -> Callable[[Any], str]:
+    """``json.dumps`` with its defaults, from one C encoder made once: ``dumps`` makes one
+    per call, which costs more than encoding the small values of a row."""
+    make = json.encoder.c_make_encoder
+    if make is None:  # a Python built without the _json accelerator
+        return json.dumps
+    chunks = make(None, json.JSONEncoder().default, json.encoder.encode_basestring_ascii,
+                  None, ": ", ", ", False, False, True)
+    return lambda value: "".join(chunks(value, 0))
+
+
+encode_json = _json_encoder()
+
+
+def _column_text(value: Any) -> Any:
+    if value is None:
+        return None
+    return value.text if type(value) is JSONText else encode_json(value)
 
 
 class BulkStatement:
@@ -41,14 +71,13 @@ class BulkStatement:
         if not rows:
             return
         sql, positional, spec = self._compiled
-        encode = json.dumps
+        encode = _column_text
         values = [
-            [encode(row[name]) if is_json and row[name] is not None else row[name]
-             for name, is_json in spec]
+            tuple([encode(row[name]) if is_json else row[name] for name, is_json in spec])
             for row in rows
         ]
         if positional:
-            conn.exec_driver_sql(sql, [tuple(v) for v in values])
+            conn.exec_driver_sql(sql, values)
         else:
             names = [name for name, _ in spec]
             conn.exec_driver_sql(sql, [dict(zip(names, v, strict=True)) for v in values])

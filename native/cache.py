@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from bridge.native.context import CONTEXT_READ_PREFIX, marks_unchanged
 from bridge.native.custom_values import get_type_registry
-from bridge.native.file import files_unchanged
+from bridge.native.file import files_unchanged, one_look_per_path
 from bridge.native.store import CachedCall, CallGraphStore
 
 if TYPE_CHECKING:
@@ -56,34 +56,51 @@ class CachePolicy:
         jobs = list(jobs)
         found = self.store.lookup_calls(job.call_hash for job in jobs)
         hits = {}
-        for job in jobs:
-            cached = next((c for c in found.get(job.call_hash, ()) if self.is_valid(c, job)),
-                          None)
-            if cached is None:
-                continue
-            try:
-                result = self.store.load_cached_result(cached)
-            except Exception as error:  # a value store file deleted or unreadable
-                warnings.warn(
-                    f"the cached result of {job.task.fullname} (call {job.call_hash[:8]}) "
-                    f"cannot be read ({type(error).__name__}: {error}): running it again",
-                    CacheReadWarning, stacklevel=2,
-                )
-                continue
-            if _registry.in_use and not _registry.is_valid_nested(result):
-                continue  # a custom value in it says it is no longer valid
-            hits[job.id] = (cached, result)
+        # Per distinct subtree (entries of one task share theirs): its context reads, or
+        # None when a task in it is not defined now.
+        reads_of: dict[int, list[str] | None] = {}
+        with one_look_per_path():  # a file recorded by many entries: one look
+            for job in jobs:
+                cached = next((c for c in found.get(job.call_hash, ())
+                               if self.is_valid(c, job, reads_of)), None)
+                if cached is None:
+                    continue
+                try:
+                    result = self.store.load_cached_result(cached)
+                except Exception as error:  # a value store file deleted or unreadable
+                    warnings.warn(
+                        f"the cached result of {job.task.fullname} (call {job.call_hash[:8]}) "
+                        f"cannot be read ({type(error).__name__}: {error}): running it again",
+                        CacheReadWarning, stacklevel=2,
+                    )
+                    continue
+                if _registry.in_use and not _registry.is_valid_nested(result):
+                    continue  # a custom value in it says it is no longer valid
+                hits[job.id] = (cached, result)
         return hits
 
-    def is_valid(self, cached: CachedCall, job: Job) -> bool:
-        current = self.current_task_hashes()
-        reads = []
-        for task_hash in cached.subtree_tasks:
-            if task_hash.startswith(CONTEXT_READ_PREFIX):
-                reads.append(task_hash)
-            elif task_hash not in current:
-                return False
+    def is_valid(self, cached: CachedCall, job: Job,
+                 reads_of: dict[int, list[str] | None]) -> bool:
+        key = id(cached.subtree_tasks)
+        if key in reads_of:
+            reads = reads_of[key]
+        else:
+            reads = reads_of[key] = self._context_reads(cached.subtree_tasks)
+        if reads is None:
+            return False
         if reads and not marks_unchanged(reads, job.context):
             return False
         full = job.option("check_valid", job.task.check_valid) == "full"
         return files_unchanged(cached.subtree_files if full else cached.result_files)
+
+    def _context_reads(self, subtree_tasks: list[str]) -> list[str] | None:
+        """The context reads recorded in a subtree; None when a task hash in it is not
+        the hash of a task defined now (an edited task: the entry is stale)."""
+        current = self.current_task_hashes()
+        reads = []
+        for task_hash in subtree_tasks:
+            if task_hash.startswith(CONTEXT_READ_PREFIX):
+                reads.append(task_hash)
+            elif task_hash not in current:
+                return None
+        return reads

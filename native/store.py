@@ -6,7 +6,7 @@ import os
 import random
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +37,7 @@ from bridge.native.values import DEFAULT_INLINE_LIMIT, ValueStore, dumps, loads,
 
 LOOKUP_CHUNK = 500
 LOOKUP_SQL = (
-    "SELECT calls.call_hash, calls.task_hash, calls.result_hash, calls.subtree_tasks, "
+    "SELECT calls.call_hash, calls.result_hash, calls.subtree_tasks, "
     "calls.result_files, calls.subtree_files, calls.subtree_counts, stored_values.data, "
     "stored_values.location "
     "FROM calls JOIN stored_values ON stored_values.value_hash = calls.result_hash"
@@ -57,10 +57,9 @@ class StoreError(Exception):
     """The store cannot be opened or used as asked; the message says what to do."""
 
 
-@dataclass
+@dataclass(slots=True)
 class CachedCall:
     call_hash: str
-    task_hash: str
     result_hash: str
     subtree_tasks: list[str]
     result_files: list[list[str]]
@@ -264,18 +263,19 @@ class CallGraphStore(Record):
     # -- reads for the scheduler ---------------------------------------------------------
 
     def lookup_calls(self, call_hashes: Iterable[str]) -> dict[str, list[CachedCall]]:
-        """Cache entries by call hash, newest first."""
+        """Cache entries by call hash, newest first. Entries with equal JSON text share its
+        decoded value (the calls of one task mostly record the same subtree and files):
+        treat those values as read-only."""
         found: dict[str, list[CachedCall]] = {}
-        wanted = list(call_hashes)
+        decode = _shared_decoder()
         with self.engine.connect() as conn:
-            for chunk in chunks(wanted, LOOKUP_CHUNK):
-                for row in select_where_in(conn, LOOKUP_SQL, "calls.call_hash", chunk,
-                                           "ORDER BY calls.created DESC"):
-                    call_hash, task_hash, result_hash, tasks_, files, subtree, counts = row[:7]
+            for chunk in chunks(list(call_hashes), LOOKUP_CHUNK):
+                for (call_hash, result_hash, tasks_, files, subtree, counts, data,
+                     location) in select_where_in(conn, LOOKUP_SQL, "calls.call_hash", chunk,
+                                                  "ORDER BY calls.created DESC"):
                     found.setdefault(call_hash, []).append(CachedCall(
-                        call_hash, task_hash, result_hash, decode_json(tasks_),
-                        decode_json(files), decode_json(subtree), decode_json(counts), *row[7:],
-                    ))
+                        call_hash, result_hash, decode(tasks_), decode(files),
+                        decode(subtree), decode(counts), data, location))
         return found
 
     def cached_task_hashes(self) -> set[str]:
@@ -343,6 +343,21 @@ class CallGraphStore(Record):
             statement = BulkStatement(self.engine, update_jobs.values(**values), jobs)
             self._job_updates[columns] = statement
         return statement
+
+
+def _shared_decoder() -> Callable[[Any], Any]:
+    """decode_json, decoding each distinct text once."""
+    decoded: dict[Any, Any] = {}
+
+    def decode(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value  # NULL, or already parsed (psycopg)
+        found = decoded.get(value, decoded)
+        if found is decoded:
+            found = decoded[value] = decode_json(value)
+        return found
+
+    return decode
 
 
 def _dialect_insert(engine: Engine) -> Any:
