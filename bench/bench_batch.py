@@ -3,7 +3,8 @@
 
 Usage (from the repo root, after `bash bench/setup.sh`):
 
-    .venv/bin/python bench/bench_batch.py [--jobs 1000 10000] [--redun-jobs 1000] [--poll 1.0]
+    .venv/bin/python bench/bench_batch.py [--jobs 1000 10000] [--redun-jobs [N ...]]
+                                          [--poll 1.0] [--trickle SECONDS]
 
 The parent starts one moto server on 127.0.0.1 in moto's no-container Batch mode (a job
 is marked SUCCEEDED as soon as it is submitted, so what is timed is the engines' own work:
@@ -14,7 +15,9 @@ every call ends in "output not found", which catch() turns into a value. The chi
 `scheduler.run(...)` (wall and its process's CPU; bridge's child also the CPU of its main
 thread, the engine, so the rest is the executor's threads, and counts the AWS requests
 its executor makes); the parent's own CPU meanwhile is moto's (it serves in a thread).
-redun at 10,000 takes very long: --redun-jobs 0 leaves it out.
+redun at 10,000 takes very long: it runs at 1,000 unless --redun-jobs says otherwise (no
+number leaves it out). --trickle holds an array's children RUNNING and ends them over that
+many seconds, so that the pollers see children end over many ticks.
 
 Target (issue 14): bridge's overhead per job at the largest --jobs is at most that at the
 smallest, and its poller describes no finished array child more than once.
