@@ -1,6 +1,6 @@
 """The AWS Batch calls the aws_batch executor makes, batched so that thousands of jobs
-cost tens of requests per poll: describe 100 jobs a request, and list an array job's
-finished children by status instead of describing each."""
+cost tens of requests per poll: describe 100 jobs a request, list an array job's children
+by status (1,000 a request) instead of describing each."""
 
 from __future__ import annotations
 
@@ -14,12 +14,18 @@ IN_FLIGHT = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING")
 FINISHED = ("SUCCEEDED", "FAILED")
 LOG_GROUP = "/aws/batch/job"
 DESCRIBE_CHUNK = 100
+LIST_PAGE = 1000  # job summaries a ListJobs request by status returns at most
 MAX_ARRAY_SIZE = 10_000
 
 
 def chunks(items: list, size: int) -> Iterator[list]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+def child_index(job_id: str) -> int:
+    """The index of an array child from its id (``<array id>:<index>``)."""
+    return int(job_id.rpartition(":")[2])
 
 
 def job_name(prefix: str, task_name: str) -> str:

@@ -63,15 +63,18 @@ class Submitter:
             self._adoptable = find_in_flight(self.aws, self.options["queue"], self.prefix,
                                              self.scratch)
         groups: dict[str, tuple[dict[str, Any], list[Call]]] = {}
+        adopted_jobs: dict[str, dict[int, str]] = {}
         for call in calls:
             adopted = self._adoptable.pop(call.key, None)
             if adopted is not None:
                 log.info("re-attached %s to Batch job %s", call.work.task.fullname,
                          adopted[0])
-                self.tracker.track(*adopted, call.key)
+                adopted_jobs.setdefault(adopted[0], {})[adopted[1]] = call.key
                 continue
             options = batch_request.job_options(self.options, call.work)
             groups.setdefault(json.dumps(options, sort_keys=True), (options, []))[1].append(call)
+        for batch_id, adopted_calls in adopted_jobs.items():
+            self.tracker.track(batch_id, adopted_calls)
         for options, group in groups.values():
             for chunk in batch_api.chunks(group, batch_api.MAX_ARRAY_SIZE):
                 self._submit_group(options, chunk)
@@ -79,7 +82,8 @@ class Submitter:
     def _submit_group(self, options: dict[str, Any], calls: list[Call]) -> None:
         """Package ``calls`` (which agree on their job's ``options``) and submit them as
         one job (an array when more than one)."""
-        list(self.io.map(self._package, calls))
+        code = None if options["script"] else self._code_url(calls[0].work.task)
+        list(self.io.map(lambda call: self._package(call, code), calls))
         # outputs of an earlier run of the same call must not pass for this run's
         self.aws.delete([join(c.folder, name) for c in calls for name in (OUTPUT, "stdout")])
         array = len(calls) > 1
@@ -92,8 +96,8 @@ class Submitter:
             command=batch_request.command(options["script"], target, array),
             size=len(calls))
         batch_id = self.aws.client("batch").submit_job(**request)["jobId"]
-        for index, call in enumerate(calls):
-            self.tracker.track(batch_id, index if array else SINGLE, call.key)
+        self.tracker.track(batch_id, {index if array else SINGLE: call.key
+                                      for index, call in enumerate(calls)})
 
     def _manifest(self, calls: list[Call]) -> str:
         """An array job's list of call folders, from which each child picks its own."""
@@ -101,14 +105,15 @@ class Submitter:
         self.aws.write(url, json.dumps({"calls": [c.folder for c in calls]}).encode())
         return url
 
-    def _package(self, call: Call) -> None:
+    def _package(self, call: Call, code: str | None) -> None:
+        """Write the call's input to its folder (``code``: the workflow's archive, which
+        the calls of a group share and which is uploaded before them, once)."""
         if call.work.is_script:
             from bridge.native.script import prepare_script
 
             self.aws.write(join(call.folder, "script.sh"),
                            prepare_script(**call.work.kwargs).encode())
         else:
-            code = self._code_url(call.work.task)
             self.aws.write(join(call.folder, INPUT), pack_call(call.work, code))
 
     def _code_url(self, task: Any) -> str | None:

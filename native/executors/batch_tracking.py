@@ -27,18 +27,18 @@ class Call:
 @dataclass
 class Job:
     """A Batch job being polled: a single job, or an array whose wanted children are
-    the indices of ``calls``."""
+    the indices of ``calls``, of which those in ``pending`` have not ended."""
 
     batch_id: str
     array: bool
     calls: dict[int, str] = field(default_factory=dict)
-    finished: set[int] = field(default_factory=set)
-    seen: int = 0  # finished children already listed
+    pending: set[int] = field(default_factory=set)
+    seen: int = 0  # the array's finished children (all of them, wanted or not) last polled
 
     def unfinished_ids(self) -> list[str]:
         """The Batch ids to terminate: the job, and its unfinished children (some
         stand-ins, moto, do not pass a parent's end to its children)."""
-        children = [f"{self.batch_id}:{i}" for i in self.calls if i not in self.finished]
+        children = [f"{self.batch_id}:{i}" for i in self.pending]
         return [self.batch_id, *(children if self.array else [])]
 
 
@@ -73,21 +73,32 @@ class Tracker:
         with self._lock:
             return [c for c in calls if self._calls.pop(c.key, None) is not None]
 
-    def track(self, batch_id: str, index: int, key: str) -> None:
-        """Call ``key`` runs as Batch job ``batch_id`` (child ``index`` of an array)."""
+    def track(self, batch_id: str, calls: dict[int, str]) -> None:
+        """The calls (index -> call key) run as Batch job ``batch_id``: as the children of
+        an array at those indices, or as the job itself (index SINGLE). All at once, so
+        that the poller never sees an array only partly tracked."""
         with self._lock:
-            job = self._jobs.setdefault(batch_id, Job(batch_id, array=index != SINGLE))
-            job.calls[index] = key
+            job = self._jobs.setdefault(batch_id, Job(batch_id, array=SINGLE not in calls))
+            job.calls.update(calls)
+            job.pending.update(calls)
 
     def jobs(self) -> dict[str, Job]:
         with self._lock:
             return dict(self._jobs)
 
-    def finish(self, job: Job, index: int) -> Call | None:
-        """Child ``index`` of ``job`` ended; returns its call unless nobody waits on it."""
+    def unfinished(self, job: Job) -> set[int]:
+        """The indices of ``job``'s wanted children that have not ended (a copy)."""
         with self._lock:
-            job.finished.add(index)
-            if len(job.finished) == len(job.calls):
+            return set(job.pending)
+
+    def finish(self, job: Job, index: int) -> Call | None:
+        """Child ``index`` of ``job`` ended; returns its call unless nobody waits on it
+        (or its end was already seen)."""
+        with self._lock:
+            if index not in job.pending:
+                return None
+            job.pending.discard(index)
+            if not job.pending:
                 self._jobs.pop(job.batch_id, None)
             return self._calls.pop(job.calls[index], None)
 
@@ -95,6 +106,6 @@ class Tracker:
         """Stop polling every job; returns them and the calls they still owed."""
         with self._lock:
             jobs, self._jobs = list(self._jobs.values()), {}
-            keys = [job.calls[i] for job in jobs for i in job.calls if i not in job.finished]
+            keys = [job.calls[i] for job in jobs for i in job.pending]
             calls = [self._calls.pop(key) for key in dict.fromkeys(keys) if key in self._calls]
         return jobs, calls
