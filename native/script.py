@@ -388,9 +388,9 @@ def _script_error(code: int, scratch: str, workdir: str, outputs: Any) -> Script
     reason = f"script exited with code {code}"
     if code in (MISSING_INPUT_EXIT, OUTPUT_FAILED_EXIT):
         named = [line for line in lines if line.startswith("bridge: could not stage")]
-        if named:  # the reason leads; the tail keeps what the copying tool said
-            reason = named[-1].removeprefix("bridge: ")
-            lines = [line for line in lines if line not in named]
+        if named:  # the first leads; the tail keeps the others and what the tools said
+            reason = named[0].removeprefix("bridge: ")
+            lines = [line for line in lines if line != named[0]]
     elif lines and lines[-1].strip():  # the last word of a failing tool is often the why
         reason += f"; last stderr line: {lines[-1].strip()}"
     # The first line is whole: the run's one-line summary shows it alone.

@@ -187,13 +187,13 @@ def test_s3_folders_staged_in_and_out(scheduler: Any, s3_bucket: str) -> None:
     assert result.file("n.txt").read().strip() == "2"  # a.fa and the sub folder
 
 
-def _s3_batch(bucket: str, n: int, missing: int | None = None) -> tuple[list, list]:
-    """n S3 inputs (the one at index ``missing`` never written) staged to nested local
+def _s3_batch(bucket: str, n: int, missing: tuple[int, ...] = ()) -> tuple[list, list]:
+    """n S3 inputs (those at the indices ``missing`` never written) staged to nested local
     paths, and n S3 outputs the command makes from them."""
     inputs, outputs = [], []
     for i in range(n):
         remote = File(f"s3://{bucket}/reads/r{i}.txt")
-        if i != missing:
+        if i not in missing:
             remote.write(f"read {i}\n")
         inputs.append(remote.stage(f"in/sub{i % 2}/r{i}.txt"))
         outputs.append(File(f"s3://{bucket}/results/r{i}.out").stage(f"out/r{i}.out"))
@@ -211,12 +211,13 @@ def test_many_s3_files_are_staged_in_and_out(scheduler: Any, s3_bucket: str) -> 
 
 
 def test_a_missing_s3_input_among_many_is_named(scheduler: Any, s3_bucket: str) -> None:
-    inputs, outputs = _s3_batch(s3_bucket, 6, missing=4)
+    inputs, outputs = _s3_batch(s3_bucket, 6, missing=(1, 4))
     with pytest.raises(ScriptError) as caught:
         scheduler.run(script(_COPY_ALL, inputs=inputs, outputs=outputs, tempdir=True))
     first_line = str(caught.value).splitlines()[0]
     assert first_line.startswith(
-        f"could not stage in the input s3://{s3_bucket}/reads/r4.txt (as in/sub0/r4.txt)")
+        f"could not stage in the input s3://{s3_bucket}/reads/r1.txt (as in/sub1/r1.txt)")
+    assert f"s3://{s3_bucket}/reads/r4.txt (as in/sub0/r4.txt)" in str(caught.value)
     assert caught.value.exit_code == 98
     assert not File(f"s3://{s3_bucket}/results/r0.out").exists()  # the command never ran
 
@@ -244,9 +245,9 @@ def test_s3_staging_needs_only_the_aws_cli(tmp_path: Path, s3_bucket: str) -> No
         pytest.skip("/usr/bin/python3 has botocore: this machine cannot show the fallback")
     env = {**os.environ, "PATH": f"{tools}:/usr/bin:/bin"}
 
-    def run(n: int, missing: int | None = None) -> subprocess.CompletedProcess:
+    def run(n: int, missing: tuple[int, ...] = ()) -> subprocess.CompletedProcess:
         inputs, outputs = _s3_batch(s3_bucket, n, missing)
-        work = tmp_path / f"work{missing}"
+        work = tmp_path / f"work{n}"
         work.mkdir()
         text = prepare_script(_COPY_ALL, inputs=inputs, outputs=outputs)
         return subprocess.run(["bash", "-euo", "pipefail", "-c", text], cwd=work, env=env,
@@ -256,7 +257,7 @@ def test_s3_staging_needs_only_the_aws_cli(tmp_path: Path, s3_bucket: str) -> No
     assert done.returncode == 0, done.stderr
     assert [File(f"s3://{s3_bucket}/results/r{i}.out").read() for i in range(3)] == [
         "READ 0\n", "READ 1\n", "READ 2\n"]
-    failed = run(4, missing=3)  # r3 was never written
+    failed = run(4, missing=(3,))  # r3 was never written
     assert failed.returncode == 98
     assert (f"bridge: could not stage in the input s3://{s3_bucket}/reads/r3.txt "
             "(as in/sub1/r3.txt)") in failed.stderr
