@@ -51,8 +51,9 @@ def _paths(n: int, prefix: str) -> tuple[list[tuple[str, str]], list[tuple[str, 
 # --- child side: runs under either engine's python ---------------------------------------
 
 
-def child(engine: str, n: int, prefix: str) -> dict[str, float]:
-    """Seconds of a whole script() call (and, for bridge, of its body alone)."""
+def child(engine: str, n: int, prefix: str, what: str) -> dict[str, float]:
+    """Seconds of a whole script() call and, for bridge, of its body alone (only that
+    when ``what`` is "staging")."""
     inputs, outputs = _paths(n, prefix)
     if engine == "bridge":
         from bridge import File, Scheduler, script
@@ -64,6 +65,8 @@ def child(engine: str, n: int, prefix: str) -> dict[str, float]:
         start = time.perf_counter()
         run_script(COMMAND, staged(inputs), ScriptOutputs(staged(outputs)), tempdir=True)
         body = time.perf_counter() - start
+        if what == "staging":
+            return {"staging": body}
         scheduler = Scheduler(db_uri="sqlite:///bench.db")
         scheduler.store  # noqa: B018  opened before timing, as redun's load() below
         _, outputs = _paths(n, prefix + "-call")
@@ -86,9 +89,9 @@ def child(engine: str, n: int, prefix: str) -> dict[str, float]:
     return result
 
 
-def child_main(engine: str, n: str, prefix: str, result_path: str) -> None:
+def child_main(engine: str, n: str, prefix: str, what: str, result_path: str) -> None:
     try:
-        result: dict[str, object] = child(engine, int(n), prefix)
+        result: dict[str, object] = child(engine, int(n), prefix, what)
     except Exception as error:
         result = {"error": f"{type(error).__name__}: {error}"[:300]}
     Path(result_path).write_text(json.dumps(result))
@@ -104,7 +107,7 @@ def _aws_cp(work: Path, env: dict[str, str]) -> float:
     return time.perf_counter() - start
 
 
-def measure(n: int, repeat: int, redun_repeat: int, engines: list[str], work: Path
+def measure(n: int, repeat: int, redun_repeat: int, staging_only: bool, work: Path
             ) -> dict[str, float]:
     """Best seconds of each row, keyed by row name (redun, slow, runs --redun-repeat times)."""
     import boto3
@@ -119,6 +122,8 @@ def measure(n: int, repeat: int, redun_repeat: int, engines: list[str], work: Pa
     env = {**os.environ, "PATH": f"{tools}{os.pathsep}{os.environ['PATH']}"}
     os.environ["PATH"] = env["PATH"]  # what the children inherit
     best: dict[str, float] = {}
+    engines = ["bridge"] if staging_only else ["bridge", "redun"]
+    what = "staging" if staging_only else "all"
 
     def keep(name: str, seconds: float) -> None:
         best[name] = min(seconds, best.get(name, seconds))
@@ -129,7 +134,8 @@ def measure(n: int, repeat: int, redun_repeat: int, engines: list[str], work: Pa
             folder = work / f"{engine}-{attempt}"
             folder.mkdir()
             prefix = f"out-{engine}-{attempt}"
-            found = run_script_child(__file__, engine, [str(n), prefix], folder, CHILD_TIMEOUT)
+            found = run_script_child(__file__, engine, [str(n), prefix, what], folder,
+                                     CHILD_TIMEOUT)
             if "error" in found:
                 raise SystemExit(f"{engine}: {found['error']}")
             for name, seconds in found.items():
@@ -144,10 +150,9 @@ def measure(n: int, repeat: int, redun_repeat: int, engines: list[str], work: Pa
 def report(best: dict[str, float], n: int) -> str:
     unit = best["aws s3 cp, one file"]
     rows = [("aws s3 cp, one file", unit),
-            (f"bridge staging, {n} in + {n} out", best["bridge staging"]),
-            (f"bridge script(), {n} in + {n} out", best["bridge call"])]
-    if "redun call" in best:
-        rows.append((f"redun script(), {n} in + {n} out", best["redun call"]))
+            (f"bridge staging, {n} in + {n} out", best["bridge staging"])]
+    rows += [(f"{engine} script(), {n} in + {n} out", best[f"{engine} call"])
+             for engine in ("bridge", "redun") if f"{engine} call" in best]
     lines = [f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", "",
              f"| {'what':<36} | seconds | x aws s3 cp |", f"|{'-' * 38}|--------:|------------:|"]
     lines += [f"| {what:<36} | {seconds:7.2f} | {seconds / unit:11.2f} |"
@@ -171,18 +176,19 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--redun-repeat", type=int, default=1,
                         help="redun's runs (some minutes each: a process per file)")
-    parser.add_argument("--no-redun", action="store_true", help="bridge and aws s3 cp only")
+    parser.add_argument("--staging-only", action="store_true",
+                        help="time bridge's staging and aws s3 cp only (an older bridge, whose"
+                             " per-file staging takes minutes)")
     args = parser.parse_args()
     for engine, python in PYTHONS.items():
-        if not python.exists() and not (engine == "redun" and args.no_redun):
+        if not python.exists() and not (engine == "redun" and args.staging_only):
             raise SystemExit(f"{python} is missing ({engine}): run `bash bench/setup.sh`")
     from bench_files import start_moto
 
     server = start_moto()
     work = Path(tempfile.mkdtemp(prefix="bridge-bench-s3-staging-"))
     try:
-        engines = ["bridge"] if args.no_redun else ["bridge", "redun"]
-        best = measure(args.files, args.repeat, args.redun_repeat, engines, work)
+        best = measure(args.files, args.repeat, args.redun_repeat, args.staging_only, work)
     finally:
         server.stop()  # type: ignore[attr-defined]
         shutil.rmtree(work, ignore_errors=True)
