@@ -8,7 +8,7 @@ text in the job's bash script, which runs it as
 on the machine that runs the job (here, or in a container without bridge). ``down`` copies
 each ``s3://`` SOURCE to a local TARGET, ``up`` each local SOURCE to an ``s3://`` TARGET,
 all at once through s3transfer. It needs only python3 (3.8 or later) with botocore and
-s3transfer, which boto3 and the pip-installed AWS CLI both bring; without them it exits
+s3transfer, which boto3 and the pip-installed AWS CLI (v1) both bring; without them it exits
 with :data:`NO_STAGER_EXIT` and the script falls back to one ``aws s3 cp`` per file. Every
 copy that fails is named on stderr by MESSAGE (a ``str.format`` text with the fields
 ``remote`` and ``local``) followed by the error, and then it exits with EXIT.
@@ -23,6 +23,7 @@ CONCURRENCY = 16
 
 def main(argv):
     try:
+        _find_botocore()
         import botocore.config
         import botocore.session
         from s3transfer.manager import TransferConfig, TransferManager
@@ -51,6 +52,16 @@ def main(argv):
         print("bridge: " + message.format(remote=remote, local=local), file=sys.stderr)
         print("  " + str(error), file=sys.stderr)
     return fail_exit if failed else 0
+
+
+def _find_botocore():
+    """Make botocore importable: installed on its own (boto3 brings it), or the copy that
+    recent AWS CLI v1 releases carry inside the awscli package, which importing awscli
+    makes importable as botocore and s3transfer."""
+    try:
+        import botocore  # noqa: F401
+    except ImportError:
+        import awscli  # noqa: F401
 
 
 def _start(manager, direction, source, target):
