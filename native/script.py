@@ -3,14 +3,17 @@
 The work is split in layers so that every executor runs the very same shell script:
 
 - :func:`prepare_script` turns (command, inputs, outputs) into one plain bash script.
-  It stages the inputs in (``cp``, ``aws s3 cp``, ``curl``; an input that cannot be
-  staged is named on stderr, with exit :data:`MISSING_INPUT_EXIT`), makes the folders
-  that staged output files go in, runs the command in a subshell (its stdout is the
-  script's stdout; staging messages go to stderr), checks that every staged output was
-  written (else it names the missing ones and exits with :data:`MISSING_OUTPUT_EXIT`),
-  and stages the outputs out. It needs bash and
-  coreutils, plus the AWS CLI for ``s3://`` and curl for ``http(s)://`` inputs, and no
-  bridge: a container runs it as-is with ``bash -euo pipefail script.sh`` in an empty
+  It stages the inputs in (every ``s3://`` file in one python3 process,
+  :mod:`s3_stager`, else ``aws s3 cp`` each; ``cp``, ``curl`` and ``aws s3 cp --recursive``
+  for the rest; an input that cannot be staged is named on stderr, with exit
+  :data:`MISSING_INPUT_EXIT`), makes the folders that staged output files go in, runs the
+  command in a subshell (its stdout is the script's stdout; staging messages go to
+  stderr), checks that every staged output was written (else it names the missing ones
+  and exits with :data:`MISSING_OUTPUT_EXIT`), and stages the outputs out the same way
+  (an S3 file that cannot be written is named, exit :data:`OUTPUT_FAILED_EXIT`). It needs
+  bash and coreutils, plus for ``s3://`` files python3 with botocore (boto3 or the
+  pip-installed AWS CLI bring it) or else the AWS CLI, and curl for ``http(s)://`` inputs;
+  no bridge: a container runs it as-is with ``bash -euo pipefail script.sh`` in an empty
   working folder.
 - :func:`finish_script` turns the outputs' shape into the call's result: each staged
   file becomes its remote File, ``File("-")`` becomes the script's stdout (text).
@@ -25,6 +28,7 @@ and runs ``prepare_script(**work.kwargs)`` in its image, then
 
 from __future__ import annotations
 
+import functools
 import os
 import shlex
 import shutil
@@ -33,17 +37,24 @@ import tempfile
 import textwrap
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
+from pathlib import Path
 from typing import Any
 
 from bridge.native.children import run_child
 from bridge.native.expression import TaskCall, contains_expression
 from bridge.native.file import Dir, File, StagingFile, _Staging
 from bridge.native.hashing import hash_value
+from bridge.native.s3_stager import NO_STAGER_EXIT
 from bridge.native.task import namespace, task
 
 SCRIPT_TASK_NAME = "bridge.script"
 MISSING_OUTPUT_EXIT = 97
 MISSING_INPUT_EXIT = 98
+OUTPUT_FAILED_EXIT = 99
+INPUT_FAILED = ("could not stage in the input {remote} (as {local}): check that it exists and"
+                " can be read")
+OUTPUT_FAILED = ("could not stage out the output {local} (to {remote}): check that its bucket"
+                 " exists and can be written")
 STDERR_TAIL_LINES = 20
 
 ScriptOutputListener = Callable[[str, str], None]
@@ -200,19 +211,19 @@ def prepare_script(command: str, inputs: Any = (), outputs: Any = None,
                    tempdir: bool = False) -> str:
     """The whole job as one bash script: stage in, run the command, stage out. The
     folder it runs in is the runner's choice (``tempdir`` tells :func:`run_script`)."""
+    inputs_staged = list(iter_staging(inputs))
     outputs_staged = list(iter_staging(outputs))
     lines = [
         "set -euo pipefail",
         "bridge_input_failed() {",
-        '  echo "bridge: could not stage in the input $1 (as $2): check that it exists and'
-        ' can be read" >&2',
+        f'  echo "bridge: {INPUT_FAILED.format(remote="$1", local="$2")}" >&2',
         f"  exit {MISSING_INPUT_EXIT}",
         "}",
-        "# stage in",
     ]
-    lines += [f"{_unless_same(staging)}{{ {staging.shell_stage()}; }} >&2 || bridge_input_failed "
-              f"{shlex.quote(staging.remote.path)} {shlex.quote(staging.local.path)}"
-              for staging in iter_staging(inputs)]
+    if any(_in_one_process(s) for s in inputs_staged + outputs_staged):
+        lines += _s3_stager_function()
+    lines += ["# stage in", *_staged_together(
+        "down", MISSING_INPUT_EXIT, INPUT_FAILED, inputs_staged, _stage_in_line)]
     parents = sorted({os.path.dirname(s.local.path) for s in outputs_staged
                       if isinstance(s, StagingFile)} - {""})
     lines += [f"mkdir -p {shlex.quote(parent)}" for parent in parents]
@@ -230,9 +241,59 @@ def prepare_script(command: str, inputs: Any = (), outputs: Any = None,
             f"  exit {MISSING_OUTPUT_EXIT}",
             "fi",
         ]
-        lines += [f"{_unless_same(staging)}{{ {staging.shell_unstage()}; }} >&2"
-                  for staging in outputs_staged]
+        lines += _staged_together(
+            "up", OUTPUT_FAILED_EXIT, OUTPUT_FAILED, outputs_staged, _stage_out_line)
     return "\n".join(lines) + "\n"
+
+
+def _stage_in_line(staging: _Staging) -> str:
+    return (f"{_unless_same(staging)}{{ {staging.shell_stage()}; }} >&2 || bridge_input_failed "
+            f"{shlex.quote(staging.remote.path)} {shlex.quote(staging.local.path)}")
+
+
+def _stage_out_line(staging: _Staging) -> str:
+    return f"{_unless_same(staging)}{{ {staging.shell_unstage()}; }} >&2"
+
+
+def _in_one_process(staging: _Staging) -> bool:
+    """S3 files are staged together by the S3 stager; folders and other files one by one."""
+    return isinstance(staging, StagingFile) and staging.remote.path.startswith("s3://")
+
+
+def _staged_together(direction: str, fail_exit: int, message: str, staged: list[_Staging],
+                     one_line: Callable[[_Staging], str]) -> list[str]:
+    """Shell lines that stage ``staged``: every S3 file through one run of the S3 stager
+    (falling back to ``one_line`` each where the machine has no python3 with botocore),
+    the rest with ``one_line`` each."""
+    together = [s for s in staged if _in_one_process(s)]
+    lines = [one_line(s) for s in staged if not _in_one_process(s)]
+    if not together:
+        return lines
+    pairs = [(s.remote.path, s.local.path) if direction == "down" else
+             (s.local.path, s.remote.path) for s in together]
+    words = [direction, str(fail_exit), shlex.quote(message)]
+    words += [shlex.quote(path) for pair in pairs for path in pair]
+    return [
+        "bridge_status=0",
+        f"bridge_s3 {' '.join(words)} >&2 || bridge_status=$?",
+        f'if [ "$bridge_status" = {NO_STAGER_EXIT} ]; then  # no botocore: the AWS CLI per file',
+        *(f"  {one_line(s)}" for s in together),
+        'elif [ "$bridge_status" != 0 ]; then',
+        '  exit "$bridge_status"',
+        "fi",
+        *lines,
+    ]
+
+
+@functools.cache
+def _s3_stager_function() -> list[str]:
+    """A bash function ``bridge_s3`` that runs :mod:`s3_stager` (its text inline, so the
+    job needs no bridge) with python3, or returns its "no stager" exit without one."""
+    source = (Path(__file__).parent / "s3_stager.py").read_text()
+    end = "BRIDGE_S3_STAGER"
+    return ["bridge_s3() {",
+            f"  command -v python3 >/dev/null || return {NO_STAGER_EXIT}",
+            f"  python3 - \"$@\" <<'{end}'", *source.splitlines(), end, "}"]
 
 
 def _unless_same(staging: _Staging) -> str:
@@ -325,11 +386,11 @@ def _script_error(code: int, scratch: str, workdir: str, outputs: Any) -> Script
                 f"script did not write its output(s) {', '.join(missing)}: write them in the "
                 f"command, or drop them from outputs {kept}", code, scratch)
     reason = f"script exited with code {code}"
-    if code == MISSING_INPUT_EXIT:
-        named = [line for line in lines if line.startswith("bridge: could not stage in")]
-        if named:  # the reason leads; the tail keeps what the copying tool said
-            reason = named[-1].removeprefix("bridge: ")
-            lines = [line for line in lines if line not in named]
+    if code in (MISSING_INPUT_EXIT, OUTPUT_FAILED_EXIT):
+        named = [line for line in lines if line.startswith("bridge: could not stage")]
+        if named:  # the first leads; the tail keeps the others and what the tools said
+            reason = named[0].removeprefix("bridge: ")
+            lines = [line for line in lines if line != named[0]]
     elif lines and lines[-1].strip():  # the last word of a failing tool is often the why
         reason += f"; last stderr line: {lines[-1].strip()}"
     # The first line is whole: the run's one-line summary shows it alone.
