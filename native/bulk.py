@@ -9,10 +9,33 @@ reads back), and rows go to ``executemany`` as plain tuples or dicts.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import json.encoder
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import JSON, Connection, Engine, Table
+
+
+class JSONText(str):
+    """A JSON column's value already encoded (as ``json.dumps`` would): written as it is."""
+
+
+def _json_encoder() -> Callable[[Any], str]:
+    """``json.dumps`` with its defaults, from one C encoder made once: ``dumps`` makes one
+    per call, which costs more than encoding the small values of a row."""
+    make = json.encoder.c_make_encoder
+    if make is None:
+        return json.dumps
+    chunks = make(None, json.JSONEncoder().default, json.encoder.encode_basestring_ascii,
+                  None, ": ", ", ", False, False, True)
+    return lambda value: "".join(chunks(value, 0))
+
+
+encode_json = _json_encoder()
+
+
+def _column_text(value: Any) -> Any:
+    return value if value is None or type(value) is JSONText else encode_json(value)
 
 
 class BulkStatement:
@@ -26,11 +49,10 @@ class BulkStatement:
         self.params = [(name, _column_name(name) in json_columns) for name in names]
 
     def run(self, conn: Connection, rows: Iterable[dict]) -> None:
-        encode = json.dumps
+        encode = _column_text
         spec = self.params
         values = [
-            [encode(row[name]) if is_json and row[name] is not None else row[name]
-             for name, is_json in spec]
+            [encode(row[name]) if is_json else row[name] for name, is_json in spec]
             for row in rows
         ]
         if not values:

@@ -429,7 +429,7 @@ class Execution(Reduction):
             if job.returned is not None:
                 with one_look_per_path():  # a File passed to 10,000 calls: one stat
                     returned = serialize_expression(job.returned, self.recorder,
-                                                    self.call_hash_of)
+                                                    self.job_of)
         except ValueStoreError as error:  # its message says what failed and what to do
             self._fail(job, error, "")
             return

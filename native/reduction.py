@@ -47,9 +47,9 @@ class Reduction:
              parent: Job | None) -> Job:
         raise NotImplementedError
 
-    def call_hash_of(self, expr: TaskCall) -> str | None:
-        job = self.expr_jobs.get(id(expr))
-        return job.call_hash if job is not None else None
+    def job_of(self, expr: TaskCall) -> Job | None:
+        """The job a reduced task call became."""
+        return self.expr_jobs.get(id(expr))
 
     def reduce(self, value: Any, parent: Job | None) -> Promise:
         if isinstance(value, Expression):
