@@ -16,8 +16,13 @@ from typing import Any
 from sqlalchemy import JSON, Connection, Engine, Table
 
 
-class JSONText(str):
+class JSONText:
     """A JSON column's value already encoded (as ``json.dumps`` would): written as it is."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
 
 
 def _json_encoder() -> Callable[[Any], str]:
@@ -35,7 +40,9 @@ encode_json = _json_encoder()
 
 
 def _column_text(value: Any) -> Any:
-    return value if value is None or type(value) is JSONText else encode_json(value)
+    if value is None:
+        return None
+    return value.text if type(value) is JSONText else encode_json(value)
 
 
 class BulkStatement:
@@ -52,13 +59,13 @@ class BulkStatement:
         encode = _column_text
         spec = self.params
         values = [
-            [encode(row[name]) if is_json else row[name] for name, is_json in spec]
+            tuple([encode(row[name]) if is_json else row[name] for name, is_json in spec])
             for row in rows
         ]
         if not values:
             return
         if self.positional:
-            conn.exec_driver_sql(self.sql, [tuple(v) for v in values])
+            conn.exec_driver_sql(self.sql, values)
         else:
             names = [name for name, _ in spec]
             conn.exec_driver_sql(self.sql, [dict(zip(names, v, strict=True)) for v in values])

@@ -38,6 +38,9 @@ if TYPE_CHECKING:
     from bridge.native.job import Job
 
 
+MAX_PENDING_JOBS = 5000
+
+
 def _recorded_jobs_only(method: Callable) -> Callable:
     """A job of a ``prov=False`` task (or beneath one) leaves no record."""
 
@@ -103,8 +106,12 @@ class Recorder:
 
     @_recorded_jobs_only
     def job_started(self, job: Job) -> None:
-        """The job's row, as it starts running (or fails or is cancelled first)."""
+        """The job's row, as it starts running (or fails or is cancelled first). A tick
+        that starts many jobs (a parent returning 100,000 calls) writes them as it goes:
+        their rows would otherwise wait in memory for the tick to end."""
         self.batch.new_jobs[job.id] = self._job_row(job)
+        if len(self.batch.new_jobs) >= MAX_PENDING_JOBS:
+            self.flush()
 
     @_recorded_jobs_only
     def job_replayed(self, job: Job, result_hash: str, result_files: list) -> None:
