@@ -19,14 +19,16 @@ class Promise:
 
     def __init__(self, ready: Ready) -> None:
         self._ready = ready
-        self._callbacks: list[tuple[Callback, Callback]] | None = []
+        # on_value, on_error, on_value, on_error, ...: flat, not one pair each, as a
+        # 100,000-call fan-out holds two pairs per call until its calls finish
+        self._callbacks: list[Callback] | None = []
         self.state = Promise.PENDING
         self.value: Any = None
         self.error: BaseException | None = None
 
     def then(self, on_value: Callback, on_error: Callback) -> None:
         if self.state == Promise.PENDING:
-            self._callbacks.append((on_value, on_error))  # type: ignore[union-attr]
+            self._callbacks += (on_value, on_error)  # type: ignore[operator]
         elif self.state == Promise.RESOLVED:
             self._ready.append((on_value, self.value))
         else:
@@ -37,14 +39,14 @@ class Promise:
             return
         self.state, self.value = Promise.RESOLVED, value
         callbacks, self._callbacks = self._callbacks, None
-        self._ready.extend((on_value, value) for on_value, _ in callbacks)  # type: ignore[union-attr]
+        self._ready.extend((on_value, value) for on_value in callbacks[::2])  # type: ignore[index]
 
     def reject(self, error: BaseException) -> None:
         if self.state != Promise.PENDING:
             return
         self.state, self.error = Promise.REJECTED, error
         callbacks, self._callbacks = self._callbacks, None
-        self._ready.extend((on_error, error) for _, on_error in callbacks)  # type: ignore[union-attr]
+        self._ready.extend((on_error, error) for on_error in callbacks[1::2])  # type: ignore[index]
 
 
 def resolved(ready: Ready, value: Any) -> Promise:
