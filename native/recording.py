@@ -61,6 +61,7 @@ class Recorder:
         self.dryrun = dryrun
         self.batch = WriteBatch()
         self._recorded_tasks: set[str] = set()
+        self._leaf_subtrees: dict[frozenset[str], tuple[list[str], str]] = {}
         self._last_flush = time.monotonic()
 
     # -- flushing ----------------------------------------------------------------------
@@ -123,8 +124,7 @@ class Recorder:
     @_recorded_jobs_only
     def job_done(self, job: Job, result_hash: str, result_files: list, returned: Any) -> None:
         """The job's end, and the cache entry it leaves for later executions."""
-        subtree_tasks = sorted(job.subtree_tasks)
-        subtree_hash = hash_parts("subtree", subtree_tasks)
+        subtree_tasks, subtree_hash = self._subtree(job.subtree_tasks)
         now = time.time()
         self.batch.calls[(job.call_hash, subtree_hash)] = {
             "call_hash": job.call_hash,
@@ -148,6 +148,16 @@ class Recorder:
             job.started = time.time()
             self.job_started(job)
         self.batch.update_job(job.id, status=status, ended=time.time(), error=error)
+
+    def _subtree(self, tasks: set[str] | frozenset[str]) -> tuple[list[str], str]:
+        """The sorted task hashes of a subtree and their hash: a leaf's (its task's shared
+        set) worked out once per task."""
+        if type(tasks) is not frozenset:
+            return _subtree_of(tasks)
+        found = self._leaf_subtrees.get(tasks)
+        if found is None:
+            found = self._leaf_subtrees[tasks] = _subtree_of(tasks)
+        return found
 
     def _job_row(self, job: Job) -> dict:
         return {
@@ -186,6 +196,11 @@ class Recorder:
             self.batch.tags.append(
                 {"entity_kind": kind, "entity_id": entity_id, "key": str(key), "value": str(value)}
             )
+
+
+def _subtree_of(tasks: set[str] | frozenset[str]) -> tuple[list[str], str]:
+    ordered = sorted(tasks)
+    return ordered, hash_parts("subtree", ordered)
 
 
 def serialize_expression(value: Any, recorder: Recorder,
