@@ -103,7 +103,9 @@ def _describe(name: str, value: Any, value_hash: str, sources: tuple[Source, ...
     described = {
         "name": name,
         "hash": value_hash,
-        "sources": [[list(sub[1:]), ch, list(path)] for sub, ch, path in sources if sub[0] == key],
+        # () for the many arguments that came from no call: json writes it as [] too.
+        "sources": [[list(sub[1:]), ch, list(path)] for sub, ch, path in sources
+                    if sub[0] == key] or (),
     }
     files = find_files(value)
     if files:

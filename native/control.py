@@ -212,7 +212,7 @@ def _evaluate_context(execution: Execution, form: SpecialForm, parent: Job | Non
     context = parent.context if parent is not None else execution.context
     value, mark = read_context(context, params["path"], params["default"])
     if parent is not None:
-        parent.subtree_tasks.add(mark)
+        parent.add_subtree_tasks((mark,))
     result = Promise(execution.ready)
     result.resolve((value, NO_SOURCES))
     return result

@@ -37,7 +37,7 @@ import gc
 import queue
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -253,10 +253,12 @@ class Execution(Reduction):
                 task, args, kwargs, identity, arg_sources, kwarg_sources)
         job = self._new_job(task, call_options, args, kwargs, arguments, identity.call_hash,
                             parent)
-        job.argument_files = argument_files
+        if argument_files:
+            job.argument_files = argument_files
         job.exported = exported_options(job)
         job.context = context
-        job.context_reads = marks
+        if marks:
+            job.context_reads = marks
         self.jobs_by_hash[key] = job
         if len(self.jobs_by_hash) - self._jobs_at_freeze >= FREEZE_EVERY:
             self._freeze_long_lived()
@@ -429,7 +431,7 @@ class Execution(Reduction):
             if job.returned is not None:
                 with one_look_per_path():  # a File passed to 10,000 calls: one stat
                     returned = serialize_expression(job.returned, self.recorder,
-                                                    self.call_hash_of)
+                                                    self.job_of)
         except ValueStoreError as error:  # its message says what failed and what to do
             self._fail(job, error, "")
             return
@@ -441,7 +443,7 @@ class Execution(Reduction):
             return
         if job.subtree_files:
             job.subtree_files = _distinct([*job.subtree_files, *result_files])
-        else:
+        elif result_files:
             job.subtree_files = result_files
         job.status = DONE
         self.recorder.job_done(job, result_hash, result_files, returned)
@@ -512,7 +514,7 @@ def _read_all(context: dict, reads: list[tuple[str, Any]], marks: list[str]) -> 
 _SCHEDULING_OPTIONS = frozenset({"_context", "_export", "nout", "prov", "tags"})
 
 
-def exported_options(job: Job) -> dict[str, Any]:
+def exported_options(job: Job) -> Mapping[str, Any]:
     """What a job hands down to the calls beneath it: the options its task exports
     (``@task(export_options=...)``), its call site exports (``.export_options(...)``) and
     its caller handed down to it, each with the value this job runs with."""

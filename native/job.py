@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import random
-import uuid
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from bridge.native.promise import Promise
@@ -16,6 +17,11 @@ PENDING, RUNNING, DONE, CACHED, FAILED, CANCELLED = (
 
 Source = tuple[tuple, str, tuple]  # (subpath in this value, call hash, path into its result)
 NO_SOURCES: tuple[Source, ...] = ()
+# What most jobs hold, shared rather than one empty container each: an execution of
+# 100,000 calls keeps them all until it ends.
+NO_FILES: tuple[list[str], ...] = ()
+NO_OPTIONS: Mapping[str, Any] = MappingProxyType({})
+_own_task: dict[str, frozenset[str]] = {}  # task hash -> {task hash}
 
 
 # Job ids come from a generator of bridge's own, seeded from the OS and reseeded in forked
@@ -25,8 +31,15 @@ os.register_at_fork(after_in_child=_ids.seed)
 
 
 def new_job_id() -> str:
-    """A random (version 4) UUID; unlike ``uuid4()`` it needs no system call per job."""
-    return str(uuid.UUID(int=_ids.getrandbits(128), version=4))
+    """A random (version 4) UUID as text; unlike ``uuid4()`` it needs no system call per
+    job, and unlike ``str(UUID(...))`` no object."""
+    digits = "%032x" % (_ids.getrandbits(128) & _UUID_RANDOM | _UUID_V4)
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
+
+
+# The bits a version 4 UUID fixes: its version (4) and its variant (RFC 4122).
+_UUID_V4 = 4 << 76 | 0x8000 << 48
+_UUID_RANDOM = ~(0xF000 << 64 | 0xC000 << 48)
 
 
 class Job:
@@ -85,12 +98,17 @@ class Job:
             normalise_limits(call_options["limits"])
             if call_options and "limits" in call_options else task.limits
         )
-        self.subtree_tasks: set[str] = {task.hash}
+        # The task hashes beneath a call (and the context marks read there): a leaf's
+        # is its task's own, shared; a parent's becomes a set of its own as it grows.
+        own = _own_task.get(task.hash)
+        if own is None:
+            own = _own_task[task.hash] = frozenset((task.hash,))
+        self.subtree_tasks: set[str] | frozenset[str] = own
         # [uri, hash] of the files in this call's arguments, as read when it was called;
         # and of the files in the arguments and results of every call beneath it, plus
         # its own result's (what a parent's cache entry is checked against).
-        self.argument_files: list[list[str]] = []
-        self.subtree_files: list[list[str]] = []
+        self.argument_files: list[list[str]] | tuple[list[str], ...] = NO_FILES
+        self.subtree_files: list[list[str]] | tuple[list[str], ...] = NO_FILES
         # {task name: calls} beneath a parent, itself included; None for a leaf.
         self.subtree_counts: dict[str, int] | None = None
         self.returned: Any = None
@@ -99,11 +117,22 @@ class Job:
         self.context: dict = {}
         # Marks of the context values this call read (its get_context defaults and
         # options): they are in its call hash already, so only its parents keep them.
-        self.context_reads: list[str] = []
+        self.context_reads: list[str] | tuple[str, ...] = ()
         # Whether this call is recorded: a prov=False task turns recording off beneath it.
         self.prov = (parent is None or parent.prov) and bool(self.option("prov", task.prov))
         # The options this call hands down to the calls beneath it (see exported_options).
-        self.exported: dict[str, Any] = {}
+        self.exported: Mapping[str, Any] = NO_OPTIONS
+
+    def add_subtree_tasks(self, hashes: Iterable[str]) -> None:
+        """Add task hashes (or context marks) to what this job's subtree holds."""
+        if type(self.subtree_tasks) is frozenset:
+            self.subtree_tasks = set(self.subtree_tasks)
+        self.subtree_tasks.update(hashes)  # type: ignore[union-attr]
+
+    def add_subtree_files(self, files: Iterable[list[str]]) -> None:
+        if type(self.subtree_files) is not list:
+            self.subtree_files = list(self.subtree_files)
+        self.subtree_files.extend(files)  # type: ignore[union-attr]
 
     def tags(self) -> dict[str, Any]:
         """The task's tags, with the call site's (``.options(tags=...)``) over them."""

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from bridge.native import process
+from bridge.native.bulk import JSONText, encode_json
 from bridge.native.expression import (
     CallValue,
     Expression,
@@ -29,12 +30,15 @@ from bridge.native.expression import (
     record_fields,
 )
 from bridge.native.hashing import hash_parts, hash_value
-from bridge.native.job import DONE
+from bridge.native.job import DONE, FAILED
 from bridge.native.secrets import REDACTED
 from bridge.native.store import CallGraphStore, WriteBatch
 
 if TYPE_CHECKING:
     from bridge.native.job import Job
+
+
+MAX_PENDING_JOBS = 5000
 
 
 def _recorded_jobs_only(method: Callable) -> Callable:
@@ -57,6 +61,7 @@ class Recorder:
         self.dryrun = dryrun
         self.batch = WriteBatch()
         self._recorded_tasks: set[str] = set()
+        self._leaf_subtrees: dict[frozenset[str], tuple[list[str], str]] = {}
         self._last_flush = time.monotonic()
 
     # -- flushing ----------------------------------------------------------------------
@@ -102,8 +107,12 @@ class Recorder:
 
     @_recorded_jobs_only
     def job_started(self, job: Job) -> None:
-        """The job's row, as it starts running (or fails or is cancelled first)."""
+        """The job's row, as it starts running (or fails or is cancelled first). A tick
+        that starts many jobs (a parent returning 100,000 calls) writes them as it goes:
+        their rows would otherwise wait in memory for the tick to end."""
         self.batch.new_jobs[job.id] = self._job_row(job)
+        if len(self.batch.new_jobs) >= MAX_PENDING_JOBS:
+            self.flush()
 
     @_recorded_jobs_only
     def job_replayed(self, job: Job, result_hash: str, result_files: list) -> None:
@@ -115,8 +124,7 @@ class Recorder:
     @_recorded_jobs_only
     def job_done(self, job: Job, result_hash: str, result_files: list, returned: Any) -> None:
         """The job's end, and the cache entry it leaves for later executions."""
-        subtree_tasks = sorted(job.subtree_tasks)
-        subtree_hash = hash_parts("subtree", subtree_tasks)
+        subtree_tasks, subtree_hash = self._subtree(job.subtree_tasks)
         now = time.time()
         self.batch.calls[(job.call_hash, subtree_hash)] = {
             "call_hash": job.call_hash,
@@ -140,6 +148,16 @@ class Recorder:
             job.started = time.time()
             self.job_started(job)
         self.batch.update_job(job.id, status=status, ended=time.time(), error=error)
+
+    def _subtree(self, tasks: set[str] | frozenset[str]) -> tuple[list[str], str]:
+        """The sorted task hashes of a subtree and their hash: a leaf's (its task's shared
+        set) worked out once per task."""
+        if type(tasks) is not frozenset:
+            return _subtree_of(tasks)
+        found = self._leaf_subtrees.get(tasks)
+        if found is None:
+            found = self._leaf_subtrees[tasks] = _subtree_of(tasks)
+        return found
 
     def _job_row(self, job: Job) -> dict:
         return {
@@ -180,41 +198,74 @@ class Recorder:
             )
 
 
-def serialize_expression(value: Any, recorder: Recorder,
-                         call_hash_of: Callable[[TaskCall], str | None]) -> Any:
-    """JSON for a returned expression: task calls become their call hashes, constants
-    their value hashes (the values themselves are stored too)."""
+def _subtree_of(tasks: set[str] | frozenset[str]) -> tuple[list[str], str]:
+    ordered = sorted(tasks)
+    return ordered, hash_parts("subtree", ordered)
 
-    def one(item: Any) -> Any:
+
+def serialize_expression(value: Any, recorder: Recorder,
+                         job_of: Callable[[TaskCall], Job | None]) -> JSONText:
+    """The JSON text of a returned expression: task calls become their call hashes,
+    constants their value hashes (the values themselves are stored too). Written as text
+    straight away: a parent returning 100,000 calls would otherwise hold a tree of dicts
+    as large as its jobs."""
+
+    def one(item: Any) -> str:
         if isinstance(item, Expression):
             return node(item)
         cls = type(item)
         if cls is list or cls is tuple:
-            return {cls.__name__: [one(x) for x in item]}
+            return f'{{"{cls.__name__}": {items(item)}}}'
         if cls is dict:
-            return {"dict": [[one(k), one(v)] for k, v in item.items()]}
+            pairs = ", ".join(f"[{one(k)}, {one(v)}]" for k, v in item.items())
+            return f'{{"dict": [{pairs}]}}'
         if contains_expression(item):  # a dataclass or pydantic model with lazy fields
             fields = record_fields(item) or {}
-            return {"record": cls.__qualname__, "fields": {k: one(v) for k, v in fields.items()}}
+            return (f'{{"record": {encode_json(cls.__qualname__)}, '
+                    f'"fields": {keyed(fields)}}}')
         value_hash = hash_value(item)
         recorder.value(value_hash, item)
-        return {"value": value_hash}
+        return f'{{"value": "{value_hash}"}}'
 
-    def node(expr: Expression) -> dict:
+    def items(values: Any) -> str:
+        return f"[{', '.join(one(x) for x in values)}]"
+
+    def keyed(values: dict) -> str:
+        return "{" + ", ".join(f"{encode_json(k)}: {one(v)}" for k, v in values.items()) + "}"
+
+    def call(expr: TaskCall) -> str:
+        job = job_of(expr)
+        head = (f'{{"call": {encode_json(job and job.call_hash)}, '
+                f'"task": {encode_json(expr.task.fullname)}, "args": ')
+        if job is None or not _recorded_arguments(job, expr):
+            return f'{head}{items(expr.args)}, "kwargs": {keyed(expr.kwargs)}}}'
+        # The job hashed and recorded these very arguments when it was called.
+        hashes = [f'{{"value": "{argument["hash"]}"}}' for argument in job.arguments]
+        given = len(expr.args)
+        kwargs = ", ".join(f"{encode_json(name)}: {text}"
+                           for name, text in zip(expr.kwargs, hashes[given:], strict=True))
+        return f'{head}[{", ".join(hashes[:given])}], "kwargs": {{{kwargs}}}}}'
+
+    def node(expr: Expression) -> str:
         if isinstance(expr, TaskCall):
-            return {"call": call_hash_of(expr), "task": expr.task.fullname,
-                    "args": [one(x) for x in expr.args],
-                    "kwargs": {k: one(v) for k, v in expr.kwargs.items()}}
+            return call(expr)
         if isinstance(expr, GetItem):
-            return {"getitem": [one(expr.base), one(expr.key)]}
+            return f'{{"getitem": [{one(expr.base)}, {one(expr.key)}]}}'
         if isinstance(expr, GetAttr):
-            return {"getattr": [one(expr.base), expr.name]}
+            return f'{{"getattr": [{one(expr.base)}, {encode_json(expr.name)}]}}'
         if isinstance(expr, Operation):
-            return {"op": expr.name, "operands": [one(x) for x in expr.operands]}
+            return f'{{"op": {encode_json(expr.name)}, "operands": {items(expr.operands)}}}'
         if isinstance(expr, SpecialForm):
-            return {"form": expr.kind, "operands": [one(x) for x in expr.operands]}
+            return f'{{"form": {encode_json(expr.kind)}, "operands": {items(expr.operands)}}}'
         if isinstance(expr, CallValue):
-            return {"callvalue": one(expr.func), "args": [one(x) for x in expr.args]}
+            return f'{{"callvalue": {one(expr.func)}, "args": {items(expr.args)}}}'
         raise TypeError(f"cannot record expression {expr!r}")
 
-    return one(value)
+    return JSONText(one(value))
+
+
+def _recorded_arguments(job: Job, expr: TaskCall) -> bool:
+    """Whether the job's recorded arguments are this expression's own, plain ones (not
+    reduced, forked or completed from the context), their values stored already."""
+    return (job.prov and job.status != FAILED and job.args is expr.args
+            and job.kwargs is expr.kwargs)

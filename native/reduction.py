@@ -10,6 +10,7 @@ dataflow the store records for every argument.
 from __future__ import annotations
 
 from collections import deque
+from functools import partial
 from typing import Any
 
 from bridge.native import control
@@ -47,9 +48,9 @@ class Reduction:
              parent: Job | None) -> Job:
         raise NotImplementedError
 
-    def call_hash_of(self, expr: TaskCall) -> str | None:
-        job = self.expr_jobs.get(id(expr))
-        return job.call_hash if job is not None else None
+    def job_of(self, expr: TaskCall) -> Job | None:
+        """The job a reduced task call became."""
+        return self.expr_jobs.get(id(expr))
 
     def reduce(self, value: Any, parent: Job | None) -> Promise:
         if isinstance(value, Expression):
@@ -126,30 +127,39 @@ class Reduction:
         return result
 
     def _reduce_task_call(self, expr: TaskCall, parent: Job | None) -> Promise:
+        """The call's job's own promise once its arguments are known: at once for plain
+        arguments (most calls), after they are reduced for lazy ones."""
+        if not (contains_expression(expr.args) or contains_expression(expr.kwargs)):
+            return self._start_call(expr, expr.args, NO_SOURCES, expr.kwargs, NO_SOURCES,
+                                    parent)
         result = Promise(self.ready)
 
         def start(parts: list) -> None:
             (args, arg_sources), (kwargs, kwarg_sources) = parts
-            try:
-                job = self.call(expr.task, expr.options, args, kwargs,
-                                arg_sources, kwarg_sources, parent)
-            except Exception as error:
-                result.reject(error)
-                return
-            self.expr_jobs[id(expr)] = job
-            if parent is not None:
-                # a failed child counts too: a catch above it caches the recovery, which
-                # editing the failing task must invalidate
-                job.promise.then(lambda _: merge_subtree(parent, job),
-                                 lambda _: merge_subtree(parent, job))
-            job.promise.then(result.resolve, result.reject)
+            self._start_call(expr, args, arg_sources, kwargs, kwarg_sources, parent).then(
+                result.resolve, result.reject)
 
-        if contains_expression(expr.args) or contains_expression(expr.kwargs):
-            gather(self.ready, [self.reduce(expr.args, parent), self.reduce(expr.kwargs, parent)]
-                   ).then(start, result.reject)
-        else:
-            start([(expr.args, NO_SOURCES), (expr.kwargs, NO_SOURCES)])
+        gather(self.ready, [self.reduce(expr.args, parent), self.reduce(expr.kwargs, parent)]
+               ).then(start, result.reject)
         return result
+
+    def _start_call(self, expr: TaskCall, args: tuple, arg_sources: tuple[Source, ...],
+                    kwargs: dict, kwarg_sources: tuple[Source, ...], parent: Job | None
+                    ) -> Promise:
+        try:
+            job = self.call(expr.task, expr.options, args, kwargs, arg_sources, kwarg_sources,
+                            parent)
+        except Exception as error:
+            failed = Promise(self.ready)
+            failed.reject(error)
+            return failed
+        self.expr_jobs[id(expr)] = job
+        if parent is not None:
+            # a failed child counts too: a catch above it caches the recovery, which
+            # editing the failing task must invalidate
+            merge = partial(_merge_settled, parent, job)
+            job.promise.then(merge, merge)
+        return job.promise
 
 
 def _operation(expr: Expression, parent: Job | None, reduction: Reduction,
@@ -181,15 +191,22 @@ def _operation(expr: Expression, parent: Job | None, reduction: Reduction,
     raise TypeError(f"bridge cannot evaluate {expr!r}")
 
 
+def _merge_settled(parent: Job, child: Job, _outcome: Any) -> None:
+    merge_subtree(parent, child)
+
+
 def merge_subtree(parent: Job, child: Job) -> None:
     """What a finished or replayed child adds to its parent's subtree: its task hashes,
     its argument files and its subtree's files, and its call counts. A child checked
     ``shallow`` keeps its subtree's files to itself: files beneath it (intermediates it
     deleted, say) do not make its parents run again either."""
-    parent.subtree_tasks |= _inherited_subtree(child)
-    parent.subtree_files.extend(child.argument_files)
-    if child.option("check_valid", child.task.check_valid) != "shallow":
-        parent.subtree_files.extend(child.subtree_files)
+    inherited = _inherited_subtree(child)
+    if not inherited <= parent.subtree_tasks:
+        parent.add_subtree_tasks(inherited)
+    if child.argument_files:
+        parent.add_subtree_files(child.argument_files)
+    if child.subtree_files and child.option("check_valid", child.task.check_valid) != "shallow":
+        parent.add_subtree_files(child.subtree_files)
     counts = parent.subtree_counts
     if counts is None:
         counts = parent.subtree_counts = {parent.task.fullname: 1}
@@ -201,7 +218,7 @@ def merge_subtree(parent: Job, child: Job) -> None:
             counts[name] = counts.get(name, 0) + n
 
 
-def _inherited_subtree(child: Job) -> set[str]:
+def _inherited_subtree(child: Job) -> set[str] | frozenset[str]:
     """What the child adds to its parent's subtree: its task hashes, and the context
     values read by it or beneath it, except those its own ``update_context`` decides."""
     override = (child.call_options or {}).get("_context")

@@ -34,7 +34,7 @@ class UnreturnedExpressionWarning(UserWarning):
     """A task body built a task call and did not return it, so it never runs."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     """What a body produced: a value (maybe a lazy expression) or an error. ``retried``
     counts the retries the executor already made itself (they count against the call's

@@ -74,6 +74,37 @@ def test_parent_calls_record_the_expression_they_returned(scheduler: Scheduler) 
     assert bam_arg["getitem"][0]["call"] in {j["call_hash"] for j in graph.jobs}
 
 
+@task()
+def st_scale(x: int, factor: int = 1) -> int:
+    return x * factor
+
+
+@task()
+def st_scaled_fan(n: int) -> list:
+    return [*(st_scale(i, factor=2) for i in range(n)), st_scale(0, factor=2), 5]
+
+
+def test_a_returned_list_of_calls_records_each_call_and_its_argument_values(
+        scheduler: Scheduler) -> None:
+    """Each call in a returned list is named by its call hash, each argument by the value
+    hash its job recorded (the same call twice, too), constants by theirs: all readable."""
+    assert scheduler.run(st_scaled_fan(3)) == [0, 2, 4, 0, 5]
+    execution_id = scheduler.store.find_executions(limit=1)[0]["execution_id"]
+    graph = scheduler.store.execution_graph(execution_id)
+    jobs = {job["call_hash"]: job for job in graph.jobs}
+    root = next(job for job in graph.jobs if job["task_name"] == "st_scaled_fan")
+    *calls, constant = graph.calls[root["call_hash"]]["returned"]["list"]
+    assert len(calls) == 4 and calls[0]["call"] == calls[3]["call"]
+    for x, node in zip([0, 1, 2, 0], calls, strict=True):
+        assert node["task"] == "st_scale" and set(node) == {"call", "task", "args", "kwargs"}
+        (arg,), factor = node["args"], node["kwargs"]["factor"]
+        recorded = [argument["hash"] for argument in jobs[node["call"]]["arguments"]]
+        assert recorded == [arg["value"], factor["value"]]
+        assert graph.values[arg["value"]]["preview"] == repr(x)
+        assert graph.values[factor["value"]]["preview"] == "2"
+    assert scheduler.store.load_value(constant["value"]) == 5
+
+
 def test_a_replay_records_a_cached_job(scheduler: Scheduler) -> None:
     _run_pipeline(scheduler)
     execution_id = _run_pipeline(scheduler)

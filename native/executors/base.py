@@ -10,7 +10,7 @@ from typing import Any
 from bridge.native.runner import Outcome
 
 
-@dataclass
+@dataclass(slots=True)
 class Work:
     """One call to run: the task, its evaluated arguments, and its resolved options.
 
