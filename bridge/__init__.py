@@ -24,6 +24,11 @@ from bridge.native.control import (
 from bridge.native.current import get_current_scheduler, set_current_scheduler
 from bridge.native.expression import Expression
 from bridge.native.file import Dir, File
+
+# The built-in tasks load with bridge, not on first use: a cache entry whose subtree called
+# one is valid only while its task is defined (a body that ran `bridge.copy_file` once is
+# replayed, not run, on the next run).
+from bridge.native.filetasks import copy_dir, copy_file, glob_file
 from bridge.native.handle import Handle, merge_handles
 from bridge.native.script import script
 from bridge.native.secrets import Secret
@@ -47,9 +52,6 @@ _LAZY = {
     "Scheduler": "bridge.scheduler",
     "run": "bridge.scheduler",
     "Config": "bridge.config",
-    "copy_dir": "bridge.native.filetasks",
-    "copy_file": "bridge.native.filetasks",
-    "glob_file": "bridge.native.filetasks",
 }
 
 __all__ = [

@@ -21,7 +21,7 @@ HEAVY = ("sqlalchemy", "pydantic", "rich")
 UNUSED = (
     "bridge.cli.admin", "bridge.cli.airflow", "bridge.cli.console", "bridge.cli.log",
     "bridge.cli.oneshot", "bridge.cli.prefect", "bridge.cli.viz", "bridge.failure",
-    "bridge.native.filetasks", "bridge.native.graph", "bridge.redun_config", "bridge.threads",
+    "bridge.native.graph", "bridge.redun_config", "bridge.threads",
 )
 WORKFLOW = '''
 from bridge import task
@@ -68,6 +68,19 @@ def test_a_cached_run_loads_none_of_the_modules_it_does_not_use(workdir: Path) -
     loaded_by(workdir, "run", "wf.py", "main")
     replayed, _ = loaded_by(workdir, "run", "wf.py", "main")
     assert replayed & set(UNUSED) == set()
+
+
+def test_a_built_in_task_called_only_in_a_body_is_replayed(workdir: Path) -> None:
+    # The second run never runs `copy`'s body, so only `import bridge` defines
+    # bridge.copy_file then: its cache entry must still be valid.
+    (workdir / "in.txt").write_text("data")
+    (workdir / "wf.py").write_text(
+        "import bridge\n\n@bridge.task()\ndef copy(path: str) -> bridge.File:\n"
+        "    return bridge.copy_file(bridge.File(path), path + '.copy')\n")
+    loaded_by(workdir, "run", "wf.py", "copy", "--path", "in.txt")
+    _, cached = loaded_by(workdir, "run", "wf.py", "copy", "--path", "in.txt")
+    all_row = next(line for line in cached.stderr.splitlines() if "| ALL " in line)
+    assert all_row.split()[-6:] == ["0", "0", "0", "2", "0", "2"]  # all CACHED
 
 
 def test_what_loads_on_first_use_is_still_there(workdir: Path) -> None:
