@@ -6,9 +6,7 @@ and the config (pydantic) load when first used.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from bridge.lazy import lazy_getattr
 from bridge.native.context import get_context
 from bridge.native.control import (
     apply_tags,
@@ -77,11 +75,4 @@ def _load_settings(config_dir: str) -> SchedulerSettings:
 
 register_settings_loader(_load_settings)
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'bridge' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(globals(), _LAZY)

@@ -4,10 +4,10 @@ job's ``JobInfo``, ``Traceback`` and the control-flow forms."""
 
 from __future__ import annotations
 
-import importlib
 import os
 from typing import TYPE_CHECKING, Any
 
+from bridge.lazy import lazy_getattr
 from bridge.native.control import apply_tags, catch, cond, seq, throw
 from bridge.native.current import NoCurrentScheduler, get_current_scheduler, set_current_scheduler
 from bridge.native.executors.base import Executor
@@ -33,15 +33,7 @@ _LAZY = {
     "fork_thread": "bridge.threads",
     "join_thread": "bridge.threads",
 }
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(globals(), _LAZY)
 
 
 class Scheduler(NativeScheduler):
