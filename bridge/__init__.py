@@ -6,9 +6,7 @@ and the config (pydantic) load when first used.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from bridge.lazy import lazy_getattr
 from bridge.native.context import get_context
 from bridge.native.control import (
     apply_tags,
@@ -24,6 +22,10 @@ from bridge.native.control import (
 from bridge.native.current import get_current_scheduler, set_current_scheduler
 from bridge.native.expression import Expression
 from bridge.native.file import Dir, File
+
+# The built-in tasks load with bridge, not on first use: a cache entry whose subtree called
+# one is valid only while its task is defined (a body that ran `bridge.copy_file` once is
+# replayed, not run, on the next run).
 from bridge.native.filetasks import copy_dir, copy_file, glob_file
 from bridge.native.handle import Handle, merge_handles
 from bridge.native.script import script
@@ -73,11 +75,4 @@ def _load_settings(config_dir: str) -> SchedulerSettings:
 
 register_settings_loader(_load_settings)
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'bridge' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(globals(), _LAZY)

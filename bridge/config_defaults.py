@@ -13,6 +13,8 @@ from typing import Any
 from bridge.native.settings import DEFAULT_DIR, SchedulerSettings
 
 CONFIG_FILE = "bridge.ini"
+REDUN_DIR = ".redun"
+REDUN_INI = "redun.ini"
 
 
 class ConfigError(Exception):
@@ -22,6 +24,12 @@ class ConfigError(Exception):
 def config_folder(config_dir: str | os.PathLike | None = None) -> Path:
     """The config folder: ``config_dir``, else ``BRIDGE_CONFIG``, else ``.bridge``."""
     return Path(config_dir or os.environ.get("BRIDGE_CONFIG") or DEFAULT_DIR)
+
+
+def redun_ini_beside(config_dir: str | os.PathLike) -> Path:
+    """Where a redun project beside bridge's config folder keeps its config (a run only
+    looks for it, so `bridge.redun_config`, which converts it, does not load)."""
+    return Path(config_dir).parent / REDUN_DIR / REDUN_INI
 
 
 def default_settings(config_dir: str | os.PathLike | None = None) -> SchedulerSettings | None:

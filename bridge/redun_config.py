@@ -8,9 +8,6 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REDUN_DIR = ".redun"
-REDUN_INI = "redun.ini"
-
 
 class RedunConfigError(Exception):
     """The redun.ini to convert cannot be parsed."""
@@ -91,11 +88,6 @@ SECTIONS = {
     "tags": "tag an execution with `bridge run --tag KEY=VALUE`",
     "federated_tasks": "bridge has no federated tasks",
 }
-
-
-def redun_ini_beside(config_dir: str | Path) -> Path:
-    """Where a redun project beside bridge's config folder keeps its config."""
-    return Path(config_dir).parent / REDUN_DIR / REDUN_INI
 
 
 def hint(kind: str, key: str) -> str | None:

@@ -5,16 +5,19 @@ job's ``JobInfo``, ``Traceback`` and the control-flow forms."""
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bridge.failure import Traceback
+from bridge.lazy import lazy_getattr
 from bridge.native.control import apply_tags, catch, cond, seq, throw
 from bridge.native.current import NoCurrentScheduler, get_current_scheduler, set_current_scheduler
 from bridge.native.executors.base import Executor
 from bridge.native.job_info import JobInfo
 from bridge.native.scheduler import Scheduler as NativeScheduler
 from bridge.native.settings import SchedulerSettings, load_settings
-from bridge.threads import Thread, fork_thread, join_thread  # noqa: F401  (redun's names)
+
+if TYPE_CHECKING:
+    from bridge.failure import Traceback
+    from bridge.threads import Thread, fork_thread, join_thread  # noqa: F401  (redun's names)
 
 __all__ = [
     "JobInfo", "NoCurrentScheduler", "Scheduler", "Traceback", "apply_tags", "catch", "cond",
@@ -22,6 +25,15 @@ __all__ = [
 ]
 
 _schedulers: dict[str | None, Scheduler] = {}
+
+# redun's names a run does not use, loaded when first asked for.
+_LAZY = {
+    "Traceback": "bridge.failure",
+    "Thread": "bridge.threads",
+    "fork_thread": "bridge.threads",
+    "join_thread": "bridge.threads",
+}
+__getattr__ = lazy_getattr(globals(), _LAZY)
 
 
 class Scheduler(NativeScheduler):

@@ -13,7 +13,6 @@ from __future__ import annotations
 import queue
 import threading
 from concurrent.futures import Future
-from dataclasses import dataclass, field
 from typing import Any
 
 _body = threading.local()
@@ -21,13 +20,16 @@ _body = threading.local()
 _loops: dict[str, queue.SimpleQueue] = {}
 
 
-@dataclass
 class AwaitRequest:
-    """An expression a running body awaits; the loop resolves ``future`` with its value."""
+    """An expression a running body awaits; the loop resolves ``future`` with its value.
+    (A plain class: every run loads this module, and a dataclass costs it to define.)"""
 
-    job_id: str
-    expression: Any
-    future: Future = field(default_factory=Future)
+    __slots__ = ("expression", "future", "job_id")
+
+    def __init__(self, job_id: str, expression: Any) -> None:
+        self.job_id = job_id
+        self.expression = expression
+        self.future: Future = Future()
 
 
 def allow_awaits(job_id: str, outcomes: queue.SimpleQueue) -> None:

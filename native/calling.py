@@ -4,8 +4,7 @@ it (value hash, the upstream calls it came from, the files it held and their has
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from bridge.native.file import FileError, find_files
 from bridge.native.hashing import hash_call, hash_parts, hash_value
@@ -25,8 +24,10 @@ class ArgumentFileError(UnhashableArgumentError):
     the user's environment to fix, not their data."""
 
 
-@dataclass(slots=True)
-class CallIdentity:
+class CallIdentity(NamedTuple):
+    """A call's hash and its arguments' (a NamedTuple: cheaper to define than a dataclass,
+    at the start of every run)."""
+
     call_hash: str
     arg_hashes: list[str]
     kwarg_hashes: dict[str, str]

@@ -11,7 +11,6 @@ never a read of the data.
 
 from __future__ import annotations
 
-import glob as globlib
 import io
 import os
 import shlex
@@ -147,7 +146,9 @@ class LocalFileSystem(FileSystem):
         return sorted(found)
 
     def glob(self, pattern: str) -> list[str]:
-        return sorted(p for p in globlib.glob(pattern, recursive=True) if os.path.isfile(p))
+        import glob  # only for glob_file: not loaded by every run
+
+        return sorted(p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
 
     def download(self, path: str, local: str) -> None:
         self.copy(path, local)

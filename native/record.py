@@ -10,14 +10,15 @@ never run) anything written into it. The engine's own store,
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, select
 
 from bridge.native.schema import calls, executions, jobs
 from bridge.native.schema import values as values_table
+
+if TYPE_CHECKING:
+    from bridge.native.graph import ExecutionGraph
 
 CHUNK = 500
 # Every column of a value row but its pickled data: what inspection may see of a value.
@@ -93,52 +94,9 @@ class Record:
                 query = select(*VALUE_COLUMNS).where(values_table.c.value_hash.in_(chunk))
                 for row in conn.execute(query):
                     value_rows[row.value_hash] = dict(row._mapping)
+        from bridge.native.graph import ExecutionGraph
+
         return ExecutionGraph(execution_id, job_rows, call_rows, value_rows)
-
-
-@dataclass
-class DataflowEdge:
-    """An argument of `to_job` that came from the result of `from_job` (at `path`)."""
-
-    from_job: str
-    to_job: str
-    argument: str
-    subpath: list
-    path: list
-
-
-@dataclass
-class ExecutionGraph:
-    execution_id: str
-    jobs: list[dict]
-    calls: dict[str, dict]
-    values: dict[str, dict]
-
-    @property
-    def edges(self) -> list[DataflowEdge]:
-        producer = {}
-        for job in self.jobs:
-            producer.setdefault(job["call_hash"], job["job_id"])
-        edges = []
-        for job in self.jobs:
-            for arg in job["arguments"]:
-                for subpath, call_hash, path in arg["sources"]:
-                    if call_hash in producer:
-                        edges.append(
-                            DataflowEdge(producer[call_hash], job["job_id"], arg["name"],
-                                         subpath, path)
-                        )
-        return edges
-
-    def children(self, job_id: str | None) -> list[dict]:
-        return self._children.get(job_id, [])
-
-    @cached_property
-    def _children(self) -> dict[str | None, list[dict]]:
-        by_parent: dict[str | None, list[dict]] = {}
-        for job in self.jobs:
-            by_parent.setdefault(job["parent_id"], []).append(job)
-        return by_parent
 
 
 def chunks(items: Sequence, size: int) -> Iterable[Sequence]:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     URL,
@@ -57,8 +57,10 @@ class StoreError(Exception):
     """The store cannot be opened or used as asked; the message says what to do."""
 
 
-@dataclass(slots=True)
-class CachedCall:
+class CachedCall(NamedTuple):
+    """A cache entry of a call (a NamedTuple: cheaper to define than a dataclass, at the
+    start of every run)."""
+
     call_hash: str
     result_hash: str
     subtree_tasks: list[str]

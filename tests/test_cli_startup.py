@@ -1,7 +1,8 @@
 """What a `bridge run` process loads: a project without a bridge.ini runs on the defaults
 without pydantic, and a run whose stderr is no terminal prints its status without rich, so
-a cached run starts in the time SQLAlchemy takes to import; asking for a task's help loads
-no store at all."""
+a cached run starts in the time SQLAlchemy takes to import; bridge's own modules that a run
+does not use (the other commands, redun's config, the file tasks) load only when asked for;
+asking for a task's help loads no store at all."""
 
 from __future__ import annotations
 
@@ -16,6 +17,12 @@ import pytest
 from cli_helpers import subprocess_env
 
 HEAVY = ("sqlalchemy", "pydantic", "rich")
+# bridge's modules a cached run of WORKFLOW has no use for.
+UNUSED = (
+    "bridge.cli.admin", "bridge.cli.airflow", "bridge.cli.console", "bridge.cli.log",
+    "bridge.cli.oneshot", "bridge.cli.prefect", "bridge.cli.viz", "bridge.failure",
+    "bridge.native.graph", "bridge.redun_config", "bridge.threads",
+)
 WORKFLOW = '''
 from bridge import task
 
@@ -32,7 +39,7 @@ def main(n: int = 40) -> list:
 PROBE = (
     "import atexit, sys\n"
     f"atexit.register(lambda: open('loaded.txt', 'w').write(' '.join(sorted("
-    f"m for m in {HEAVY!r} if m in sys.modules))))\n"
+    f"m for m in {(*HEAVY, *UNUSED)!r} if m in sys.modules))))\n"
     "from bridge.cli import main\n"
     "sys.argv = ['bridge', *sys.argv[1:]]\n"
     "main()\n"
@@ -54,6 +61,40 @@ def test_a_cached_run_without_bridge_ini_loads_neither_pydantic_nor_rich(workdir
     assert cached.stdout == ran.stdout == pformat(list(range(1, 41)), width=100) + "\n"
     all_row = next(line for line in cached.stderr.splitlines() if "| ALL " in line)
     assert all_row.split()[-6:] == ["0", "0", "0", "41", "0", "41"]  # all CACHED
+
+
+def test_a_cached_run_loads_none_of_the_modules_it_does_not_use(workdir: Path) -> None:
+    (workdir / "wf.py").write_text(WORKFLOW)
+    loaded_by(workdir, "run", "wf.py", "main")
+    replayed, _ = loaded_by(workdir, "run", "wf.py", "main")
+    assert replayed & set(UNUSED) == set()
+
+
+def test_a_built_in_task_called_only_in_a_body_is_replayed(workdir: Path) -> None:
+    # The second run never runs `copy`'s body, so only `import bridge` defines
+    # bridge.copy_file then: its cache entry must still be valid.
+    (workdir / "in.txt").write_text("data")
+    (workdir / "wf.py").write_text(
+        "import bridge\n\n@bridge.task()\ndef copy(path: str) -> bridge.File:\n"
+        "    return bridge.copy_file(bridge.File(path), path + '.copy')\n")
+    loaded_by(workdir, "run", "wf.py", "copy", "--path", "in.txt")
+    _, cached = loaded_by(workdir, "run", "wf.py", "copy", "--path", "in.txt")
+    all_row = next(line for line in cached.stderr.splitlines() if "| ALL " in line)
+    assert all_row.split()[-6:] == ["0", "0", "0", "2", "0", "2"]  # all CACHED
+
+
+def test_what_loads_on_first_use_is_still_there(workdir: Path) -> None:
+    code = ("from bridge import copy_file, glob_file\n"
+            "from bridge.scheduler import Thread, Traceback, fork_thread, join_thread\n"
+            "from bridge.cli import cli\n"
+            "print(copy_file.fullname, glob_file.fullname, Traceback.__module__, "
+            "Thread.__module__, sorted(cli.list_commands(None)))\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=workdir, text=True,
+                          capture_output=True, env=subprocess_env(), timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split(" ", 4) == [
+        "bridge.copy_file", "bridge.glob_file", "bridge.failure", "bridge.threads",
+        "['airflow', 'console', 'db', 'init', 'log', 'oneshot', 'prefect', 'run', 'viz']\n"]
 
 
 def test_a_bridge_ini_is_still_validated(workdir: Path) -> None:

@@ -1,30 +1,48 @@
-"""The `bridge` command. Each command lives in its own module and imports its heavy
-dependencies (SQLAlchemy, pydantic, rich) inside the command, so `bridge --help` and
-`bridge --version` stay fast."""
+"""The `bridge` command. Each command lives in its own module, loaded when that command is
+named (or listed by `bridge --help`), and imports its heavy dependencies (SQLAlchemy,
+pydantic, rich) inside the command, so `bridge --help`, `bridge --version` and a cached
+`bridge run` stay fast."""
 
 from __future__ import annotations
 
+import importlib
 import sys
 from typing import Any
 
 import click
 
 from bridge import __version__
-from bridge.cli.admin import db, init
-from bridge.cli.airflow import airflow
 from bridge.cli.common import UserError
-from bridge.cli.console import console
-from bridge.cli.log import log
-from bridge.cli.oneshot import oneshot
-from bridge.cli.prefect import prefect
 from bridge.cli.run import SETUP_ARGS, run
-from bridge.cli.viz import viz
 
 __all__ = ["UserError", "cli", "main"]
 
 
+# The commands other than `run`, by name: the module that defines each (as that name).
+_LAZY_COMMANDS = {
+    "airflow": "bridge.cli.airflow",
+    "console": "bridge.cli.console",
+    "db": "bridge.cli.admin",
+    "init": "bridge.cli.admin",
+    "log": "bridge.cli.log",
+    "oneshot": "bridge.cli.oneshot",
+    "prefect": "bridge.cli.prefect",
+    "viz": "bridge.cli.viz",
+}
+
+
 class _Cli(click.Group):
-    """The top-level group: a StoreError no command caught still ends as one line."""
+    """The top-level group: commands load when named, and a StoreError no command caught
+    still ends as one line."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = _LAZY_COMMANDS.get(cmd_name)
+        if module is not None and cmd_name not in self.commands:
+            self.add_command(getattr(importlib.import_module(module), cmd_name))
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -48,9 +66,7 @@ def cli(ctx: click.Context, setup_args: tuple[str, ...]) -> None:
     ctx.meta[SETUP_ARGS] = setup_args
 
 
-for command in (run, log, viz, init, db, oneshot, prefect, console):
-    cli.add_command(command)
-cli.add_command(airflow)
+cli.add_command(run)
 
 
 def main() -> None:

@@ -84,7 +84,8 @@ def _convert_redun(folder: Path, ini: Path) -> None:
     """Write ``ini`` from the redun.ini beside ``folder``; what did not convert is listed
     in the file's header and on the terminal."""
     from bridge.config import Config, ConfigError
-    from bridge.redun_config import RedunConfigError, convert, redun_ini_beside
+    from bridge.config_defaults import redun_ini_beside
+    from bridge.redun_config import RedunConfigError, convert
 
     source = redun_ini_beside(folder)
     if not source.exists():

@@ -52,8 +52,7 @@ def _mention_redun_config(config_dir: str) -> None:
     convert it (bridge runs on its defaults meanwhile)."""
     from pathlib import Path
 
-    from bridge.config_defaults import CONFIG_FILE
-    from bridge.redun_config import redun_ini_beside
+    from bridge.config_defaults import CONFIG_FILE, redun_ini_beside
 
     redun_ini = redun_ini_beside(config_dir)
     if redun_ini.exists() and not (Path(config_dir) / CONFIG_FILE).exists():
