@@ -24,7 +24,9 @@ from bridge.native.runner import Outcome
 SIZE = 30
 
 
-@task()
+# A namespace of its own: the task registry is the test session's, and workflows that other
+# tests load in this process define a `leaf` of their own.
+@task(namespace="batch_poll_tests")
 def leaf(i: int) -> int:
     return i
 
