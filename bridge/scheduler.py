@@ -57,9 +57,7 @@ def run(expr: Any, config_dir: str | None = None, **run_options: Any) -> Any:
     for ``Scheduler.run`` (``cache=False``, ...)."""
     scheduler = _schedulers.get(config_dir)
     if scheduler is None:
-        from bridge.config import Config
-
-        scheduler = _schedulers[config_dir] = Scheduler(Config.load(config_dir))
+        scheduler = _schedulers[config_dir] = Scheduler(load_settings(config_dir))
     return scheduler.run(expr, **run_options)
 
 

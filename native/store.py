@@ -354,10 +354,9 @@ def _shared_decoder() -> Callable[[Any], Any]:
     def decode(value: Any) -> Any:
         if not isinstance(value, str):
             return value  # NULL, or already parsed (psycopg)
-        found = decoded.get(value, decoded)
-        if found is decoded:
-            found = decoded[value] = decode_json(value)
-        return found
+        if value not in decoded:
+            decoded[value] = decode_json(value)
+        return decoded[value]
 
     return decode
 
