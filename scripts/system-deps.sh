@@ -20,6 +20,9 @@ command -v curl >/dev/null || need+=(curl)            # script() stages http(s) 
 command -v dockerd >/dev/null || need+=(docker.io)
 dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
 [ -x /usr/bin/python3.11 ] || need+=(python3.11)  # Debian's, not a pyenv shim
+# the slurm executor: a single-node cluster the tests start (tests/slurm_cluster.py)
+[ -x /usr/sbin/slurmctld ] || need+=(slurm-wlm)
+[ -x /usr/sbin/munged ] || need+=(munge)
 
 python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)  # make setup's venv
 

@@ -11,6 +11,7 @@ import pytest
 
 from bridge.native.settings import SchedulerSettings
 from pg_cluster import PostgresMissing, free_port, postgres_cluster
+from slurm_cluster import SlurmCluster, SlurmMissing, slurm_cluster
 
 # A test of a part that cannot start here skips with the reason. CI sets this, because
 # its machine installs and starts every part: there a skip means a part failed to start.
@@ -54,6 +55,19 @@ def postgres_uri() -> Iterator[str]:
         with postgres_cluster() as uri:
             yield uri
     except PostgresMissing as missing:
+        pytest.skip(str(missing))
+
+
+@pytest.fixture(scope="session")
+def slurm() -> Iterator[SlurmCluster]:
+    """A private single-node SLURM cluster (munged, slurmctld, slurmd) for the session;
+    SLURM_CONF points every client command (sbatch, squeue, ...) of this process and of
+    the processes it starts at it."""
+    try:
+        with slurm_cluster() as cluster, pytest.MonkeyPatch.context() as env:
+            env.setenv("SLURM_CONF", str(cluster.conf))
+            yield cluster
+    except SlurmMissing as missing:
         pytest.skip(str(missing))
 
 
