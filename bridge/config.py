@@ -14,7 +14,15 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from bridge.config_defaults import (
     CONFIG_FILE,
@@ -26,6 +34,7 @@ from bridge.config_defaults import (
     resolve_sqlite,
     resolve_value_store,
 )
+from bridge.native.executors import slurm_options
 from bridge.native.settings import (
     DEFAULT_DIR,
     ExecutorSettings,
@@ -100,8 +109,7 @@ class SlurmExecutorConfig(_Section):
     partition: str | None = None
     account: str | None = None
     qos: str | None = None
-    time: str | None = Field(None, pattern=r"^((\d+-)?\d+(:\d+){0,2}|UNLIMITED|INFINITE)$",
-                             description="minutes, or [D-]HH:MM:SS")
+    time: str | None = Field(None, description="minutes, or [D-]HH:MM:SS")
     vcpus: int = Field(1, gt=0, validation_alias=AliasChoices("vcpus", "cpus"))
     memory: float | None = Field(None, gt=0, description="GiB")
     gres: str | None = None
@@ -112,6 +120,18 @@ class SlurmExecutorConfig(_Section):
     job_name_prefix: str = "bridge"
     script_only: bool = False
     bridge_command: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_cpus(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "cpus" in data and "vcpus" in data:
+            raise ValueError(f"cpus and vcpus: {slurm_options.BOTH_CPUS}")
+        return data
+
+    @field_validator("time", mode="before")
+    @classmethod
+    def _time(cls, value: Any) -> Any:
+        return None if value is None else slurm_options.time_limit(value)
 
 
 ExecutorConfig = Annotated[

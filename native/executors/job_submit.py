@@ -50,8 +50,8 @@ class JobSubmitter(ABC):
                                                          work.call_hash)))]
         try:
             self._launch(calls)
-        except Exception as error:
-            log.exception("submitting to %s failed", self.service)
+        except Exception as error:  # reported as the calls' error, so logged quietly
+            log.info("submitting to %s failed", self.service, exc_info=True)
             refused = self.tracker.forget(calls)
             fail(self.report, [job_id for call in refused for job_id in call.job_ids], error)
 
@@ -67,7 +67,12 @@ class JobSubmitter(ABC):
                          self.service, adopted[0])
                 adopted_jobs.setdefault(adopted[0], {})[adopted[1]] = call.key
                 continue
-            options = self.job_options(call.work)
+            try:
+                options = self.job_options(call.work)
+            except ValueError as error:  # a call's option the queue cannot take
+                for refused in self.tracker.forget([call]):
+                    fail(self.report, refused.job_ids, error)
+                continue
             groups.setdefault(json.dumps(options, sort_keys=True), (options, []))[1].append(call)
         for job_id, adopted_calls in adopted_jobs.items():
             self.tracker.track(job_id, adopted_calls)

@@ -49,8 +49,9 @@ def run(argv: list[str], stdin: str | None = None) -> str:
     except subprocess.TimeoutExpired:
         raise SlurmError(f"{argv[0]} did not answer in 120 s") from None
     if done.returncode != 0:
-        raise SlurmError(f"{' '.join(argv[:2])} ... exited {done.returncode}: "
-                         f"{done.stderr.strip() or done.stdout.strip()}")
+        said = " / ".join(line.strip() for line in (done.stderr or done.stdout).splitlines()
+                          if line.strip())
+        raise SlurmError(f"{argv[0]} failed (exit {done.returncode}): {said}")
     return done.stdout
 
 

@@ -17,6 +17,7 @@ JOB_KEYS = ("partition", "account", "qos", "time", "vcpus", "memory", "gres", "c
 EXECUTOR_KEYS = (*JOB_KEYS, "cpus", "scratch", "poll_interval", "job_name_prefix",
                  "script_only", "bridge_command")
 DEFAULT_SCRATCH = os.path.join(".bridge", "slurm")
+BOTH_CPUS = "give one of them (cpus is another name for vcpus)"
 _TIME = re.compile(r"(\d+-)?\d+(:\d+){0,2}|UNLIMITED|INFINITE|unlimited|infinite")
 
 
@@ -75,8 +76,7 @@ def sbatch_arguments(job: dict[str, Any]) -> list[str]:
 def _job_values(options: dict[str, Any], where: str) -> dict[str, Any]:
     """The job keys among ``options``, checked; ``where`` names their place in errors."""
     if "cpus" in options and "vcpus" in options:
-        raise SlurmConfigError(f"{where} cpus and vcpus: give one of them (cpus is another "
-                               "name for vcpus)")
+        raise SlurmConfigError(f"{where} cpus and vcpus: {BOTH_CPUS}")
     values: dict[str, Any] = {}
     for key in JOB_KEYS:
         value = options.get("cpus" if key == "vcpus" and "cpus" in options else key)
@@ -91,7 +91,10 @@ def _job_values(options: dict[str, Any], where: str) -> dict[str, Any]:
         elif key == "memory":
             value = _number(value, where, "memory (GiB)")
         elif key == "time":
-            value = _time(value, where)
+            try:
+                value = time_limit(value)
+            except ValueError as error:
+                raise SlurmConfigError(f"{where} time: {error}") from None
         elif key == "sbatch_args":
             value = shlex.split(value) if isinstance(value, str) else [str(v) for v in value]
         else:
@@ -110,13 +113,13 @@ def _number(value: Any, where: str, key: str) -> float:
     return number
 
 
-def _time(value: Any, where: str) -> str:
+def time_limit(value: Any) -> str:
     """A time limit as sbatch takes it: minutes (a number), or [D-]HH:MM:SS and its
-    shorter forms."""
+    shorter forms; raises ValueError saying so."""
     if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
         return str(max(1, round(value)))
     text = str(value).strip()
     if not _TIME.fullmatch(text):
-        raise SlurmConfigError(f"{where} time: {value!r} is not a SLURM time limit (minutes, "
-                               "or [D-]HH:MM:SS, e.g. 90 or 1:30:00 or 2-00:00:00)")
+        raise ValueError(f"{value!r} is not a SLURM time limit (minutes, or [D-]HH:MM:SS, "
+                         "e.g. 90 or 1:30:00 or 2-00:00:00)")
     return text

@@ -33,14 +33,32 @@ def _name(ended: JobState) -> str:
     return ended.job_id if ended.index < 0 else f"{ended.job_id}_{ended.index}"
 
 
+# What a state says to do, for the states that end a job before its command does.
+_HINTS = {
+    "TIMEOUT": "it ran past its time limit: give the task a longer time =",
+    "OUT_OF_MEMORY": "it ran out of memory: give the task more memory = (GiB)",
+    "CANCELLED": "cancelled (scancel, or an administrator)",
+    "NODE_FAIL": "its node failed",
+    "BOOT_FAIL": "its node failed to boot",
+    "PREEMPTED": "preempted by another job",
+    "DEADLINE": "it could not end by its deadline",
+}
+LAUNCH_FAILED = ("the node could not start it; the node's slurmd log says why (a folder "
+                 "that does not exist there, --chdir or --output, is a common cause)")
+
+
 def _why(ended: JobState) -> str:
-    """How the job ended, in SLURM's words: its state, exit code or signal, and reason."""
+    """How the job ended, in SLURM's words (state, exit code, reason) and what it means."""
     parts = [ended.state or "gone from the queue"]
-    if ended.signal:
+    if ended.reason == "JobLaunchFailure":
+        parts.append(LAUNCH_FAILED)
+    elif ended.signal:
         parts.append(f"killed by signal {ended.signal}")
     elif ended.exit_code is not None:
         parts.append(f"exit code {ended.exit_code}")
-    if ended.reason and ended.reason not in ("None", "NonZeroExitCode"):
+    if ended.state in _HINTS:
+        parts.append(_HINTS[ended.state])
+    if ended.reason not in ("", "None", "NonZeroExitCode", "JobLaunchFailure"):
         parts.append(f"reason {ended.reason}")
     return ", ".join(parts)
 

@@ -88,7 +88,10 @@ class SlurmSubmitter(JobSubmitter):
                 *sbatch_arguments(options)]
         script = job_script([call.folder for call in calls], options,
                             self.options["bridge_command"])
-        job_id = slurm_commands.sbatch(args, script)
+        try:
+            job_id = slurm_commands.sbatch(args, script)
+        except slurm_commands.SlurmError as error:
+            raise slurm_commands.SlurmError(f"submitting {options['task']}: {error}") from None
         self.tracker.track(job_id, {index if array else SINGLE: call.key
                                     for index, call in enumerate(calls)})
 
