@@ -1,7 +1,7 @@
 """bridge.ini, validated: a mistyped section or key is an error naming it and the file.
 
 Sections: ``[backend]``, ``[scheduler]``, ``[limits]``, ``[context]`` and
-``[executors.NAME]`` with ``type = local | docker | aws_batch``. The directory comes from
+``[executors.NAME]`` with ``type = local | docker | aws_batch | slurm``. The directory comes from
 the argument, else ``BRIDGE_CONFIG``, else ``.bridge`` in the working directory;
 ``BRIDGE_DB_URI`` overrides the database.
 """
@@ -14,7 +14,15 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from bridge.config_defaults import (
     CONFIG_FILE,
@@ -26,6 +34,7 @@ from bridge.config_defaults import (
     resolve_sqlite,
     resolve_value_store,
 )
+from bridge.native.executors import slurm_options
 from bridge.native.settings import (
     DEFAULT_DIR,
     ExecutorSettings,
@@ -95,8 +104,38 @@ class AwsBatchExecutorConfig(_Section):
     pass_aws_credentials: bool = False
 
 
+class SlurmExecutorConfig(_Section):
+    type: Literal["slurm"]
+    partition: str | None = None
+    account: str | None = None
+    qos: str | None = None
+    time: str | None = Field(None, description="minutes, or [D-]HH:MM:SS")
+    vcpus: int = Field(1, gt=0, validation_alias=AliasChoices("vcpus", "cpus"))
+    memory: float | None = Field(None, gt=0, description="GiB")
+    gres: str | None = None
+    constraint: str | None = None
+    sbatch_args: str | None = None
+    scratch: str | None = None
+    poll_interval: float = Field(5.0, gt=0)
+    job_name_prefix: str = "bridge"
+    script_only: bool = False
+    bridge_command: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_cpus(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "cpus" in data and "vcpus" in data:
+            raise ValueError(f"cpus and vcpus: {slurm_options.BOTH_CPUS}")
+        return data
+
+    @field_validator("time", mode="before")
+    @classmethod
+    def _time(cls, value: Any) -> Any:
+        return None if value is None else slurm_options.time_limit(value)
+
+
 ExecutorConfig = Annotated[
-    LocalExecutorConfig | DockerExecutorConfig | AwsBatchExecutorConfig,
+    LocalExecutorConfig | DockerExecutorConfig | AwsBatchExecutorConfig | SlurmExecutorConfig,
     Field(discriminator="type"),
 ]
 

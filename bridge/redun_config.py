@@ -154,7 +154,7 @@ def _convert_executor(section: str, values: dict[str, str], result: Conversion) 
     kind = values.pop("type", "local")
     if kind not in KEYS:
         result.left_out.append(f"[{section}]: bridge has no {kind} executor (its types: "
-                               "local, docker, aws_batch)")
+                               "local, docker, aws_batch, slurm)")
         return
     if "mode" in values:
         values["mode"] = MODES.get(values["mode"], values["mode"])

@@ -19,6 +19,7 @@ EXECUTOR_TYPES = {
     "local": "bridge.native.executors.local:LocalExecutor",
     "docker": "bridge.native.executors.docker:DockerExecutor",
     "aws_batch": "bridge.native.executors.aws_batch:AwsBatchExecutor",
+    "slurm": "bridge.native.executors.slurm:SlurmExecutor",
 }
 
 

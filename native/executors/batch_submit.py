@@ -1,11 +1,10 @@
-"""Submitting bursts of calls to AWS Batch: each call is packaged in its folder under the
-scratch prefix, calls that agree on their job's make-up become one array job, and calls
-whose jobs an earlier run left in flight are re-attached instead of submitted again."""
+"""Submitting bursts of calls to AWS Batch (see :class:`JobSubmitter`): each call is
+packaged in its folder under the S3 scratch prefix, the workflow's code as an archive
+beside them, and an array's calls listed in a manifest."""
 
 from __future__ import annotations
 
 import json
-import logging
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +14,8 @@ from bridge.native.executors import batch_api, batch_request
 from bridge.native.executors.base import Report, Work
 from bridge.native.executors.batch_aws import Aws
 from bridge.native.executors.batch_reattach import find_in_flight
-from bridge.native.executors.batch_tracking import SINGLE, Call, Tracker, fail
+from bridge.native.executors.batch_tracking import SINGLE, Call, Tracker
+from bridge.native.executors.job_submit import JobSubmitter
 from bridge.native.executors.packaging import (
     INPUT,
     OUTPUT,
@@ -25,61 +25,32 @@ from bridge.native.executors.packaging import (
     pack_call,
 )
 
-log = logging.getLogger("bridge.aws_batch")
 
-
-class Submitter:
+class Submitter(JobSubmitter):
     """Submits the calls of an executor (``options``) under ``scratch``, naming its jobs
-    with ``prefix``; the jobs go to ``tracker``, and calls AWS refuses fail."""
+    with ``prefix``."""
+
+    service = "AWS Batch"
+    max_array = batch_api.MAX_ARRAY_SIZE
 
     def __init__(self, options: dict[str, Any], scratch: str, prefix: str, *, aws: Aws,
                  tracker: Tracker, io: ThreadPoolExecutor, report: Report) -> None:
+        super().__init__(scratch, tracker=tracker, report=report)
         self.options = options
-        self.scratch = scratch
         self.prefix = prefix
         self.aws = aws
-        self.tracker = tracker
         self.io = io
-        self.report = report
         self._lock = threading.Lock()
-        self._adoptable: dict[str, tuple[str, int]] | None = None
         self._definitions: dict[tuple, str] = {}
         self._code: dict[str, str] = {}
 
-    def submit(self, works: list[Work]) -> None:
-        """Submit a burst of work. If AWS refuses, its calls fail and the run goes on."""
-        calls = [call for work in works
-                 if (call := self.tracker.add(work, join(self.scratch, "calls",
-                                                         work.call_hash)))]
-        try:
-            self._launch(calls)
-        except Exception as error:
-            log.exception("submitting to AWS Batch failed")
-            refused = self.tracker.forget(calls)
-            fail(self.report, [job_id for call in refused for job_id in call.job_ids], error)
+    def find_in_flight(self) -> dict[str, tuple[str, int]]:
+        return find_in_flight(self.aws, self.options["queue"], self.prefix, self.scratch)
 
-    def _launch(self, calls: list[Call]) -> None:
-        if self._adoptable is None:
-            self._adoptable = find_in_flight(self.aws, self.options["queue"], self.prefix,
-                                             self.scratch)
-        groups: dict[str, tuple[dict[str, Any], list[Call]]] = {}
-        adopted_jobs: dict[str, dict[int, str]] = {}
-        for call in calls:
-            adopted = self._adoptable.pop(call.key, None)
-            if adopted is not None:
-                log.info("re-attached %s to Batch job %s", call.work.task.fullname,
-                         adopted[0])
-                adopted_jobs.setdefault(adopted[0], {})[adopted[1]] = call.key
-                continue
-            options = batch_request.job_options(self.options, call.work)
-            groups.setdefault(json.dumps(options, sort_keys=True), (options, []))[1].append(call)
-        for batch_id, adopted_calls in adopted_jobs.items():
-            self.tracker.track(batch_id, adopted_calls)
-        for options, group in groups.values():
-            for chunk in batch_api.chunks(group, batch_api.MAX_ARRAY_SIZE):
-                self._submit_group(options, chunk)
+    def job_options(self, work: Work) -> dict[str, Any]:
+        return batch_request.job_options(self.options, work)
 
-    def _submit_group(self, options: dict[str, Any], calls: list[Call]) -> None:
+    def submit_group(self, options: dict[str, Any], calls: list[Call]) -> None:
         """Package ``calls`` (which agree on their job's ``options``) and submit them as
         one job (an array when more than one)."""
         code = None if options["script"] else self._code_url(calls[0].work.task)

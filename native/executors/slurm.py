@@ -1,0 +1,41 @@
+"""The slurm executor: each call runs as a SLURM job on a filesystem the nodes share.
+
+A call is packaged in the scratch folder (see :mod:`slurm_submit`) and run on a node by
+``bridge oneshot`` (a ``script()`` call by bash, with no bridge on the node); a burst of
+calls of one task with the same options is one job array. One ``squeue`` a tick polls every
+job (:mod:`slurm_poll`); a restarted run re-attaches to the jobs an earlier one left in
+flight; ``stop()`` with jobs in flight (Ctrl+C) cancels them with ``scancel``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bridge.native.executors import slurm_commands
+from bridge.native.executors.batch_tracking import Job
+from bridge.native.executors.job_queue import JobQueueExecutor
+from bridge.native.executors.slurm_options import check_executor
+from bridge.native.executors.slurm_poll import Poller
+from bridge.native.executors.slurm_submit import SlurmSubmitter
+
+
+class SlurmExecutor(JobQueueExecutor):
+    where = "its nodes have no bridge"
+
+    def __init__(self, name: str, options: dict[str, Any]) -> None:
+        checked = check_executor(name, options)
+        super().__init__(name, checked)
+        self._submitter = SlurmSubmitter(checked, tracker=self._tracker, report=self._emit)
+        self._poller = Poller(name, checked["scratch"], checked["poll_interval"],
+                              tracker=self._tracker, report=self._emit,
+                              stopping=self._stopping)
+
+    @property
+    def submitter(self) -> SlurmSubmitter:
+        return self._submitter
+
+    def poll_loop(self) -> None:
+        self._poller.run()
+
+    def end_jobs(self, jobs: list[Job]) -> None:
+        slurm_commands.cancel(job.batch_id for job in jobs)

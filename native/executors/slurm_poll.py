@@ -1,0 +1,79 @@
+"""Polling SLURM for the jobs a Tracker holds: one ``squeue`` a tick for all of them (array
+children included), each finished call read back once and reported. When squeue keeps
+failing for ``GIVE_UP_AFTER`` seconds, every call still awaited fails with what it said."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import replace
+
+from bridge.native.executors import slurm_commands
+from bridge.native.executors.base import Report
+from bridge.native.executors.batch_tracking import Job, Tracker, fail
+from bridge.native.executors.slurm_commands import JobState, SlurmError
+from bridge.native.executors.slurm_outcome import collect
+from bridge.native.executors.slurm_submit import log_file
+
+log = logging.getLogger("bridge.slurm")
+GIVE_UP_AFTER = 300.0  # seconds of failing squeue before the calls awaited fail
+
+
+class Poller:
+    """Polls every ``interval`` seconds until ``stopping`` is set."""
+
+    def __init__(self, name: str, scratch: str, interval: float, *, tracker: Tracker,
+                 report: Report, stopping: threading.Event) -> None:
+        self.name = name
+        self.scratch = scratch
+        self.interval = interval
+        self.tracker = tracker
+        self.report = report
+        self.stopping = stopping
+        self._failing_since: float | None = None
+
+    def run(self) -> None:
+        while not self.stopping.wait(self.interval):
+            try:
+                self.poll_once()
+            except SlurmError as error:
+                now = time.monotonic()
+                self._failing_since = self._failing_since or now
+                if now - self._failing_since < GIVE_UP_AFTER:
+                    log.warning("polling SLURM failed, retrying: %s", error)
+                else:
+                    self._give_up(error)
+            else:
+                self._failing_since = None
+
+    def poll_once(self) -> None:
+        jobs = self.tracker.jobs()
+        if not jobs:
+            return
+        seen = {(state.job_id, state.index): state
+                for state in slurm_commands.states(jobs)}
+        for job in jobs.values():
+            for index in self.tracker.unfinished(job):
+                state = seen.get((job.batch_id, index))
+                if state is None:  # the controller has forgotten it: it ended long ago
+                    state = JobState(job.batch_id, index, "", "", None, None)
+                if state.state == "" or state.finished:
+                    self._finished(job, index, state)
+
+    def _finished(self, job: Job, index: int, state: JobState) -> None:
+        call = self.tracker.finish(job, index)
+        if call is None:
+            return
+        outcome = collect(call, state, log_file(self.scratch, job.batch_id, index))
+        for job_id in call.job_ids:
+            self.report(replace(outcome, job_id=job_id))
+
+    def _give_up(self, error: SlurmError) -> None:
+        _, calls = self.tracker.abandon()
+        gave_up = SlurmError(
+            f"executor {self.name} lost track of its SLURM jobs: {error}. Check that the "
+            "SLURM controller answers (squeue); then run again: jobs still in flight are "
+            "re-attached, not submitted again.")
+        log.error("%s", gave_up)
+        fail(self.report, [job_id for call in calls for job_id in call.job_ids], gave_up)
