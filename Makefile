@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 
-.PHONY: setup system-deps test lint demo bench clean
+.PHONY: setup system-deps test lint demo bench bench-slurm clean
 
 # system packages first: Debian's python3 needs python3-venv before it can make the venv
 setup: system-deps $(VENV)/.installed
@@ -33,8 +33,14 @@ bench: setup
 	bash bench/setup.sh
 	$(PY) bench/core.py
 
+# bridge's slurm executor against Snakemake's SLURM plugin on a private cluster (as root,
+# after system-deps); Snakemake lives in a venv of its own.
+bench-slurm: setup
+	bash bench/setup_snakemake.sh
+	$(PY) bench/bench_slurm.py
+
 clean:
-	rm -rf $(VENV) $(AIRFLOW_VENV) .bench-venv .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(AIRFLOW_VENV) .bench-venv .bench-venv-snakemake .pytest_cache .ruff_cache
 
 # Airflow lives in its own venv: its FastAPI pin does not fit Prefect's. The tests drive it
 # through subprocesses (.venv-airflow/bin/python), so `make test` builds it first.
