@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 from bridge.native.executors import slurm_commands
 from bridge.native.executors.base import Report
@@ -20,18 +20,17 @@ log = logging.getLogger("bridge.slurm")
 GIVE_UP_AFTER = 300.0  # seconds of failing squeue before the calls awaited fail
 
 
+@dataclass
 class Poller:
     """Polls every ``interval`` seconds until ``stopping`` is set."""
 
-    def __init__(self, name: str, scratch: str, interval: float, *, tracker: Tracker,
-                 report: Report, stopping: threading.Event) -> None:
-        self.name = name
-        self.scratch = scratch
-        self.interval = interval
-        self.tracker = tracker
-        self.report = report
-        self.stopping = stopping
-        self._failing_since: float | None = None
+    name: str
+    scratch: str
+    interval: float
+    tracker: Tracker
+    report: Report
+    stopping: threading.Event
+    _failing_since: float | None = field(default=None, init=False)
 
     def run(self) -> None:
         while not self.stopping.wait(self.interval):
