@@ -18,11 +18,11 @@ the same resources per job (1 CPU, 100 MB).
 
 Snakemake's plugin is run as its documentation suggests for a cluster without accounting:
 status by `squeue` (its `sacct` default needs slurmdbd) with `MinJobAge` long enough, no
-account, and, unless --no-snakemake-arrays, the fan-out submitted as job arrays, as bridge
-submits a burst. Its jobs start `srun` and drop the job's SLURM_* variables first (the
-jobstep plugin keeps only a few), SLURM_CONF among them, so a cluster whose slurm.conf is
-not at the default path needs an `srun` on the PATH that sets it again: the parent puts
-one in the run's folder (it adds an exec, nothing else).
+account, and, unless --no-snakemake-arrays, the fan-out submitted as job arrays (of at most
+ARRAY_LIMIT tasks, see there), as bridge submits a burst. Its jobs start `srun` and drop
+the job's SLURM_* variables first (the jobstep plugin keeps only a few), SLURM_CONF among
+them, so a cluster whose slurm.conf is not at the default path needs an `srun` on the PATH
+that sets it again: the parent puts one in the run's folder (it adds an exec, nothing else).
 
 This file is stdlib-only (the parent runs under .venv's python; the engines are commands).
 """
@@ -52,6 +52,11 @@ COMMANDS = {
 }
 SETUP = {"bridge": "make setup", "snakemake": "bash bench/setup_snakemake.sh"}
 MEMORY_MB = 100  # per job; the cluster's DefMemPerCPU, which bridge's jobs get by default
+# Tasks per Snakemake array job. Each task's command line travels in one sbatch argument;
+# past about 60 tasks it outgrows Linux's 128 KiB limit for one argument, and the plugin's
+# fallback (2.8.0: the script through stdin) splits the command over lines, so that every
+# task runs the array's first job.
+ARRAY_LIMIT = 50
 
 
 @dataclass
@@ -87,7 +92,7 @@ def snakemake_run(cluster: SlurmCluster, folder: Path, n: int, poll: float,
             "--default-resources", f"slurm_partition={cluster.partition}",
             f"mem_mb={MEMORY_MB}"]
     if arrays:
-        argv.append("--slurm-array-jobs=all")
+        argv += ["--slurm-array-jobs=all", f"--slurm-array-limit={ARRAY_LIMIT}"]
     return [*argv, "--config", f"count={n}"]  # last: --config takes every word after it
 
 
@@ -171,9 +176,10 @@ def main() -> None:
         outcomes = [measure(engine, cluster, args.jobs, args.poll, args.snakemake_arrays)
                     for engine in args.engines]
     load_after = os.getloadavg()
-    print(f"{args.jobs} jobs, poll {args.poll} s, snakemake arrays: "
-          f"{'yes' if args.snakemake_arrays else 'no'}; load average "
-          f"{load_before[0]:.1f} before, {load_after[0]:.1f} after, {os.cpu_count()} CPUs\n")
+    arrays = "" if "snakemake" not in args.engines else (
+        f", snakemake arrays: {'yes' if args.snakemake_arrays else 'no'}")
+    print(f"{args.jobs} jobs, poll {args.poll} s{arrays}; load average {load_before[0]:.1f} "
+          f"before, {load_after[0]:.1f} after, {os.cpu_count()} CPUs\n")
     report(outcomes, args.jobs)
     if any(outcome.error for outcome in outcomes):
         sys.exit(1)
