@@ -25,3 +25,15 @@ bench_install() {
         "$venv/bin/python" -m pip install --quiet "$@"
     fi
 }
+
+# bench_setup VENV NAME==VERSION...: make sure VENV holds the pinned versions (idempotent).
+bench_setup() {
+    local venv="$1"
+    shift
+    if bench_has "$venv" "$@"; then
+        echo "bench: $* already in $venv"
+    else
+        bench_install "$venv" "$@"
+        echo "bench: $* installed in $venv"
+    fi
+}
