@@ -46,8 +46,9 @@ def sized() -> list:
 
 @task()
 def shout(text: str) -> str:
-    return script(f"echo {text} | tr a-z A-Z; echo staged > out.txt", executor="cluster",
-                  outputs={"out": File("shouted.txt").stage("out.txt"), "stdout": File("-")})
+    return script(f"echo {text} | tr a-z A-Z; echo $BRIDGE_CPUS > out.txt", executor="cluster",
+                  vcpus=2, outputs={"out": File("shouted.txt").stage("out.txt"),
+                                    "stdout": File("-")})
 
 @task()
 def broken(code: int) -> str:
@@ -155,7 +156,7 @@ def test_a_python_task_and_a_script_run_and_replay(slurm: SlurmCluster, workdir:
                                                    prefix: str) -> None:
     first = bridge(workdir, "run", "workflow.py", "shout", "--text", "hello")
     assert "'stdout': 'HELLO\\n'" in first.stdout
-    assert (workdir / "shouted.txt").read_text() == "staged\n"
+    assert (workdir / "shouted.txt").read_text() == "2\n"  # the script's share: its vcpus
     assert bridge(workdir, "run", "workflow.py", "fan_out", "--n", "2").stdout == "[0, 1]\n"
     submitted = jobs(slurm, prefix)
     assert len(submitted) == 2 and ran_tasks(workdir) == ["square"] * 2
