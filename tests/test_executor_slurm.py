@@ -62,8 +62,8 @@ def fails(lane: int) -> int:
 
 @task(executor="cluster")
 def held(x: int) -> int:
-    with open("started.txt", "a") as log:
-        log.write(os.environ["SLURM_JOB_ID"] + "\\n")
+    with open("started.txt", "a") as log:  # the job, or the array this call is a child of
+        log.write(os.environ.get("SLURM_ARRAY_JOB_ID", os.environ["SLURM_JOB_ID"]) + "\\n")
     wait_for("release")
     return x + 100
 
@@ -74,7 +74,7 @@ def marker() -> str:
 
 @task()
 def held_run(x: int) -> list:
-    return [held(x), marker()]
+    return [held(x), held(x + 1), marker()]
 """
 
 
@@ -198,7 +198,8 @@ def test_a_restarted_run_reattaches_to_its_jobs(slurm: SlurmCluster, workdir: Pa
                                                 prefix: str) -> None:
     first = start_run(workdir, "held_run", "--x", "2")
     started, marker = workdir / "started.txt", workdir / "marker"
-    wait_until(lambda: started.exists() and marker.exists(), "the first run's jobs to start")
+    wait_until(lambda: marker.exists() and started.exists()
+               and len(started.read_text().split()) == 2, "the first run's jobs to start")
     first.kill()
     first.wait()
     marker.unlink()
@@ -208,10 +209,10 @@ def test_a_restarted_run_reattaches_to_its_jobs(slurm: SlurmCluster, workdir: Pa
     (workdir / "release").touch()
     stdout, stderr = second.communicate(timeout=60)
     assert second.returncode == 0, stderr
-    assert stdout == "[102, 'marked']\n"
-    held_jobs = [job for job, children in jobs(slurm, prefix).items()
-                 if job_fields(slurm, job)["JobName"].endswith("held")]
-    assert started.read_text().split() == held_jobs  # one job, started once
+    assert stdout == "[102, 103, 'marked']\n"
+    [held_job] = [job for job in jobs(slurm, prefix)
+                  if job_fields(slurm, job)["JobName"].endswith("held")]
+    assert started.read_text().split() == [held_job] * 2  # one array, each child ran once
 
 
 def test_a_job_that_cannot_start_says_why(slurm: SlurmCluster, workdir: Path,

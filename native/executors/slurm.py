@@ -9,6 +9,7 @@ flight; ``stop()`` with jobs in flight (Ctrl+C) cancels them with ``scancel``.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from bridge.native.executors import slurm_commands
@@ -17,6 +18,8 @@ from bridge.native.executors.job_queue import JobQueueExecutor
 from bridge.native.executors.slurm_options import check_executor
 from bridge.native.executors.slurm_poll import Poller
 from bridge.native.executors.slurm_submit import SlurmSubmitter
+
+log = logging.getLogger("bridge.slurm")
 
 
 class SlurmExecutor(JobQueueExecutor):
@@ -38,4 +41,9 @@ class SlurmExecutor(JobQueueExecutor):
         self._poller.run()
 
     def end_jobs(self, jobs: list[Job]) -> None:
-        slurm_commands.cancel(job.batch_id for job in jobs)
+        ids = [job.batch_id for job in jobs]
+        try:
+            slurm_commands.cancel(ids)
+        except slurm_commands.SlurmError as error:
+            log.warning("executor %s could not cancel its SLURM jobs %s: %s (cancel them with "
+                        "scancel)", self.name, " ".join(ids), error)
