@@ -125,10 +125,11 @@ def wait_until(check: Callable[[], object], what: str, timeout: float = 60) -> o
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def start_run(folder: Path, *args: str) -> subprocess.Popen:
+def start_run(folder: Path, *args: str, stderr: object = subprocess.PIPE
+              ) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BRIDGE_")}
     return subprocess.Popen([BRIDGE, "run", "workflow.py", *args], cwd=folder, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=stderr, text=True)
 
 
 def test_a_fan_out_is_one_array_job(slurm: SlurmCluster, workdir: Path, prefix: str) -> None:
@@ -192,6 +193,24 @@ def test_ctrl_c_cancels_the_running_jobs(slurm: SlurmCluster, workdir: Path,
     wait_until(lambda: job_fields(slurm, job)["JobState"] == "CANCELLED",
                "the job to be cancelled")
     assert list(jobs(slurm, prefix)) == [job]
+
+
+def test_a_held_job_is_reported_and_ctrl_c_cancels_it(slurm: SlurmCluster, workdir: Path,
+                                                      prefix: str) -> None:
+    write_config(workdir, prefix, "sbatch_args = --hold\n")
+    errors = workdir / "stderr.txt"
+    with errors.open("w") as stderr:
+        run = start_run(workdir, "fan_out", "--n", "3", stderr=stderr)
+        said = wait_until(lambda: "JobHeldUser" in errors.read_text() and errors.read_text(),
+                          "the warning about the held job")
+        run.send_signal(signal.SIGINT)
+        run.communicate(timeout=60)
+    [job] = jobs(slurm, prefix)
+    assert f"SLURM job {job} of executor cluster is pending (JobHeldUser), which it does not " \
+           "leave by itself" in str(said)
+    wait_until(lambda: job_fields(slurm, job)["JobState"] == "CANCELLED",
+               "the held array to be cancelled")
+    assert run.returncode != 0 and "Traceback" not in errors.read_text()
 
 
 def test_a_restarted_run_reattaches_to_its_jobs(slurm: SlurmCluster, workdir: Path,

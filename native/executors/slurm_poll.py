@@ -18,6 +18,10 @@ from bridge.native.executors.slurm_submit import log_file
 
 log = logging.getLogger("bridge.slurm")
 GIVE_UP_AFTER = 300.0  # seconds of failing squeue before the calls awaited fail
+# Reasons a pending job keeps until someone acts (releases it, fixes its request).
+STUCK = frozenset({"JobHeldUser", "JobHeldAdmin", "BadConstraints", "PartitionConfig",
+                   "PartitionTimeLimit", "PartitionNodeLimit", "PartitionDown",
+                   "InvalidAccount", "InvalidQOS", "DependencyNeverSatisfied"})
 
 
 @dataclass
@@ -31,6 +35,7 @@ class Poller:
     report: Report
     stopping: threading.Event
     _failing_since: float | None = field(default=None, init=False)
+    _stuck: set[str] = field(default_factory=set, init=False)  # jobs warned about
 
     def run(self) -> None:
         while not self.stopping.wait(self.interval):
@@ -59,6 +64,12 @@ class Poller:
                     state = JobState(job.batch_id, index, "", "", None, None)
                 if state.state == "" or state.finished:
                     self._finished(job, index, state)
+                elif state.reason in STUCK and job.batch_id not in self._stuck:
+                    self._stuck.add(job.batch_id)
+                    log.warning("SLURM job %s of executor %s is pending (%s), which it does "
+                                "not leave by itself: release it, or stop the run (Ctrl+C "
+                                "cancels its jobs) and change the task's options",
+                                job.batch_id, self.name, state.reason)
 
     def _finished(self, job: Job, index: int, state: JobState) -> None:
         call = self.tracker.finish(job, index)
