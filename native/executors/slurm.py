@@ -15,7 +15,7 @@ from typing import Any
 from bridge.native.executors import slurm_commands
 from bridge.native.executors.batch_tracking import Job
 from bridge.native.executors.job_queue import JobQueueExecutor
-from bridge.native.executors.slurm_options import check_executor
+from bridge.native.executors.slurm_options import SlurmConfigError, check_executor
 from bridge.native.executors.slurm_poll import Poller
 from bridge.native.executors.slurm_submit import SlurmSubmitter
 
@@ -28,7 +28,14 @@ class SlurmExecutor(JobQueueExecutor):
     def __init__(self, name: str, options: dict[str, Any]) -> None:
         checked = check_executor(name, options)
         super().__init__(name, checked)
-        self._submitter = SlurmSubmitter(checked, tracker=self._tracker, report=self._emit)
+        try:
+            self._submitter = SlurmSubmitter(checked, tracker=self._tracker,
+                                             report=self._emit)
+        except OSError as error:
+            raise SlurmConfigError(
+                f"[executors.{name}] scratch: cannot make the folder {checked['scratch']} "
+                f"({error.strerror}): give a folder you can write to on the filesystem the "
+                "nodes share") from None
         self._poller = Poller(name, checked["scratch"], checked["poll_interval"],
                               tracker=self._tracker, report=self._emit,
                               stopping=self._stopping)
