@@ -51,6 +51,10 @@ def shout(text: str) -> str:
                                     "stdout": File("-")})
 
 @task()
+def both(text: str) -> list:
+    return [shout(text), fan_out(2)]
+
+@task()
 def broken(code: int) -> str:
     return script(f"echo reading lane 7; echo 'lane 7 is truncated' >&2; exit {code}",
                   executor="cluster", outputs=File("-"))
@@ -155,15 +159,13 @@ def test_per_call_resources_reach_sbatch(slurm: SlurmCluster, workdir: Path,
 
 def test_a_python_task_and_a_script_run_and_replay(slurm: SlurmCluster, workdir: Path,
                                                    prefix: str) -> None:
-    first = bridge(workdir, "run", "workflow.py", "shout", "--text", "hello")
-    assert "'stdout': 'HELLO\\n'" in first.stdout
+    first = bridge(workdir, "run", "workflow.py", "both", "--text", "hello")
+    assert first.stdout == "[{'out': File('shouted.txt'), 'stdout': 'HELLO\\n'}, [0, 1]]\n"
     assert (workdir / "shouted.txt").read_text() == "2\n"  # the script's share: its vcpus
-    assert bridge(workdir, "run", "workflow.py", "fan_out", "--n", "2").stdout == "[0, 1]\n"
     submitted = jobs(slurm, prefix)
     assert len(submitted) == 2 and ran_tasks(workdir) == ["square"] * 2
-    again = bridge(workdir, "run", "workflow.py", "shout", "--text", "hello")
+    again = bridge(workdir, "run", "workflow.py", "both", "--text", "hello")
     assert again.stdout == first.stdout
-    assert bridge(workdir, "run", "workflow.py", "fan_out", "--n", "2").stdout == "[0, 1]\n"
     assert jobs(slurm, prefix) == submitted and ran_tasks(workdir) == []  # replayed
 
 
