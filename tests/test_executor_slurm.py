@@ -164,6 +164,8 @@ def test_a_python_task_and_a_script_run_and_replay(slurm: SlurmCluster, workdir:
     assert (workdir / "shouted.txt").read_text() == "2\n"  # the script's share: its vcpus
     submitted = jobs(slurm, prefix)
     assert len(submitted) == 2 and ran_tasks(workdir) == ["square"] * 2
+    scratch = workdir / ".bridge" / "slurm"  # succeeded calls leave no files behind
+    assert [*(scratch / "calls").iterdir(), *(scratch / "logs").iterdir()] == []
     again = bridge(workdir, "run", "workflow.py", "both", "--text", "hello")
     assert again.stdout == first.stdout
     assert jobs(slurm, prefix) == submitted and ran_tasks(workdir) == []  # replayed
@@ -175,7 +177,9 @@ def test_a_failed_job_reports_its_exit_code_and_output(slurm: SlurmCluster, work
     assert result.returncode == 1
     [job] = jobs(slurm, prefix)
     assert f"failed in SLURM job {job} (FAILED, exit code 3)" in result.stderr
-    assert "last lines of" in result.stderr and "lane 7 is truncated" in result.stderr
+    kept = workdir / ".bridge" / "slurm" / "logs" / f"{job}.out"  # a failure's log stays
+    assert f"last lines of {kept}" in result.stderr and kept.exists()
+    assert "lane 7 is truncated" in result.stderr.split("last lines of")[1]
     assert "Traceback" not in result.stderr
     result = bridge(workdir, "run", "workflow.py", "fails", "--lane", "2", check=False)
     assert result.returncode == 1

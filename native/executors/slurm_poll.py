@@ -5,9 +5,11 @@ failing for ``GIVE_UP_AFTER`` seconds, every call still awaited fails with what 
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 import time
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from bridge.native.executors import slurm_commands
 from bridge.native.executors.base import Report
@@ -75,7 +77,11 @@ class Poller:
         call = self.tracker.finish(job, index)
         if call is None:
             return
-        outcome = collect(call, state, log_file(self.scratch, job.batch_id, index))
+        log_path = log_file(self.scratch, job.batch_id, index)
+        outcome = collect(call, state, log_path)
+        if outcome.ok:  # what is read back is in the store; a failure's files stay to look at
+            shutil.rmtree(call.folder, ignore_errors=True)
+            Path(log_path).unlink(missing_ok=True)
         for job_id in call.job_ids:
             self.report(replace(outcome, job_id=job_id))
 
