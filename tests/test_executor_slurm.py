@@ -46,8 +46,13 @@ def sized() -> list:
 
 @task()
 def shout(text: str) -> str:
-    return script(f"echo {text} | tr a-z A-Z; echo staged > out.txt", executor="cluster",
-                  outputs={"out": File("shouted.txt").stage("out.txt"), "stdout": File("-")})
+    return script(f"echo {text} | tr a-z A-Z; echo $BRIDGE_CPUS > out.txt", executor="cluster",
+                  vcpus=2, outputs={"out": File("shouted.txt").stage("out.txt"),
+                                    "stdout": File("-")})
+
+@task()
+def both(text: str) -> list:
+    return [shout(text), fan_out(2)]
 
 @task()
 def broken(code: int) -> str:
@@ -61,8 +66,8 @@ def fails(lane: int) -> int:
 
 @task(executor="cluster")
 def held(x: int) -> int:
-    with open("started.txt", "a") as log:
-        log.write(os.environ["SLURM_JOB_ID"] + "\\n")
+    with open("started.txt", "a") as log:  # the job, or the array this call is a child of
+        log.write(os.environ.get("SLURM_ARRAY_JOB_ID", os.environ["SLURM_JOB_ID"]) + "\\n")
     wait_for("release")
     return x + 100
 
@@ -73,7 +78,7 @@ def marker() -> str:
 
 @task()
 def held_run(x: int) -> list:
-    return [held(x), marker()]
+    return [held(x), held(x + 1), marker()]
 """
 
 
@@ -124,10 +129,11 @@ def wait_until(check: Callable[[], object], what: str, timeout: float = 60) -> o
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def start_run(folder: Path, *args: str) -> subprocess.Popen:
+def start_run(folder: Path, *args: str, stderr: object = subprocess.PIPE
+              ) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BRIDGE_")}
     return subprocess.Popen([BRIDGE, "run", "workflow.py", *args], cwd=folder, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=stderr, text=True)
 
 
 def test_a_fan_out_is_one_array_job(slurm: SlurmCluster, workdir: Path, prefix: str) -> None:
@@ -153,15 +159,15 @@ def test_per_call_resources_reach_sbatch(slurm: SlurmCluster, workdir: Path,
 
 def test_a_python_task_and_a_script_run_and_replay(slurm: SlurmCluster, workdir: Path,
                                                    prefix: str) -> None:
-    first = bridge(workdir, "run", "workflow.py", "shout", "--text", "hello")
-    assert "'stdout': 'HELLO\\n'" in first.stdout
-    assert (workdir / "shouted.txt").read_text() == "staged\n"
-    assert bridge(workdir, "run", "workflow.py", "fan_out", "--n", "2").stdout == "[0, 1]\n"
+    first = bridge(workdir, "run", "workflow.py", "both", "--text", "hello")
+    assert first.stdout == "[{'out': File('shouted.txt'), 'stdout': 'HELLO\\n'}, [0, 1]]\n"
+    assert (workdir / "shouted.txt").read_text() == "2\n"  # the script's share: its vcpus
     submitted = jobs(slurm, prefix)
     assert len(submitted) == 2 and ran_tasks(workdir) == ["square"] * 2
-    again = bridge(workdir, "run", "workflow.py", "shout", "--text", "hello")
+    scratch = workdir / ".bridge" / "slurm"  # succeeded calls leave no files behind
+    assert [*(scratch / "calls").iterdir(), *(scratch / "logs").iterdir()] == []
+    again = bridge(workdir, "run", "workflow.py", "both", "--text", "hello")
     assert again.stdout == first.stdout
-    assert bridge(workdir, "run", "workflow.py", "fan_out", "--n", "2").stdout == "[0, 1]\n"
     assert jobs(slurm, prefix) == submitted and ran_tasks(workdir) == []  # replayed
 
 
@@ -171,7 +177,9 @@ def test_a_failed_job_reports_its_exit_code_and_output(slurm: SlurmCluster, work
     assert result.returncode == 1
     [job] = jobs(slurm, prefix)
     assert f"failed in SLURM job {job} (FAILED, exit code 3)" in result.stderr
-    assert "last lines of" in result.stderr and "lane 7 is truncated" in result.stderr
+    kept = workdir / ".bridge" / "slurm" / "logs" / f"{job}.out"  # a failure's log stays
+    assert f"last lines of {kept}" in result.stderr and kept.exists()
+    assert "lane 7 is truncated" in result.stderr.split("last lines of")[1]
     assert "Traceback" not in result.stderr
     result = bridge(workdir, "run", "workflow.py", "fails", "--lane", "2", check=False)
     assert result.returncode == 1
@@ -193,11 +201,30 @@ def test_ctrl_c_cancels_the_running_jobs(slurm: SlurmCluster, workdir: Path,
     assert list(jobs(slurm, prefix)) == [job]
 
 
+def test_a_held_job_is_reported_and_ctrl_c_cancels_it(slurm: SlurmCluster, workdir: Path,
+                                                      prefix: str) -> None:
+    write_config(workdir, prefix, "sbatch_args = --hold\n")
+    errors = workdir / "stderr.txt"
+    with errors.open("w") as stderr:
+        run = start_run(workdir, "fan_out", "--n", "3", stderr=stderr)
+        said = wait_until(lambda: "JobHeldUser" in errors.read_text() and errors.read_text(),
+                          "the warning about the held job")
+        run.send_signal(signal.SIGINT)
+        run.communicate(timeout=60)
+    [job] = jobs(slurm, prefix)
+    assert f"SLURM job {job} of executor cluster is pending (JobHeldUser), which it does not " \
+           "leave by itself" in str(said)
+    wait_until(lambda: job_fields(slurm, job)["JobState"] == "CANCELLED",
+               "the held array to be cancelled")
+    assert run.returncode != 0 and "Traceback" not in errors.read_text()
+
+
 def test_a_restarted_run_reattaches_to_its_jobs(slurm: SlurmCluster, workdir: Path,
                                                 prefix: str) -> None:
     first = start_run(workdir, "held_run", "--x", "2")
     started, marker = workdir / "started.txt", workdir / "marker"
-    wait_until(lambda: started.exists() and marker.exists(), "the first run's jobs to start")
+    wait_until(lambda: marker.exists() and started.exists()
+               and len(started.read_text().split()) == 2, "the first run's jobs to start")
     first.kill()
     first.wait()
     marker.unlink()
@@ -207,10 +234,10 @@ def test_a_restarted_run_reattaches_to_its_jobs(slurm: SlurmCluster, workdir: Pa
     (workdir / "release").touch()
     stdout, stderr = second.communicate(timeout=60)
     assert second.returncode == 0, stderr
-    assert stdout == "[102, 'marked']\n"
-    held_jobs = [job for job, children in jobs(slurm, prefix).items()
-                 if job_fields(slurm, job)["JobName"].endswith("held")]
-    assert started.read_text().split() == held_jobs  # one job, started once
+    assert stdout == "[102, 103, 'marked']\n"
+    [held_job] = [job for job in jobs(slurm, prefix)
+                  if job_fields(slurm, job)["JobName"].endswith("held")]
+    assert started.read_text().split() == [held_job] * 2  # one array, each child ran once
 
 
 def test_a_job_that_cannot_start_says_why(slurm: SlurmCluster, workdir: Path,
@@ -229,12 +256,15 @@ def test_a_job_that_cannot_start_says_why(slurm: SlurmCluster, workdir: Path,
     ("time = soon", "[executors.cluster] time: Value error, 'soon' is not a SLURM time limit"),
     ("cpus = 2\nvcpus = 2", "cpus and vcpus: give one of them"),
     ("partitions = gpu", "[executors.cluster] partitions: unknown key"),
+    ("scratch = /proc/bridge", "[executors.cluster] scratch: cannot make the folder "
+                               "/proc/bridge (No such file or directory)"),
 ])
 def test_a_bad_key_is_named(workdir: Path, key: str, said: str) -> None:
     write_config(workdir, "t", key + "\n")
     write_workflow(workdir, WORKFLOW)
     result = bridge(workdir, "run", "workflow.py", "fan_out", "--n", "1", check=False)
-    assert result.returncode != 0 and said in result.stderr and "bridge.ini" in result.stderr
+    assert result.returncode != 0 and said in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_a_bad_call_option_is_named(slurm: SlurmCluster, workdir: Path, prefix: str) -> None:

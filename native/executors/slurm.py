@@ -9,14 +9,17 @@ flight; ``stop()`` with jobs in flight (Ctrl+C) cancels them with ``scancel``.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from bridge.native.executors import slurm_commands
 from bridge.native.executors.batch_tracking import Job
 from bridge.native.executors.job_queue import JobQueueExecutor
-from bridge.native.executors.slurm_options import check_executor
+from bridge.native.executors.slurm_options import SlurmConfigError, check_executor
 from bridge.native.executors.slurm_poll import Poller
 from bridge.native.executors.slurm_submit import SlurmSubmitter
+
+log = logging.getLogger("bridge.slurm")
 
 
 class SlurmExecutor(JobQueueExecutor):
@@ -25,7 +28,14 @@ class SlurmExecutor(JobQueueExecutor):
     def __init__(self, name: str, options: dict[str, Any]) -> None:
         checked = check_executor(name, options)
         super().__init__(name, checked)
-        self._submitter = SlurmSubmitter(checked, tracker=self._tracker, report=self._emit)
+        try:
+            self._submitter = SlurmSubmitter(checked, tracker=self._tracker,
+                                             report=self._emit)
+        except OSError as error:
+            raise SlurmConfigError(
+                f"[executors.{name}] scratch: cannot make the folder {checked['scratch']} "
+                f"({error.strerror}): give a folder you can write to on the filesystem the "
+                "nodes share") from None
         self._poller = Poller(name, checked["scratch"], checked["poll_interval"],
                               tracker=self._tracker, report=self._emit,
                               stopping=self._stopping)
@@ -38,4 +48,9 @@ class SlurmExecutor(JobQueueExecutor):
         self._poller.run()
 
     def end_jobs(self, jobs: list[Job]) -> None:
-        slurm_commands.cancel(job.batch_id for job in jobs)
+        ids = [job.batch_id for job in jobs]
+        try:
+            slurm_commands.cancel(ids)
+        except slurm_commands.SlurmError as error:
+            log.warning("executor %s could not cancel its SLURM jobs %s: %s (cancel them with "
+                        "scancel)", self.name, " ".join(ids), error)

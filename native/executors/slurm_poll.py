@@ -5,9 +5,11 @@ failing for ``GIVE_UP_AFTER`` seconds, every call still awaited fails with what 
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 import time
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from bridge.native.executors import slurm_commands
 from bridge.native.executors.base import Report
@@ -18,6 +20,10 @@ from bridge.native.executors.slurm_submit import log_file
 
 log = logging.getLogger("bridge.slurm")
 GIVE_UP_AFTER = 300.0  # seconds of failing squeue before the calls awaited fail
+# Reasons a pending job keeps until someone acts (releases it, fixes its request).
+STUCK = frozenset({"JobHeldUser", "JobHeldAdmin", "BadConstraints", "PartitionConfig",
+                   "PartitionTimeLimit", "PartitionNodeLimit", "PartitionDown",
+                   "InvalidAccount", "InvalidQOS", "DependencyNeverSatisfied"})
 
 
 @dataclass
@@ -31,6 +37,7 @@ class Poller:
     report: Report
     stopping: threading.Event
     _failing_since: float | None = field(default=None, init=False)
+    _stuck: set[str] = field(default_factory=set, init=False)  # jobs warned about
 
     def run(self) -> None:
         while not self.stopping.wait(self.interval):
@@ -59,12 +66,22 @@ class Poller:
                     state = JobState(job.batch_id, index, "", "", None, None)
                 if state.state == "" or state.finished:
                     self._finished(job, index, state)
+                elif state.reason in STUCK and job.batch_id not in self._stuck:
+                    self._stuck.add(job.batch_id)
+                    log.warning("SLURM job %s of executor %s is pending (%s), which it does "
+                                "not leave by itself: release it, or stop the run (Ctrl+C "
+                                "cancels its jobs) and change the task's options",
+                                job.batch_id, self.name, state.reason)
 
     def _finished(self, job: Job, index: int, state: JobState) -> None:
         call = self.tracker.finish(job, index)
         if call is None:
             return
-        outcome = collect(call, state, log_file(self.scratch, job.batch_id, index))
+        log_path = log_file(self.scratch, job.batch_id, index)
+        outcome = collect(call, state, log_path)
+        if outcome.ok:  # what is read back is in the store; a failure's files stay to look at
+            shutil.rmtree(call.folder, ignore_errors=True)
+            Path(log_path).unlink(missing_ok=True)
         for job_id in call.job_ids:
             self.report(replace(outcome, job_id=job_id))
 

@@ -45,6 +45,10 @@ def job_script(folders: list[str], job: dict[str, Any], bridge: str) -> str:
              'call="${calls[${SLURM_ARRAY_TASK_ID:-0}]}"']
     if not job["script"]:
         return "\n".join([*lines, f'exec {bridge} oneshot "$call"', ""])
+    # the job's share, for `bwa mem -t "$BRIDGE_CPUS"` (as the local executor sets it)
+    lines.append(f"export BRIDGE_CPUS={job['vcpus'] or 1}")
+    if job["memory"]:
+        lines.append(f"export BRIDGE_MEMORY_GB={job['memory']:g}")
     run = 'bash -euo pipefail "$call/script.sh" > "$call/stdout"'
     if job["tempdir"]:  # a fresh folder, removed when the script succeeds
         return "\n".join([*lines, 'work="$(mktemp -d)"', 'cd "$work"', f"{run} || exit",
