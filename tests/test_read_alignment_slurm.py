@@ -65,8 +65,8 @@ def outcomes(sample: dict) -> dict[str, Any]:
     }
 
 
-def test_pipeline_on_slurm_matches_the_local_run(slurm: SlurmCluster, local_run: dict,  # noqa: F811
-                                                 tmp_path: Path) -> None:
+def test_pipeline_on_slurm_matches_the_local_run(
+        slurm: SlurmCluster, local_run: dict, tmp_path: Path) -> None:  # noqa: F811
     prefix = f"ra{uuid.uuid4().hex[:8]}"
     config = slurm_config(slurm, prefix)
     (tmp_path / ".bridge").mkdir()
@@ -77,7 +77,7 @@ def test_pipeline_on_slurm_matches_the_local_run(slurm: SlurmCluster, local_run:
                           cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
 
-    # every shell step ran as a SLURM job (an array child each), and nothing failed
+    # every shell step ran as a SLURM job (a job or an array child each); none failed
     with open_scheduler(tmp_path) as scheduler:
         [first] = [e["execution_id"] for e in scheduler.store.find_executions()]
     submitted = sum(len(children) for children in jobs(slurm, prefix).values())
