@@ -1,4 +1,5 @@
-"""The local executor: a pool of threads, or of processes for CPU-bound Python."""
+"""The local executor: a pool of threads, or of processes for CPU-bound Python, that
+runs calls while their share of its cores and memory fits (:mod:`.capacity`)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,17 @@ import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
+from bridge.native.awaiting import set_share_hooks
 from bridge.native.children import Children, own_children, terminate_children
 from bridge.native.executors.base import Executor, Report, Work
+from bridge.native.executors.capacity import (
+    Capacity,
+    CapacityError,
+    Limit,
+    Share,
+    machine_cores,
+    machine_memory,
+)
 from bridge.native.runner import Outcome, dump_outcome, load_outcome, run_body
 
 DEFAULT_THREADS = 20
@@ -19,7 +29,9 @@ _STOP = None
 
 
 class LocalExecutor(Executor):
-    """Options: ``mode = threads|processes`` and ``max_workers``."""
+    """Options: ``mode = threads|processes``, ``max_workers`` (threads or processes at
+    most), ``cores`` and ``memory`` (GiB; default: the machine's), and ``run_cores``, the
+    cap the scheduler sets for one run (``bridge run --cores``)."""
 
     def __init__(self, name: str = "default", options: dict[str, Any] | None = None) -> None:
         options = options or {}
@@ -31,7 +43,10 @@ class LocalExecutor(Executor):
             )
         default_workers = DEFAULT_THREADS if self.mode == "threads" else os.cpu_count() or 2
         self.max_workers = int(options.get("max_workers", default_workers))
-        self._queue: queue.SimpleQueue[Work | None] = queue.SimpleQueue()
+        self.capacity: Capacity[Work | threading.Event] = Capacity(
+            _cores(name, options), _limit(name, options, "memory", machine_memory(),
+                                          "the machine's memory"))
+        self._queue: queue.SimpleQueue[tuple[Work, Share] | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._idle = 0
         self._lock = threading.Lock()
@@ -44,10 +59,20 @@ class LocalExecutor(Executor):
         self._report = report
 
     def submit(self, work: Work) -> None:
-        if self.mode == "processes":
-            self._submit_process(work)
+        try:
+            share = self.capacity.share(work.options, work.task.fullname, self.name)
+        except CapacityError as error:  # it could never start: say so now
+            assert self._report is not None
+            self._report(Outcome(work.job_id, False, error=error))
             return
-        self._queue.put(work)
+        if self.capacity.admit(share, work):
+            self._start(work, share)
+
+    def _start(self, work: Work, share: Share) -> None:
+        if self.mode == "processes":
+            self._submit_process(work, share)
+            return
+        self._queue.put((work, share))
         with self._lock:
             if self._idle == 0 and len(self._threads) < self.max_workers:
                 thread = threading.Thread(
@@ -59,33 +84,56 @@ class LocalExecutor(Executor):
             else:
                 self._idle -= 1  # the work item claims an idle thread
 
+    def _release(self, share: Share) -> None:
+        """Give a share back and start what waited for it."""
+        for admitted, item in self.capacity.release(share):
+            if isinstance(item, threading.Event):  # a body back from an await
+                item.set()
+            else:
+                self._start(item, admitted)
+
     def _work_loop(self) -> None:
         report = self._report
         assert report is not None
         own_children(self._children)
+        held: list[Share] = []  # the share of the body this thread runs
+        set_share_hooks(lambda: self._release(held[0]), lambda: self._take_again(held[0]))
         while True:
-            work = self._queue.get()
-            if work is _STOP:
+            item = self._queue.get()
+            if item is _STOP:
                 return
-            report(run_body(work.job_id, work.task.func, work.args, work.kwargs))
+            work, share = item
+            held[:] = [share]
+            outcome = run_body(work.job_id, work.task.func, work.args, _body_kwargs(work))
+            self._release(share)
+            report(outcome)
             with self._lock:
                 self._idle += 1
 
-    def _submit_process(self, work: Work) -> None:
+    def _take_again(self, share: Share) -> None:
+        """A body back from an ``await`` waits its turn for its share again."""
+        resumed = threading.Event()
+        if not self.capacity.admit(share, resumed):
+            resumed.wait()
+
+    def _submit_process(self, work: Work, share: Share) -> None:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 self.max_workers, mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_worker_process,
             )
-        future = self._pool.submit(_run_in_process, work.job_id, work.task, work.args, work.kwargs)
+        future = self._pool.submit(_run_in_process, work.job_id, work.task, work.args,
+                                   _body_kwargs(work))
         with self._lock:
             self._futures[work.job_id] = future
-        future.add_done_callback(lambda f, job_id=work.job_id: self._report_future(job_id, f))
+        future.add_done_callback(
+            lambda f, job_id=work.job_id: self._report_future(job_id, share, f))
 
-    def _report_future(self, job_id: str, future: Future) -> None:
+    def _report_future(self, job_id: str, share: Share, future: Future) -> None:
         assert self._report is not None
         with self._lock:
             self._futures.pop(job_id, None)
+        self._release(share)
         if future.cancelled():
             return
         try:
@@ -98,24 +146,28 @@ class LocalExecutor(Executor):
         self._report(outcome)
 
     def cancel_pending(self) -> list[str]:
+        waiting = [item.job_id for item in self.capacity.withdraw() if isinstance(item, Work)]
         with self._lock:
             futures = list(self._futures.items())
         withdrawn = [job_id for job_id, future in futures if future.cancel()]
         queued = []
         while True:
             try:
-                work = self._queue.get_nowait()
+                item = self._queue.get_nowait()
             except queue.Empty:
                 break
-            if work is not _STOP:
-                queued.append(work.job_id)
+            if item is not _STOP:
+                queued.append(item[0].job_id)
         with self._lock:
             self._idle += len(queued)  # the threads those items had claimed are free
-        return withdrawn + queued
+        return waiting + withdrawn + queued
 
     def stop(self) -> None:
         """Bodies still running now were interrupted: threads cannot be stopped, but the
         scripts they run can; worker processes are terminated (and stop their scripts)."""
+        for item in self.capacity.withdraw():
+            if isinstance(item, threading.Event):  # its body ends as it was interrupted
+                item.set()
         for _ in self._threads:
             self._queue.put(_STOP)
         self._threads.clear()
@@ -131,6 +183,36 @@ class LocalExecutor(Executor):
                 for worker in workers:
                     worker.terminate()
             self._pool = None
+
+
+def _body_kwargs(work: Work) -> dict:
+    """A script() body learns its share from its options (``$BRIDGE_CPUS``)."""
+    return {**work.kwargs, "options": work.options} if work.is_script else work.kwargs
+
+
+def _limit(name: str, options: dict[str, Any], key: str, machine: float,
+           machine_source: str) -> Limit:
+    value = options.get(key)
+    if value is None:
+        return Limit(machine, machine_source)
+    try:
+        amount = float(value)
+    except (TypeError, ValueError):
+        amount = 0
+    if not amount > 0:
+        raise ValueError(f"executor {name}: {key} must be a positive number, not {value!r}")
+    return Limit(amount, f"set in [executors.{name}]")
+
+
+def _cores(name: str, options: dict[str, Any]) -> Limit:
+    """The configured cores (else the machine's), capped by the run's (``--cores``)."""
+    cores = _limit(name, options, "cores", machine_cores(), "this machine's CPU count")
+    run_cores = options.get("run_cores")
+    if run_cores is None:
+        return cores
+    if options.get("cores") is not None and cores.amount <= run_cores:
+        return cores  # a section that asks for fewer keeps to them
+    return Limit(float(run_cores), "this run's --cores")
 
 
 def _init_worker_process() -> None:
