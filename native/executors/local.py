@@ -15,6 +15,7 @@ from bridge.native.awaiting import set_share_hooks
 from bridge.native.children import Children, own_children, terminate_children
 from bridge.native.executors.base import Executor, Report, Work
 from bridge.native.executors.capacity import (
+    DEFAULT_SHARE,
     Capacity,
     CapacityError,
     Limit,
@@ -84,31 +85,37 @@ class LocalExecutor(Executor):
             else:
                 self._idle -= 1  # the work item claims an idle thread
 
-    def _release(self, share: Share) -> None:
-        """Give a share back and start what waited for it."""
+    def _release(self, share: Share, keep: bool = False) -> tuple[Work, Share] | None:
+        """Give a share back and start what waited for it; with ``keep``, the first
+        call started is returned instead, for the calling worker thread to run itself
+        (no other thread to wake: in a long fan-out, every call but the first few)."""
+        kept = None
         for admitted, item in self.capacity.release(share):
             if isinstance(item, threading.Event):  # a body back from an await
                 item.set()
+            elif keep and kept is None:
+                kept = (item, admitted)
             else:
                 self._start(item, admitted)
+        return kept
 
     def _work_loop(self) -> None:
         report = self._report
         assert report is not None
         own_children(self._children)
-        held: list[Share] = []  # the share of the body this thread runs
+        held = [DEFAULT_SHARE]  # the share of the body this thread runs
         set_share_hooks(lambda: self._release(held[0]), lambda: self._take_again(held[0]))
-        while True:
-            item = self._queue.get()
-            if item is _STOP:
-                return
+        item = self._queue.get()
+        while item is not _STOP:
             work, share = item
-            held[:] = [share]
-            outcome = run_body(work.job_id, work.task.func, work.args, _body_kwargs(work))
-            self._release(share)
+            held[0] = share
+            outcome = run_body(work.job_id, work.task.func, work.args, work.body_kwargs())
+            item = self._release(share, keep=True)
             report(outcome)
-            with self._lock:
-                self._idle += 1
+            if item is None:
+                with self._lock:
+                    self._idle += 1
+                item = self._queue.get()
 
     def _take_again(self, share: Share) -> None:
         """A body back from an ``await`` waits its turn for its share again."""
@@ -123,7 +130,7 @@ class LocalExecutor(Executor):
                 initializer=_init_worker_process,
             )
         future = self._pool.submit(_run_in_process, work.job_id, work.task, work.args,
-                                   _body_kwargs(work))
+                                   work.body_kwargs())
         with self._lock:
             self._futures[work.job_id] = future
         future.add_done_callback(
@@ -183,11 +190,6 @@ class LocalExecutor(Executor):
                 for worker in workers:
                     worker.terminate()
             self._pool = None
-
-
-def _body_kwargs(work: Work) -> dict:
-    """A script() body learns its share from its options (``$BRIDGE_CPUS``)."""
-    return {**work.kwargs, "options": work.options} if work.is_script else work.kwargs
 
 
 def _limit(name: str, options: dict[str, Any], key: str, machine: float,
