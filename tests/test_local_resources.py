@@ -193,3 +193,16 @@ def test_a_bad_cores_option_is_named(workdir: Path) -> None:
     write_workflow(workdir, "@task()\ndef main() -> int:\n    return 1\n")
     done = bridge(workdir, "run", "--cores", "0", "workflow.py", "main", check=False)
     assert done.returncode == 2 and "--cores" in done.stderr
+
+
+def test_calls_start_in_order_and_none_overtakes_a_waiting_big_one() -> None:
+    """The documented policy: a call that fits now still waits behind an earlier one that
+    does not, so a big call is not starved by a stream of small ones."""
+    from bridge.native.executors.capacity import Capacity, Limit
+
+    capacity: Capacity[str] = Capacity(Limit(2, "test"), Limit(8, "test"))
+    assert capacity.admit((1, 0), "first")
+    assert not capacity.admit((2, 4), "big")
+    assert not capacity.admit((1, 0), "small")  # one core is free, but big came first
+    assert capacity.release((1, 0)) == [((2, 4), "big")]
+    assert capacity.release((2, 4)) == [((1, 0), "small")]

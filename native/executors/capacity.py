@@ -126,13 +126,18 @@ def _show(amount: float) -> str:
     return str(int(amount)) if amount == int(amount) else f"{amount:.1f}"
 
 
+def as_number(value: Any) -> float:
+    """``value`` as a float; NaN (which compares false to any bound) when it is not one."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
 def _amount(value: Any, default: float, option: str, task_name: str) -> float:
     if value is None:
         return default
-    try:
-        amount = float(value)
-    except (TypeError, ValueError):
-        amount = math.nan
+    amount = as_number(value)
     if not amount >= 0:  # NaN too
         raise CapacityError(f"task {task_name}: {option}={value!r} is not a number of "
                             f"{'GiB' if option == 'memory' else 'cores'} (give one, 0 or more)")

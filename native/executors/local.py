@@ -20,6 +20,7 @@ from bridge.native.executors.capacity import (
     CapacityError,
     Limit,
     Share,
+    as_number,
     machine_cores,
     machine_memory,
 )
@@ -197,11 +198,8 @@ def _limit(name: str, options: dict[str, Any], key: str, machine: float,
     value = options.get(key)
     if value is None:
         return Limit(machine, machine_source)
-    try:
-        amount = float(value)
-    except (TypeError, ValueError):
-        amount = 0
-    if not amount > 0:
+    amount = as_number(value)
+    if not amount > 0:  # NaN too
         raise ValueError(f"executor {name}: {key} must be a positive number, not {value!r}")
     return Limit(amount, f"set in [executors.{name}]")
 
