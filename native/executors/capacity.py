@@ -14,6 +14,7 @@ import math
 import os
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -106,11 +107,12 @@ class Capacity(Generic[Item]):
                 started.append(admitted)
             return started
 
-    def withdraw(self) -> list[Item]:
-        """Every waiting item, no longer waiting."""
+    def withdraw(self, which: Callable[[Item], bool] = lambda item: True) -> list[Item]:
+        """The waiting items ``which`` picks, no longer waiting."""
         with self._lock:
-            items = [item for _, item in self._waiting]
-            self._waiting.clear()
+            items = [item for _, item in self._waiting if which(item)]
+            self._waiting = deque(waiting for waiting in self._waiting
+                                  if not which(waiting[1]))
             return items
 
     def _fits(self, share: Share) -> bool:

@@ -45,13 +45,14 @@ class LocalExecutor(Executor):
             )
         default_workers = DEFAULT_THREADS if self.mode == "threads" else os.cpu_count() or 2
         self.max_workers = int(options.get("max_workers", default_workers))
-        self.capacity: Capacity[Work | threading.Event] = Capacity(
+        self.capacity: Capacity[Work | _Turn] = Capacity(
             _cores(name, options), _limit(name, options, "memory", machine_memory(),
                                           "the machine's memory"))
         self._queue: queue.SimpleQueue[tuple[Work, Share] | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
-        self._idle = 0
+        self._idle = 0  # threads not running a body: waiting for a call or for its share
         self._lock = threading.Lock()
+        self._dispatch = threading.Lock()  # held by the thread taking the next call
         self._pool: ProcessPoolExecutor | None = None
         self._futures: dict[str, Future] = {}  # process mode: submitted, not yet reported
         self._report: Report | None = None
@@ -67,62 +68,62 @@ class LocalExecutor(Executor):
             assert self._report is not None
             self._report(Outcome(work.job_id, False, error=error))
             return
-        if self.capacity.admit(share, work):
-            self._start(work, share)
-
-    def _start(self, work: Work, share: Share) -> None:
         if self.mode == "processes":
-            self._submit_process(work, share)
+            if self.capacity.admit(share, work):
+                self._submit_process(work, share)
             return
+        # Threads: the worker that takes the call waits for its share, so this thread (the
+        # scheduler's loop) never waits on a lock the workers hold.
         self._queue.put((work, share))
-        with self._lock:
+        with self._lock:  # a thread not running a body takes it, in its turn; else a new one
             if self._idle == 0 and len(self._threads) < self.max_workers:
                 thread = threading.Thread(
                     target=self._work_loop, name=f"bridge-{self.name}-{len(self._threads)}",
                     daemon=True,
                 )
                 self._threads.append(thread)
+                self._idle += 1
                 thread.start()
-            else:
-                self._idle -= 1  # the work item claims an idle thread
 
-    def _release(self, share: Share, keep: bool = False) -> tuple[Work, Share] | None:
-        """Give a share back and start what waited for it; with ``keep``, the first
-        call started is returned instead, for the calling worker thread to run itself
-        (no other thread to wake: in a long fan-out, every call but the first few)."""
-        kept = None
+    def _release(self, share: Share) -> None:
+        """Give a share back and start what waited for it."""
         for admitted, item in self.capacity.release(share):
-            if isinstance(item, threading.Event):  # a body back from an await
-                item.set()
-            elif keep and kept is None:
-                kept = (item, admitted)
+            if isinstance(item, _Turn):
+                item.go()
             else:
-                self._start(item, admitted)
-        return kept
+                self._submit_process(item, admitted)
 
     def _work_loop(self) -> None:
         report = self._report
         assert report is not None
         own_children(self._children)
         held = [DEFAULT_SHARE]  # the share of the body this thread runs
-        set_share_hooks(lambda: self._release(held[0]), lambda: self._take_again(held[0]))
-        item = self._queue.get()
-        while item is not _STOP:
-            work, share = item
+        set_share_hooks(lambda: self._release(held[0]), lambda: self._wait_turn(held[0]))
+        while True:
+            with self._dispatch:  # one thread at a time takes a call and waits for its
+                item = self._queue.get()  # share: calls start in the order they came
+                if item is _STOP:
+                    return
+                work, share = item
+                turn = self._wait_turn(share, work)
+            if turn.withdrawn:
+                continue
+            with self._lock:
+                self._idle -= 1
             held[0] = share
             outcome = run_body(work.job_id, work.task.func, work.args, work.body_kwargs())
-            item = self._release(share, keep=True)
+            self._release(share)
+            with self._lock:
+                self._idle += 1
             report(outcome)
-            if item is None:
-                with self._lock:
-                    self._idle += 1
-                item = self._queue.get()
 
-    def _take_again(self, share: Share) -> None:
-        """A body back from an ``await`` waits its turn for its share again."""
-        resumed = threading.Event()
-        if not self.capacity.admit(share, resumed):
-            resumed.wait()
+    def _wait_turn(self, share: Share, work: Work | None = None) -> _Turn:
+        """Wait until ``share`` is taken: for a call (``work``), or for a body back from
+        an ``await``, which waits its turn among the calls."""
+        turn = _Turn(work)
+        if not self.capacity.admit(share, turn):
+            turn.wait()
+        return turn
 
     def _submit_process(self, work: Work, share: Share) -> None:
         if self._pool is None:
@@ -154,7 +155,7 @@ class LocalExecutor(Executor):
         self._report(outcome)
 
     def cancel_pending(self) -> list[str]:
-        waiting = [item.job_id for item in self.capacity.withdraw() if isinstance(item, Work)]
+        waiting = [_withdrawn(item) for item in self.capacity.withdraw(_is_call)]
         with self._lock:
             futures = list(self._futures.items())
         withdrawn = [job_id for job_id, future in futures if future.cancel()]
@@ -166,16 +167,14 @@ class LocalExecutor(Executor):
                 break
             if item is not _STOP:
                 queued.append(item[0].job_id)
-        with self._lock:
-            self._idle += len(queued)  # the threads those items had claimed are free
         return waiting + withdrawn + queued
 
     def stop(self) -> None:
         """Bodies still running now were interrupted: threads cannot be stopped, but the
         scripts they run can; worker processes are terminated (and stop their scripts)."""
         for item in self.capacity.withdraw():
-            if isinstance(item, threading.Event):  # its body ends as it was interrupted
-                item.set()
+            if isinstance(item, _Turn):  # a thread waiting for a share goes on, and stops
+                _withdrawn(item)
         for _ in self._threads:
             self._queue.put(_STOP)
         self._threads.clear()
@@ -191,6 +190,39 @@ class LocalExecutor(Executor):
                 for worker in workers:
                     worker.terminate()
             self._pool = None
+
+
+class _Turn:
+    """A worker thread waiting for a share, for a call (``work``) or for a body back
+    from an ``await`` (no work); a call withdrawn while it waits does not run."""
+
+    __slots__ = ("_ready", "withdrawn", "work")
+
+    def __init__(self, work: Work | None) -> None:
+        self.work = work
+        self._ready = threading.Lock()  # held until its turn comes (cheaper than an Event)
+        self._ready.acquire()
+        self.withdrawn = False
+
+    def wait(self) -> None:
+        self._ready.acquire()
+
+    def go(self) -> None:
+        """Its turn has come (or its call was withdrawn): once, by whoever decides it."""
+        self._ready.release()
+
+
+def _is_call(item: Work | _Turn) -> bool:
+    return not isinstance(item, _Turn) or item.work is not None
+
+
+def _withdrawn(item: Work | _Turn) -> str:
+    """Withdraw a waiting call (its waiting thread, if any, goes on without running it)."""
+    if isinstance(item, Work):
+        return item.job_id
+    item.withdrawn = True
+    item.go()
+    return item.work.job_id if item.work is not None else ""
 
 
 def _limit(name: str, options: dict[str, Any], key: str, machine: float,
