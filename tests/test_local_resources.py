@@ -174,10 +174,21 @@ def test_a_body_awaiting_its_calls_gives_back_its_core(workdir: Path) -> None:
         @task()
         async def main() -> int:
             return await middle(1) + await middle(2)
+
+        @task()
+        async def waiter() -> int:
+            return await leaf(5)
+
+        @task()
+        def twins() -> list:  # waiter awaits the very call queued after it
+            return [waiter(), leaf(5)]
     """)
     done = bridge(workdir, "run", "--cores", "1", "workflow.py", "main")
     assert done.stdout.strip() == "30"
     assert ran_tasks(workdir) == ["leaf1", "leaf11", "leaf12", "leaf2"]
+    done = bridge(workdir, "run", "--cores", "1", "workflow.py", "twins")
+    assert done.stdout.strip() == "[6, 6]"
+    assert ran_tasks(workdir) == ["leaf5"]
 
 
 @pytest.mark.parametrize(("line", "key"), [

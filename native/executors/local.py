@@ -50,7 +50,7 @@ class LocalExecutor(Executor):
                                           "the machine's memory"))
         self._queue: queue.SimpleQueue[tuple[Work, Share] | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
-        self._idle = 0  # threads not running a body: waiting for a call or for its share
+        self._idle = 0
         self._lock = threading.Lock()
         self._dispatch = threading.Lock()  # held by the thread taking the next call
         self._pool: ProcessPoolExecutor | None = None
@@ -75,15 +75,17 @@ class LocalExecutor(Executor):
         # Threads: the worker that takes the call waits for its share, so this thread (the
         # scheduler's loop) never waits on a lock the workers hold.
         self._queue.put((work, share))
-        with self._lock:  # a thread not running a body takes it, in its turn; else a new one
+        with self._lock:  # each queued call has a thread of its own (up to max_workers):
+            # a body awaiting a call queued behind it must not hold the only thread
             if self._idle == 0 and len(self._threads) < self.max_workers:
                 thread = threading.Thread(
                     target=self._work_loop, name=f"bridge-{self.name}-{len(self._threads)}",
                     daemon=True,
                 )
                 self._threads.append(thread)
-                self._idle += 1
                 thread.start()
+            else:
+                self._idle -= 1  # the work item claims an idle thread
 
     def _release(self, share: Share) -> None:
         """Give a share back and start what waited for it."""
@@ -106,16 +108,13 @@ class LocalExecutor(Executor):
                     return
                 work, share = item
                 turn = self._wait_turn(share, work)
-            if turn.withdrawn:
-                continue
-            with self._lock:
-                self._idle -= 1
-            held[0] = share
-            outcome = run_body(work.job_id, work.task.func, work.args, work.body_kwargs())
-            self._release(share)
+            if not turn.withdrawn:
+                held[0] = share
+                outcome = run_body(work.job_id, work.task.func, work.args, work.body_kwargs())
+                self._release(share)
+                report(outcome)
             with self._lock:
                 self._idle += 1
-            report(outcome)
 
     def _wait_turn(self, share: Share, work: Work | None = None) -> _Turn:
         """Wait until ``share`` is taken: for a call (``work``), or for a body back from
@@ -167,6 +166,8 @@ class LocalExecutor(Executor):
                 break
             if item is not _STOP:
                 queued.append(item[0].job_id)
+        with self._lock:
+            self._idle += len(queued)  # the threads those items had claimed are free
         return waiting + withdrawn + queued
 
     def stop(self) -> None:
