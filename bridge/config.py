@@ -68,6 +68,8 @@ class LocalExecutorConfig(_Section):
     type: Literal["local"] = "local"
     mode: Literal["threads", "processes"] = "threads"
     max_workers: int | None = Field(None, ge=1)
+    cores: float | None = Field(None, gt=0, description="default: the machine's CPU count")
+    memory: float | None = Field(None, gt=0, description="GiB; default: the machine's")
 
 
 class DockerExecutorConfig(_Section):

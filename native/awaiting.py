@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
@@ -44,6 +45,13 @@ def set_current_body(job_id: str | None) -> None:
     _body.job_id = job_id
 
 
+def set_share_hooks(give_back: Callable[[], None], take_again: Callable[[], None]) -> None:
+    """How the calling thread's executor lends out the share of cores and memory its
+    running body holds while the body awaits: the calls it waits for may need that very
+    share (with one core, they could never start otherwise)."""
+    _body.share_hooks = (give_back, take_again)
+
+
 def evaluate_awaited(expression: Any) -> Any:
     """The value of ``expression``, evaluated by the loop of the body awaiting it."""
     job_id = getattr(_body, "job_id", None)
@@ -55,5 +63,12 @@ def evaluate_awaited(expression: Any) -> Any:
             "scheduler evaluates it"
         )
     request = AwaitRequest(job_id, expression)
+    hooks = getattr(_body, "share_hooks", None)
+    if hooks is not None:
+        hooks[0]()
     outcomes.put(request)
-    return request.future.result()
+    try:
+        return request.future.result()
+    finally:
+        if hooks is not None:
+            hooks[1]()

@@ -108,7 +108,7 @@ class Scheduler:
                 f"task {task_name} asks for executor {name!r}, which is not configured: "
                 f"add an [executors.{name}] section to bridge.ini"
             )
-        executor = _make_executor(name, settings)
+        executor = _make_executor(name, settings, self.settings.cores)
         if self._wrap_executor is not None:
             executor = self._wrap_executor(executor)
         executor.start(self.outcomes.put)
@@ -150,7 +150,8 @@ class Scheduler:
         self.close()
 
 
-def _make_executor(name: str, settings: ExecutorSettings) -> Executor:
+def _make_executor(name: str, settings: ExecutorSettings, run_cores: float | None) -> Executor:
+    """The executor ``settings`` describe; a local one capped at ``run_cores``."""
     path = EXECUTOR_TYPES.get(settings.type)
     if path is None:
         raise ExecutorConfigError(
@@ -159,4 +160,7 @@ def _make_executor(name: str, settings: ExecutorSettings) -> Executor:
         )
     module_name, class_name = path.split(":")
     cls = getattr(importlib.import_module(module_name), class_name)
-    return cls(name, dict(settings.options))
+    options = dict(settings.options)
+    if settings.type == "local" and run_cores is not None:
+        options["run_cores"] = run_cores
+    return cls(name, options)

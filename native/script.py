@@ -21,9 +21,11 @@ The work is split in layers so that every executor runs the very same shell scri
 
 ``script()`` returns a call of the task ``bridge.script`` (:data:`SCRIPT_TASK_NAME`)
 with keyword arguments ``command``, ``inputs`` and ``outputs``. The local executor runs
-its body (:func:`run_script`); a container executor recognises it by ``Work.is_script``
-and runs ``prepare_script(**work.kwargs)`` in its image, then
-``finish_script(work.kwargs["outputs"], stdout)`` on the host.
+its body (:func:`run_script`), giving it the call's options; a container executor
+recognises it by ``Work.is_script`` and runs ``prepare_script(**work.kwargs,
+options=...)`` in its image, then ``finish_script(work.kwargs["outputs"], stdout)`` on
+the host. Either way ``options`` are the call's resolved executor options: the script
+exports its share of them (:func:`share_exports`: ``$BRIDGE_CPUS``, ``$BRIDGE_MEMORY_GB``).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ import shutil
 import sys
 import tempfile
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -208,13 +210,15 @@ def iter_staging(value: Any) -> Iterator[_Staging]:
 
 
 def prepare_script(command: str, inputs: Any = (), outputs: Any = None,
-                   tempdir: bool = False) -> str:
+                   tempdir: bool = False, options: Mapping[str, Any] | None = None) -> str:
     """The whole job as one bash script: stage in, run the command, stage out. The
-    folder it runs in is the runner's choice (``tempdir`` tells :func:`run_script`)."""
+    folder it runs in is the runner's choice (``tempdir`` tells :func:`run_script`);
+    ``options``, the call's executor options, give its share (:func:`share_exports`)."""
     inputs_staged = list(iter_staging(inputs))
     outputs_staged = list(iter_staging(outputs))
     lines = [
         "set -euo pipefail",
+        *share_exports(options or {}),
         "bridge_input_failed() {",
         f'  echo "bridge: {INPUT_FAILED.format(remote="$1", local="$2")}" >&2',
         f"  exit {MISSING_INPUT_EXIT}",
@@ -244,6 +248,23 @@ def prepare_script(command: str, inputs: Any = (), outputs: Any = None,
         lines += _staged_together(
             "up", OUTPUT_FAILED_EXIT, OUTPUT_FAILED, outputs_staged, _stage_out_line)
     return "\n".join(lines) + "\n"
+
+
+def share_exports(options: Mapping[str, Any]) -> list[str]:
+    """What a script knows of its share, as the executor sized it: ``BRIDGE_CPUS`` (its
+    ``vcpus``, 1 when not given: for ``bwa mem -t "$BRIDGE_CPUS"``) and, when given,
+    ``BRIDGE_MEMORY_GB`` (its ``memory``)."""
+    shares = {"BRIDGE_CPUS": options.get("vcpus", 1), "BRIDGE_MEMORY_GB": options.get("memory")}
+    return [f"export {name}={shlex.quote(_number(value))}"
+            for name, value in shares.items() if value is not None]
+
+
+def _number(value: Any) -> str:
+    """2 for 2 and 2.0 (a tool's thread count), 0.5 for 0.5; other values as given."""
+    try:
+        return f"{float(value):g}"
+    except (TypeError, ValueError):
+        return str(value)
 
 
 def _stage_in_line(staging: _Staging) -> str:
@@ -334,7 +355,8 @@ def finish_script(outputs: Any, stdout: str) -> Any:
     return outputs
 
 
-def run_script(command: str, inputs: Any, outputs: Any, tempdir: bool = False) -> Any:
+def run_script(command: str, inputs: Any, outputs: Any, tempdir: bool = False,
+               options: Mapping[str, Any] | None = None) -> Any:
     """Run the prepared script with bash on this machine, in the working folder or (with
     ``tempdir``) in the scratch folder's ``work``. The scratch folder (the script, its
     stdout and stderr) is removed on success and kept, named in the error, on failure."""
@@ -344,7 +366,7 @@ def run_script(command: str, inputs: Any, outputs: Any, tempdir: bool = False) -
         os.mkdir(workdir)
     script_path = os.path.join(scratch, "script.sh")
     with open(script_path, "w") as handle:
-        handle.write(prepare_script(command, inputs, outputs))
+        handle.write(prepare_script(command, inputs, outputs, options=options))
     stdout_path, stderr_path = os.path.join(scratch, "stdout"), os.path.join(scratch, "stderr")
     # Appending: a command that writes `> /dev/stderr` reopens the file; with O_APPEND
     # the script's own later writes still land after it instead of over it.
@@ -402,6 +424,7 @@ with namespace("bridge"):
 
     @task(name="script", version="1")
     def script_task(command: str, inputs: Any, outputs: ScriptOutputs,
-                    tempdir: bool = False) -> Any:
-        """Run a shell script with staged files (see :func:`script`)."""
-        return run_script(command, inputs, outputs, tempdir)
+                    tempdir: bool = False, options: dict | None = None) -> Any:
+        """Run a shell script with staged files (see :func:`script`); ``options`` are
+        not the call's arguments: its executor adds them when it runs the body."""
+        return run_script(command, inputs, outputs, tempdir, options)

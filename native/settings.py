@@ -39,6 +39,9 @@ class SchedulerSettings:
     executors: dict[str, ExecutorSettings] = field(default_factory=builtin_executors)
     limits: dict[str, int] = field(default_factory=dict)
     flush_interval: float = 0.5
+    # At most this many cores for each local executor (`bridge run --cores`); None: each
+    # has its configured cores, else the machine's.
+    cores: float | None = None
     # What get_context() sees at the top of each execution ([context] in bridge.ini).
     context: dict[str, Any] = field(default_factory=dict)
 

@@ -197,7 +197,9 @@ def test_limits_cap_how_many_calls_run_at_once(workdir) -> None:
 
 
 def test_limits_given_as_counts_and_at_the_call_site(workdir) -> None:
-    scheduler = Scheduler(config={"limits": {"basics_slots": 4}})
+    # 4 calls at once need 4 cores' worth of local executor, whatever the machine has
+    scheduler = Scheduler(config={"limits": {"basics_slots": 4},
+                                  "executors": {"default": {"type": "local", "cores": 4}}})
     peak[0] = 0
     assert scheduler.run([basics_limited(i) for i in range(100, 112)]) == list(range(100, 112))
     assert peak[0] == 4

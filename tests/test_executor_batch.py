@@ -74,7 +74,8 @@ WORKFLOW = textwrap.dedent(
     @task()
     def shout(text: File, out: str) -> dict:
         return script(
-            "tr a-z A-Z < in.txt > out.txt; echo shouted",
+            "tr a-z A-Z < in.txt > out.txt; echo shouted with $BRIDGE_CPUS cpus, "
+            "$BRIDGE_MEMORY_GB GiB",
             executor="scripts", inputs=[text.stage("in.txt")],
             outputs={"out": File(out).stage("out.txt"), "stdout": File("-")},
         )
@@ -235,7 +236,7 @@ def test_a_script_runs_in_an_image_without_bridge(workflow, config, batch, prefi
         handle.write("quiet words\n")
     out = f"s3://{batch['bucket']}/outputs/{uuid.uuid4().hex}.txt"
     result = run(config, workflow.shout(source, out))
-    assert result["stdout"] == "shouted\n"
+    assert result["stdout"] == "shouted with 1 cpus, 4 GiB\n"  # the section's defaults
     assert result["out"].read().strip() == "QUIET WORDS"
     [job] = jobs(batch, prefix)  # it ran as a Batch job, in the script image
     definition = batch["client"].describe_job_definitions(

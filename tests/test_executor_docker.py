@@ -57,7 +57,8 @@ WORKFLOW = textwrap.dedent(
     @task()
     def count_words(text: File, out: str) -> dict:
         return script(
-            "wc -w < in.txt > count.txt; echo counted on $(hostname); "
+            "wc -w < in.txt > count.txt; echo counted with $BRIDGE_CPUS $BRIDGE_MEMORY_GB "
+            "on $(hostname); "
             "test -z \\"$(command -v bridge)\\"",
             executor="docker",
             inputs=[text.stage("in.txt")],
@@ -128,8 +129,8 @@ def test_script_tasks_run_in_an_image_without_bridge(workflow, run, workdir, bas
     assert no_bridge.returncode != 0
     (workdir / "words.txt").write_text("one two three four\n")
     result = run(workflow.count_words(File(str(workdir / "words.txt")), "out/count.txt"),
-                 image=base_image)
-    assert result["stdout"].startswith("counted on ")
+                 image=base_image, vcpus=2, memory=0.5)
+    assert result["stdout"].startswith("counted with 2 0.5 on ")  # the section's share
     assert result["stdout"].split()[-1] != socket.gethostname()  # ran in the container
     assert result["count"].path == "out/count.txt"
     assert (workdir / "out/count.txt").read_text().strip() == "4"

@@ -171,7 +171,7 @@ class MirroredExecutor(Executor):
     def _run_here(self, work: Work) -> Outcome:
         own_children(self._children)
         on_script_output(_log_script_output)
-        return run_body(work.job_id, work.task.func, work.args, work.kwargs)
+        return run_body(work.job_id, work.task.func, work.args, work.body_kwargs())
 
     def _run_inner(self, work: Work) -> Outcome | None:
         waiter: queue.SimpleQueue[Outcome | None] = queue.SimpleQueue()

@@ -33,6 +33,10 @@ SETUP_ARGS = "bridge.setup_args"  # ctx.meta: `bridge --setup k=v run ...`, as r
 @click.option("--dryrun", is_flag=True,
               help="Show what would run and why each call is not a cache hit; run nothing.")
 @click.option("--execution-id", help="Id for this execution (default: a new UUID).")
+@click.option("--cores", type=click.FloatRange(min=0, min_open=True), envvar="BRIDGE_CPUS",
+              metavar="N",
+              help="Use at most N cores on each local executor (default: $BRIDGE_CPUS, "
+                   "else each executor's cores, else the machine's CPU count).")
 @click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE",
               help="Task option for the top-level call (executor, memory, ...). Repeatable.")
 @click.option("--tag", "tags", multiple=True, metavar="KEY=VALUE",
@@ -48,8 +52,9 @@ SETUP_ARGS = "bridge.setup_args"  # ctx.meta: `bridge --setup k=v run ...`, as r
 @click.pass_context
 def run(ctx: click.Context, workflow: str | None, task_name: str | None, as_module: bool,
         config_dir: str | None, no_cache: bool, dryrun: bool, execution_id: str | None,
-        options: tuple[str, ...], tags: tuple[str, ...], setup_args: tuple[str, ...],
-        context_pairs: tuple[str, ...], context_file: str | None) -> None:
+        cores: float | None, options: tuple[str, ...], tags: tuple[str, ...],
+        setup_args: tuple[str, ...], context_pairs: tuple[str, ...],
+        context_file: str | None) -> None:
     """Run TASK_NAME of WORKFLOW (a file, or a module with -m). These options go before
     WORKFLOW; everything after TASK_NAME is the task's arguments, given as --name value
     (a task argument named like one of these options is the task's). Without TASK_NAME
@@ -79,6 +84,8 @@ def run(ctx: click.Context, workflow: str | None, task_name: str | None, as_modu
                         f"[executors.{executor}] section to bridge.ini, or use one of: "
                         f"{', '.join(sorted(known))}")
     scheduler = _scheduler(config or settings, (*ctx.meta.get(SETUP_ARGS, ()), *setup_args))
+    if cores is not None:
+        scheduler.settings.cores = cores
     if dryrun:
         _dryrun(scheduler, expr, no_cache)
         return

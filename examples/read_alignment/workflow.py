@@ -195,7 +195,7 @@ def cut_adapters(reads1: File, reads2: File, output_path: str, adapter1: str = A
     Pairs left shorter than ``min_length`` or with too many Ns are dropped."""
     return script(
         f"""
-        cutadapt -j {threads} -a {adapter1} -A {adapter2} --overlap 5 \\
+        cutadapt -j "$BRIDGE_CPUS" -a {adapter1} -A {adapter2} --overlap 5 \\
             --minimum-length {min_length} --max-n {max_n} --json report.json \\
             -o trimmed1.fastq.gz -p trimmed2.fastq.gz reads1.fastq.gz reads2.fastq.gz \\
             > cutadapt.log
@@ -219,8 +219,8 @@ def run_bwa(sample_id: str, reads1: File, reads2: File, output_bam_path: str,
     read_group = f"@RG\\tID:{sample_id}\\tSM:{sample_id}\\tLB:{sample_id}\\tPL:{platform}"
     return script(
         f"""
-        {aligner} mem -t {threads} -R '{read_group}' genome.fa reads1.fastq.gz reads2.fastq.gz \\
-            | samtools sort -@ {threads} -o sample.bam -
+        {aligner} mem -t "$BRIDGE_CPUS" -R '{read_group}' genome.fa reads1.fastq.gz \\
+            reads2.fastq.gz | samtools sort -@ "$BRIDGE_CPUS" -o sample.bam -
         samtools index sample.bam
         """,
         inputs=[genome_ref.stage("genome.fa"), reads1.stage("reads1.fastq.gz"),

@@ -29,6 +29,12 @@ class Work:
     is_script: bool
     retries: int = 0
 
+    def body_kwargs(self) -> dict:
+        """The keyword arguments to run the body with, where it runs in this process or
+        a worker process: a ``script()`` body also gets the call's options, from which
+        its script exports its share (``$BRIDGE_CPUS``)."""
+        return {**self.kwargs, "options": self.options} if self.is_script else self.kwargs
+
 
 Report = Callable[[Outcome], None]
 

@@ -82,8 +82,9 @@ class Submitter(JobSubmitter):
         if call.work.is_script:
             from bridge.native.script import prepare_script
 
+            options = batch_request.job_options(self.options, call.work)
             self.aws.write(join(call.folder, "script.sh"),
-                           prepare_script(**call.work.kwargs).encode())
+                           prepare_script(**call.work.kwargs, options=options).encode())
         else:
             self.aws.write(join(call.folder, INPUT), pack_call(call.work, code))
 

@@ -111,7 +111,7 @@ class DockerExecutor(Executor):
             from bridge.native.script import prepare_script
 
             with open(os.path.join(job_dir, "script.sh"), "w") as handle:
-                handle.write(prepare_script(**work.kwargs))
+                handle.write(prepare_script(**work.kwargs, options=options))
             os.makedirs(os.path.join(job_dir, "work"), exist_ok=True)
             command = ["bash", "-euo", "pipefail", f"{JOB_MOUNT}/script.sh"]
             workdir = f"{JOB_MOUNT}/work"

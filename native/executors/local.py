@@ -1,4 +1,5 @@
-"""The local executor: a pool of threads, or of processes for CPU-bound Python."""
+"""The local executor: a pool of threads, or of processes for CPU-bound Python, that
+runs calls while their share of its cores and memory fits (:mod:`.capacity`)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,19 @@ import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
+from bridge.native.awaiting import set_share_hooks
 from bridge.native.children import Children, own_children, terminate_children
 from bridge.native.executors.base import Executor, Report, Work
+from bridge.native.executors.capacity import (
+    DEFAULT_SHARE,
+    Capacity,
+    CapacityError,
+    Limit,
+    Share,
+    as_number,
+    machine_cores,
+    machine_memory,
+)
 from bridge.native.runner import Outcome, dump_outcome, load_outcome, run_body
 
 DEFAULT_THREADS = 20
@@ -19,7 +31,9 @@ _STOP = None
 
 
 class LocalExecutor(Executor):
-    """Options: ``mode = threads|processes`` and ``max_workers``."""
+    """Options: ``mode = threads|processes``, ``max_workers`` (threads or processes at
+    most), ``cores`` and ``memory`` (GiB; default: the machine's), and ``run_cores``, the
+    cap the scheduler sets for one run (``bridge run --cores``)."""
 
     def __init__(self, name: str = "default", options: dict[str, Any] | None = None) -> None:
         options = options or {}
@@ -31,10 +45,14 @@ class LocalExecutor(Executor):
             )
         default_workers = DEFAULT_THREADS if self.mode == "threads" else os.cpu_count() or 2
         self.max_workers = int(options.get("max_workers", default_workers))
-        self._queue: queue.SimpleQueue[Work | None] = queue.SimpleQueue()
+        self.capacity: Capacity[Work | _Turn] = Capacity(
+            _cores(name, options), _limit(name, options, "memory", machine_memory(),
+                                          "the machine's memory"))
+        self._queue: queue.SimpleQueue[tuple[Work, Share] | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._idle = 0
         self._lock = threading.Lock()
+        self._dispatch = threading.Lock()  # held by the thread taking the next call
         self._pool: ProcessPoolExecutor | None = None
         self._futures: dict[str, Future] = {}  # process mode: submitted, not yet reported
         self._report: Report | None = None
@@ -44,11 +62,21 @@ class LocalExecutor(Executor):
         self._report = report
 
     def submit(self, work: Work) -> None:
-        if self.mode == "processes":
-            self._submit_process(work)
+        try:
+            share = self.capacity.share(work.options, work.task.fullname, self.name)
+        except CapacityError as error:  # it could never start: say so now
+            assert self._report is not None
+            self._report(Outcome(work.job_id, False, error=error))
             return
-        self._queue.put(work)
-        with self._lock:
+        if self.mode == "processes":
+            if self.capacity.admit(share, work):
+                self._submit_process(work, share)
+            return
+        # Threads: the worker that takes the call waits for its share, so this thread (the
+        # scheduler's loop) never waits on a lock the workers hold.
+        self._queue.put((work, share))
+        with self._lock:  # each queued call has a thread of its own (up to max_workers):
+            # a body awaiting a call queued behind it must not hold the only thread
             if self._idle == 0 and len(self._threads) < self.max_workers:
                 thread = threading.Thread(
                     target=self._work_loop, name=f"bridge-{self.name}-{len(self._threads)}",
@@ -59,33 +87,61 @@ class LocalExecutor(Executor):
             else:
                 self._idle -= 1  # the work item claims an idle thread
 
+    def _release(self, share: Share) -> None:
+        """Give a share back and start what waited for it."""
+        for admitted, item in self.capacity.release(share):
+            if isinstance(item, _Turn):
+                item.go()
+            else:
+                self._submit_process(item, admitted)
+
     def _work_loop(self) -> None:
         report = self._report
         assert report is not None
         own_children(self._children)
+        held = [DEFAULT_SHARE]  # the share of the body this thread runs
+        set_share_hooks(lambda: self._release(held[0]), lambda: self._wait_turn(held[0]))
         while True:
-            work = self._queue.get()
-            if work is _STOP:
-                return
-            report(run_body(work.job_id, work.task.func, work.args, work.kwargs))
+            with self._dispatch:  # one thread at a time takes a call and waits for its
+                item = self._queue.get()  # share: calls start in the order they came
+                if item is _STOP:
+                    return
+                work, share = item
+                turn = self._wait_turn(share, work)
+            if not turn.withdrawn:
+                held[0] = share
+                outcome = run_body(work.job_id, work.task.func, work.args, work.body_kwargs())
+                self._release(share)
+                report(outcome)
             with self._lock:
                 self._idle += 1
 
-    def _submit_process(self, work: Work) -> None:
+    def _wait_turn(self, share: Share, work: Work | None = None) -> _Turn:
+        """Wait until ``share`` is taken: for a call (``work``), or for a body back from
+        an ``await``, which waits its turn among the calls."""
+        turn = _Turn(work)
+        if not self.capacity.admit(share, turn):
+            turn.wait()
+        return turn
+
+    def _submit_process(self, work: Work, share: Share) -> None:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 self.max_workers, mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_worker_process,
             )
-        future = self._pool.submit(_run_in_process, work.job_id, work.task, work.args, work.kwargs)
+        future = self._pool.submit(_run_in_process, work.job_id, work.task, work.args,
+                                   work.body_kwargs())
         with self._lock:
             self._futures[work.job_id] = future
-        future.add_done_callback(lambda f, job_id=work.job_id: self._report_future(job_id, f))
+        future.add_done_callback(
+            lambda f, job_id=work.job_id: self._report_future(job_id, share, f))
 
-    def _report_future(self, job_id: str, future: Future) -> None:
+    def _report_future(self, job_id: str, share: Share, future: Future) -> None:
         assert self._report is not None
         with self._lock:
             self._futures.pop(job_id, None)
+        self._release(share)
         if future.cancelled():
             return
         try:
@@ -98,24 +154,28 @@ class LocalExecutor(Executor):
         self._report(outcome)
 
     def cancel_pending(self) -> list[str]:
+        waiting = [_withdrawn(item) for item in self.capacity.withdraw(_is_call)]
         with self._lock:
             futures = list(self._futures.items())
         withdrawn = [job_id for job_id, future in futures if future.cancel()]
         queued = []
         while True:
             try:
-                work = self._queue.get_nowait()
+                item = self._queue.get_nowait()
             except queue.Empty:
                 break
-            if work is not _STOP:
-                queued.append(work.job_id)
+            if item is not _STOP:
+                queued.append(item[0].job_id)
         with self._lock:
             self._idle += len(queued)  # the threads those items had claimed are free
-        return withdrawn + queued
+        return waiting + withdrawn + queued
 
     def stop(self) -> None:
         """Bodies still running now were interrupted: threads cannot be stopped, but the
         scripts they run can; worker processes are terminated (and stop their scripts)."""
+        for item in self.capacity.withdraw():
+            if isinstance(item, _Turn):  # a thread waiting for a share goes on, and stops
+                _withdrawn(item)
         for _ in self._threads:
             self._queue.put(_STOP)
         self._threads.clear()
@@ -131,6 +191,61 @@ class LocalExecutor(Executor):
                 for worker in workers:
                     worker.terminate()
             self._pool = None
+
+
+class _Turn:
+    """A worker thread waiting for a share, for a call (``work``) or for a body back
+    from an ``await`` (no work); a call withdrawn while it waits does not run."""
+
+    __slots__ = ("_ready", "withdrawn", "work")
+
+    def __init__(self, work: Work | None) -> None:
+        self.work = work
+        self._ready = threading.Lock()  # held until its turn comes (cheaper than an Event)
+        self._ready.acquire()
+        self.withdrawn = False
+
+    def wait(self) -> None:
+        self._ready.acquire()
+
+    def go(self) -> None:
+        """Its turn has come (or its call was withdrawn): once, by whoever decides it."""
+        self._ready.release()
+
+
+def _is_call(item: Work | _Turn) -> bool:
+    return not isinstance(item, _Turn) or item.work is not None
+
+
+def _withdrawn(item: Work | _Turn) -> str:
+    """Withdraw a waiting call (its waiting thread, if any, goes on without running it)."""
+    if isinstance(item, Work):
+        return item.job_id
+    item.withdrawn = True
+    item.go()
+    return item.work.job_id if item.work is not None else ""
+
+
+def _limit(name: str, options: dict[str, Any], key: str, machine: float,
+           machine_source: str) -> Limit:
+    value = options.get(key)
+    if value is None:
+        return Limit(machine, machine_source)
+    amount = as_number(value)
+    if not amount > 0:  # NaN too
+        raise ValueError(f"executor {name}: {key} must be a positive number, not {value!r}")
+    return Limit(amount, f"set in [executors.{name}]")
+
+
+def _cores(name: str, options: dict[str, Any]) -> Limit:
+    """The configured cores (else the machine's), capped by the run's (``--cores``)."""
+    cores = _limit(name, options, "cores", machine_cores(), "this machine's CPU count")
+    run_cores = options.get("run_cores")
+    if run_cores is None:
+        return cores
+    if options.get("cores") is not None and cores.amount <= run_cores:
+        return cores  # a section that asks for fewer keeps to them
+    return Limit(float(run_cores), "this run's --cores")
 
 
 def _init_worker_process() -> None:
