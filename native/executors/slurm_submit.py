@@ -45,10 +45,6 @@ def job_script(folders: list[str], job: dict[str, Any], bridge: str) -> str:
              'call="${calls[${SLURM_ARRAY_TASK_ID:-0}]}"']
     if not job["script"]:
         return "\n".join([*lines, f'exec {bridge} oneshot "$call"', ""])
-    # the job's share, for `bwa mem -t "$BRIDGE_CPUS"` (as the local executor sets it)
-    lines.append(f"export BRIDGE_CPUS={job['vcpus'] or 1}")
-    if job["memory"]:
-        lines.append(f"export BRIDGE_MEMORY_GB={job['memory']:g}")
     run = 'bash -euo pipefail "$call/script.sh" > "$call/stdout"'
     if job["tempdir"]:  # a fresh folder, removed when the script succeeds
         return "\n".join([*lines, 'work="$(mktemp -d)"', 'cd "$work"', f"{run} || exit",
@@ -82,7 +78,7 @@ class SlurmSubmitter(JobSubmitter):
 
     def submit_group(self, options: dict[str, Any], calls: list[Call]) -> None:
         for call in calls:
-            self._package(call)
+            self._package(call, options)
         array = len(calls) > 1
         comment = self._manifest(calls) if array else calls[0].folder
         args = [f"--job-name={job_name(self.prefix, options['task'])}",
@@ -105,9 +101,10 @@ class SlurmSubmitter(JobSubmitter):
         Path(path).write_text(json.dumps({"calls": [c.folder for c in calls]}))
         return path
 
-    def _package(self, call: Call) -> None:
+    def _package(self, call: Call, job: dict[str, Any]) -> None:
         """Write the call's input to its folder; outputs of an earlier run of the same call
-        must not pass for this run's."""
+        must not pass for this run's. A script learns its share (``$BRIDGE_CPUS``) from
+        ``job``, the options it is submitted with."""
         folder = Path(call.folder)
         folder.mkdir(parents=True, exist_ok=True)
         for name in (OUTPUT, "stdout"):
@@ -115,7 +112,8 @@ class SlurmSubmitter(JobSubmitter):
         if call.work.is_script:
             from bridge.native.script import prepare_script
 
-            (folder / "script.sh").write_text(prepare_script(**call.work.kwargs))
+            share = {"vcpus": job["vcpus"] or 1, "memory": job["memory"]}
+            (folder / "script.sh").write_text(prepare_script(**call.work.kwargs, options=share))
         else:  # the nodes share the filesystem: the code's folder is the code
             (folder / INPUT).write_bytes(pack_call(call.work, code_root(call.work.task)))
 
