@@ -91,8 +91,7 @@ def slurm_cluster(partition: str = "debug") -> Iterator[SlurmCluster]:
         _wait_until_idle(cluster, daemons)
         yield cluster
     finally:
-        subprocess.run(["scancel", "--full", f"--partition={partition}"], env=env,
-                       capture_output=True)
+        _cancel_all(env, partition)
         for process in reversed(daemons):
             process.terminate()
         for process in reversed(daemons):
@@ -101,6 +100,20 @@ def slurm_cluster(partition: str = "debug") -> Iterator[SlurmCluster]:
             except subprocess.TimeoutExpired:
                 process.kill()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _cancel_all(env: dict[str, str], partition: str, timeout: float = 20) -> None:
+    """Cancel every job and wait until none runs: a job's slurmstepd outlives a stopped
+    slurmd, and ignores SIGTERM."""
+    subprocess.run(["scancel", "--full", f"--partition={partition}"], env=env,
+                   capture_output=True)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        left = subprocess.run(["squeue", "-h", "-t", "pending,running,completing,suspended",
+                               "-o", "%i"], env=env, capture_output=True, text=True)
+        if left.returncode != 0 or not left.stdout.strip():
+            return
+        time.sleep(0.2)
 
 
 def _sbin(program: str) -> str:
