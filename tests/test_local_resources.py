@@ -191,6 +191,31 @@ def test_a_body_awaiting_its_calls_gives_back_its_core(workdir: Path) -> None:
     assert ran_tasks(workdir) == ["leaf5"]
 
 
+def test_calls_asking_for_no_cores_run_beside_each_other(workdir: Path) -> None:
+    """vcpus=0 (an I/O-bound task: downloads, API calls) takes no core: with --cores 1,
+    three such calls still run at once, as redun's thread pool runs every call. Each
+    waits until all three have been running at once (it gives up after 60 s: in turn, they
+    never are)."""
+    write_workflow(workdir, REGISTER + '''
+@task(cache=False, vcpus=0)
+def io_bound(name: str) -> int:
+    with registered(name, 0):
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with locked_state() as state:
+                if max(len(running) for running in state["seen"]) == 3:
+                    return 3
+            time.sleep(0.05)
+        return 1
+
+@task(cache=False)
+def io_main() -> list:
+    return [io_bound(f"io{i}") for i in range(3)]
+''')
+    done = bridge(workdir, "run", "--cores", "1", "workflow.py", "io_main")
+    assert eval(done.stdout) == [3, 3, 3]
+
+
 @pytest.mark.parametrize(("line", "key"), [
     ("cores = 0", "cores"), ("cores = many", "cores"), ("memory = -4", "memory")])
 def test_a_bad_capacity_is_a_config_error_naming_the_key(
