@@ -53,24 +53,17 @@ class AwsBatchExecutor(JobQueueExecutor):
         prefix = batch_api.job_name(options.get("job_name_prefix", "bridge"), "")[:-1]
         self._aws = Aws(options.get("region"), options.get("endpoint_url"))
         self._io = ThreadPoolExecutor(IO_THREADS, thread_name_prefix=f"bridge-{name}-io")
-        self._submitter = Submitter(options, scratch, prefix, aws=self._aws,
+        self.submitter = Submitter(options, scratch, prefix, aws=self._aws,
                                     tracker=self._tracker, io=self._io, report=self._emit)
         patience = Patience(float(options.get("poll_interval", 5.0)),
                             float(options.get("aws_retry_timeout", RETRY_TIMEOUT)))
-        self._poller = Poller(name, options["queue"], patience, aws=self._aws,
+        self.poller = Poller(name, options["queue"], patience, aws=self._aws,
                               tracker=self._tracker, io=self._io, report=self._emit,
                               stopping=self._stopping)
 
     def client(self, service: str) -> Any:
         """The executor's boto3 client for ``service`` (batch, logs or s3)."""
         return self._aws.client(service)
-
-    @property
-    def submitter(self) -> Submitter:
-        return self._submitter
-
-    def poll_loop(self) -> None:
-        self._poller.run()
 
     def end_jobs(self, jobs: list[Job]) -> None:
         doomed = [batch_id for job in jobs for batch_id in job.unfinished_ids()]

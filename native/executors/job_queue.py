@@ -19,11 +19,19 @@ class Submits(Protocol):
     def submit(self, works: list[Work]) -> None: ...
 
 
+class Polls(Protocol):
+    def run(self) -> None:
+        """Poll the tracked jobs and report their calls until the executor stops."""
+
+
 class JobQueueExecutor(Executor):
-    """``where`` says in errors what a script-only executor's jobs lack (e.g. "its image
-    has no bridge")."""
+    """A subclass sets ``submitter`` and ``poller`` (sharing ``_tracker``) in its
+    ``__init__``. ``where`` says in errors what a script-only executor's jobs lack (e.g.
+    "its image has no bridge")."""
 
     where = "its jobs have no bridge"
+    submitter: Submits
+    poller: Polls
 
     def __init__(self, name: str, options: dict[str, Any]) -> None:
         super().__init__(name, options)
@@ -33,14 +41,6 @@ class JobQueueExecutor(Executor):
         self._bursts = Bursts(self._stopping)
         self._threads: list[threading.Thread] = []
         self._threads_lock = threading.Lock()
-
-    @property
-    @abstractmethod
-    def submitter(self) -> Submits: ...
-
-    @abstractmethod
-    def poll_loop(self) -> None:
-        """Poll the tracked jobs and report their calls until ``_stopping`` is set."""
 
     @abstractmethod
     def end_jobs(self, jobs: list[Job]) -> None:
@@ -58,9 +58,9 @@ class JobQueueExecutor(Executor):
         self._bursts.put(work)
         with self._threads_lock:
             if not self._threads:
-                for loop in (self._submit_loop, self.poll_loop):
+                for loop, what in ((self._submit_loop, "submit"), (self.poller.run, "poll")):
                     thread = threading.Thread(target=loop, daemon=True,
-                                              name=f"bridge-{self.name}-{loop.__name__}")
+                                              name=f"bridge-{self.name}-{what}")
                     self._threads.append(thread)
                     thread.start()
 

@@ -29,23 +29,16 @@ class SlurmExecutor(JobQueueExecutor):
         checked = check_executor(name, options)
         super().__init__(name, checked)
         try:
-            self._submitter = SlurmSubmitter(checked, tracker=self._tracker,
+            self.submitter = SlurmSubmitter(checked, tracker=self._tracker,
                                              report=self._emit)
         except OSError as error:
             raise SlurmConfigError(
                 f"[executors.{name}] scratch: cannot make the folder {checked['scratch']} "
                 f"({error.strerror}): give a folder you can write to on the filesystem the "
                 "nodes share") from None
-        self._poller = Poller(name, checked["scratch"], checked["poll_interval"],
+        self.poller = Poller(name, checked["scratch"], checked["poll_interval"],
                               tracker=self._tracker, report=self._emit,
                               stopping=self._stopping)
-
-    @property
-    def submitter(self) -> SlurmSubmitter:
-        return self._submitter
-
-    def poll_loop(self) -> None:
-        self._poller.run()
 
     def end_jobs(self, jobs: list[Job]) -> None:
         ids = [job.batch_id for job in jobs]
