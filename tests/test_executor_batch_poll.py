@@ -18,7 +18,7 @@ from bridge.native.executors.aws_errors import Patience
 from bridge.native.executors.base import Work
 from bridge.native.executors.batch_aws import Aws
 from bridge.native.executors.batch_poll import Poller
-from bridge.native.executors.batch_tracking import Tracker
+from bridge.native.executors.job_tracking import Tracker
 from bridge.native.runner import Outcome
 
 SIZE = 30

@@ -31,8 +31,8 @@ from bridge.native.executors.aws_errors import RETRY_TIMEOUT, Patience
 from bridge.native.executors.batch_aws import Aws
 from bridge.native.executors.batch_poll import Poller
 from bridge.native.executors.batch_submit import Submitter
-from bridge.native.executors.batch_tracking import Job
 from bridge.native.executors.job_queue import JobQueueExecutor
+from bridge.native.executors.job_tracking import Job
 
 IO_THREADS = 16
 INTERRUPTED = "bridge: the run that submitted this job was interrupted"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bridge.native.executors import batch_api
 from bridge.native.executors.batch_aws import Aws
-from bridge.native.executors.batch_tracking import Call
+from bridge.native.executors.job_tracking import Call
 from bridge.native.executors.packaging import OUTPUT, join, with_log_tail
 from bridge.native.runner import Outcome, RemoteError, load_outcome
 

@@ -17,7 +17,7 @@ from bridge.native.executors.aws_errors import Patience
 from bridge.native.executors.base import Report
 from bridge.native.executors.batch_aws import Aws
 from bridge.native.executors.batch_outcome import collect
-from bridge.native.executors.batch_tracking import SINGLE, Call, Job, Tracker, fail
+from bridge.native.executors.job_tracking import SINGLE, Call, Job, Tracker, fail
 
 log = logging.getLogger("bridge.aws_batch")
 

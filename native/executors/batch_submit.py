@@ -14,8 +14,8 @@ from bridge.native.executors import batch_api, batch_request
 from bridge.native.executors.base import Report, Work
 from bridge.native.executors.batch_aws import Aws
 from bridge.native.executors.batch_reattach import find_in_flight
-from bridge.native.executors.batch_tracking import SINGLE, Call, Tracker
 from bridge.native.executors.job_submit import JobSubmitter
+from bridge.native.executors.job_tracking import SINGLE, Call, Tracker
 from bridge.native.executors.packaging import (
     INPUT,
     OUTPUT,

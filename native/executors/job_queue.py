@@ -10,8 +10,8 @@ from abc import abstractmethod
 from typing import Any, Protocol
 
 from bridge.native.executors.base import Executor, Report, Work
-from bridge.native.executors.batch_burst import Bursts
-from bridge.native.executors.batch_tracking import Job, Tracker, fail
+from bridge.native.executors.job_bursts import Bursts
+from bridge.native.executors.job_tracking import Job, Tracker, fail
 from bridge.native.runner import Outcome
 
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 import json
 import logging
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from bridge.native.executors.base import Report, Work
 from bridge.native.executors.batch_api import chunks
-from bridge.native.executors.batch_tracking import Call, Tracker, fail
+from bridge.native.executors.job_tracking import SINGLE, Call, Tracker, fail
 from bridge.native.executors.packaging import join
 
 log = logging.getLogger("bridge.executors")
@@ -79,3 +80,20 @@ class JobSubmitter(ABC):
         for options, group in groups.values():
             for chunk in chunks(group, self.max_array):
                 self.submit_group(options, chunk)
+
+
+def calls_named(job_id: str, words: Iterable[str], scratch: str,
+                read: Callable[[str], bytes | None]) -> dict[str, tuple[str, int]]:
+    """Call hash -> (``job_id``, array index) of the calls whose folders (or whose array's
+    manifest under ``scratch``) ``words`` name; ``read`` reads a manifest."""
+    found: dict[str, tuple[str, int]] = {}
+    calls_prefix = join(scratch, "calls", "")
+    arrays_prefix = join(scratch, "arrays", "")
+    for word in words:
+        if word.startswith(arrays_prefix):
+            manifest = json.loads(read(word) or b'{"calls": []}')
+            for index, folder in enumerate(manifest["calls"]):
+                found[folder.rsplit("/", 1)[1]] = (job_id, index)
+        elif word.startswith(calls_prefix):
+            found[word.rsplit("/", 1)[1]] = (job_id, SINGLE)
+    return found

@@ -13,8 +13,8 @@ import logging
 from typing import Any
 
 from bridge.native.executors import slurm_commands
-from bridge.native.executors.batch_tracking import Job
 from bridge.native.executors.job_queue import JobQueueExecutor
+from bridge.native.executors.job_tracking import Job
 from bridge.native.executors.slurm_options import SlurmConfigError, check_executor
 from bridge.native.executors.slurm_poll import Poller
 from bridge.native.executors.slurm_submit import SlurmSubmitter

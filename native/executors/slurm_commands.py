@@ -9,7 +9,7 @@ import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bridge.native.executors.batch_tracking import SINGLE
+from bridge.native.executors.job_tracking import SINGLE
 
 # Job states after which a job runs no more; any other state is still in flight.
 FINISHED = frozenset({"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY",

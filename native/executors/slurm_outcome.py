@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import deque
 from pathlib import Path
 
-from bridge.native.executors.batch_tracking import Call
+from bridge.native.executors.job_tracking import Call
 from bridge.native.executors.packaging import OUTPUT, join, with_log_tail
 from bridge.native.executors.slurm_commands import JobState
 from bridge.native.runner import Outcome, RemoteError, load_outcome

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bridge.native.executors import slurm_commands
 from bridge.native.executors.base import Report
-from bridge.native.executors.batch_tracking import Job, Tracker, fail
+from bridge.native.executors.job_tracking import Job, Tracker, fail
 from bridge.native.executors.slurm_commands import JobState, SlurmError
 from bridge.native.executors.slurm_outcome import collect
 from bridge.native.executors.slurm_submit import log_file

@@ -23,9 +23,8 @@ from typing import Any
 from bridge.native.executors import slurm_commands
 from bridge.native.executors.base import Report, Work
 from bridge.native.executors.batch_api import job_name
-from bridge.native.executors.batch_reattach import calls_named
-from bridge.native.executors.batch_tracking import SINGLE, Call, Tracker
-from bridge.native.executors.job_submit import JobSubmitter
+from bridge.native.executors.job_submit import JobSubmitter, calls_named
+from bridge.native.executors.job_tracking import SINGLE, Call, Tracker
 from bridge.native.executors.packaging import INPUT, OUTPUT, code_root, join, pack_call
 from bridge.native.executors.slurm_options import job_options, sbatch_arguments
 

@@ -1,4 +1,5 @@
-"""What the aws_batch executor waits for: the calls, and the Batch jobs that run them.
+"""What a job-queue executor (AWS Batch, SLURM) waits for: the calls, and the jobs that
+run them.
 
 The submitter adds calls and tracks the jobs it submits (or re-attaches to); the poller
 finishes them. Both go through a :class:`Tracker`, which holds the one lock."""
