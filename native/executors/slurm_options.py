@@ -10,6 +10,7 @@ import sys
 from typing import Any
 
 from bridge.native.executors.base import Work
+from bridge.native.executors.capacity import as_number
 
 # Keys a call may override through task.options(...) or script(..., **options).
 JOB_KEYS = ("partition", "account", "qos", "time", "vcpus", "memory", "gres", "constraint",
@@ -104,11 +105,8 @@ def _job_values(options: dict[str, Any], where: str) -> dict[str, Any]:
 
 
 def _number(value: Any, where: str, key: str) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = 0.0
-    if not number > 0:
+    number = as_number(value)
+    if not number > 0:  # NaN too
         raise SlurmConfigError(f"{where} {key}: must be a positive number, not {value!r}")
     return number
 
