@@ -53,11 +53,11 @@ class _Section(BaseModel):
 class BackendConfig(_Section):
     db_uri: str | None = None
     value_store: str | None = None
-    inline_limit: int = Field(64 * 1024, ge=0)
+    inline_limit: int = Field(SchedulerSettings.inline_limit, ge=0)
 
 
 class SchedulerConfig(_Section):
-    flush_interval: float = Field(0.5, gt=0)
+    flush_interval: float = Field(SchedulerSettings.flush_interval, gt=0)
     setup_scheduler: str | None = None  # FILE_OR_MODULE::FUNCTION, see scheduler_setup.py
     # redun's spelling of the context: a JSON object, or a JSON file (under [context] wins)
     context: str | None = None

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
+
+from bridge.lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from bridge.scheduler import Scheduler
@@ -34,10 +36,5 @@ def scheduler(tmp_path: Path) -> Iterator[Scheduler]:
         registry.restore(before)
 
 
-def __getattr__(name: str) -> Any:
-    # `from bridge.pytest import Scheduler`, without loading the store on pytest's start
-    if name == "Scheduler":
-        from bridge.scheduler import Scheduler
-
-        return Scheduler
-    raise AttributeError(f"module 'bridge.pytest' has no attribute {name!r}")
+# `from bridge.pytest import Scheduler`, without loading the store on pytest's start
+__getattr__ = lazy_getattr(globals(), {"Scheduler": "bridge.scheduler"})

@@ -19,19 +19,20 @@ class SetupError(Exception):
     """The setup function cannot be found, its options do not fit, or it failed."""
 
 
-def make_scheduler(config: Config | SchedulerSettings, setup_args: tuple[str, ...] = ()) -> Any:
-    """The configured setup function's Scheduler, or ``Scheduler(config=config)``. Plain
-    settings are a folder without a bridge.ini, so without a setup function."""
+def make_scheduler(settings: SchedulerSettings, config: Config | None = None,
+                   setup_args: tuple[str, ...] = ()) -> Any:
+    """The setup function's Scheduler when ``config`` (the bridge.ini that ``settings``
+    came from, None without one) names one, else ``Scheduler(config=settings)``."""
     from bridge.native.scheduler import Scheduler as NativeScheduler
     from bridge.scheduler import Scheduler
 
-    path = None if isinstance(config, SchedulerSettings) else config.scheduler.setup_scheduler
+    path = config.scheduler.setup_scheduler if config is not None else None
     if path is None:
         if setup_args:
             raise SetupError(f"--setup {setup_args[0]}: no setup function is configured; "
                              "name one in bridge.ini as [scheduler] setup_scheduler = "
                              "FILE_OR_MODULE::FUNCTION")
-        return Scheduler(config=config)
+        return Scheduler(config=settings)
     func = _setup_function(path)
     options = _setup_options(func, path, setup_args)
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -123,9 +123,12 @@ class Job:
         # The options this call hands down to the calls beneath it (see exported_options).
         self.exported: Mapping[str, Any] = NO_OPTIONS
 
-    def add_subtree_tasks(self, hashes: Iterable[str]) -> None:
-        """Add task hashes (or context marks) to what this job's subtree holds."""
+    def add_subtree_tasks(self, hashes: Collection[str]) -> None:
+        """Add task hashes (or context marks) to what this job's subtree holds; a job
+        still holding its task's shared set copies it only when something is new."""
         if type(self.subtree_tasks) is frozenset:
+            if self.subtree_tasks.issuperset(hashes):
+                return
             self.subtree_tasks = set(self.subtree_tasks)
         self.subtree_tasks.update(hashes)  # type: ignore[union-attr]
 

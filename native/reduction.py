@@ -201,8 +201,7 @@ def merge_subtree(parent: Job, child: Job) -> None:
     ``shallow`` keeps its subtree's files to itself: files beneath it (intermediates it
     deleted, say) do not make its parents run again either."""
     inherited = _inherited_subtree(child)
-    if not inherited <= parent.subtree_tasks:
-        parent.add_subtree_tasks(inherited)
+    parent.add_subtree_tasks(inherited)
     if child.argument_files:
         parent.add_subtree_files(child.argument_files)
     if child.subtree_files and child.option("check_valid", child.task.check_valid) != "shallow":

@@ -83,7 +83,7 @@ def run(ctx: click.Context, workflow: str | None, task_name: str | None, as_modu
         raise UserError(f"-o executor={executor}: no such executor; add an "
                         f"[executors.{executor}] section to bridge.ini, or use one of: "
                         f"{', '.join(sorted(known))}")
-    scheduler = _scheduler(config or settings, (*ctx.meta.get(SETUP_ARGS, ()), *setup_args))
+    scheduler = _scheduler(settings, config, (*ctx.meta.get(SETUP_ARGS, ()), *setup_args))
     if cores is not None:
         scheduler.settings.cores = cores
     if dryrun:
@@ -118,11 +118,11 @@ def context_updates(pairs: tuple[str, ...], context_file: str | None) -> dict[st
     return merge_contexts(base, context_values(split))
 
 
-def _scheduler(config: Any, setup_args: tuple[str, ...]) -> Any:
+def _scheduler(settings: Any, config: Any, setup_args: tuple[str, ...]) -> Any:
     from bridge.scheduler_setup import SetupError, make_scheduler
 
     try:
-        return make_scheduler(config, setup_args)
+        return make_scheduler(settings, config, setup_args)
     except SetupError as error:
         raise UserError(str(error)) from None
 
