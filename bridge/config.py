@@ -112,14 +112,16 @@ class SlurmExecutorConfig(_Section):
     account: str | None = None
     qos: str | None = None
     time: str | None = Field(None, description="minutes, or [D-]HH:MM:SS")
-    vcpus: int = Field(1, gt=0, validation_alias=AliasChoices("vcpus", "cpus"))
+    # Defaults of these keys are slurm_options.check_executor's, for bridge.ini and the
+    # Python API alike.
+    vcpus: int | None = Field(None, gt=0, validation_alias=AliasChoices("vcpus", "cpus"))
     memory: float | None = Field(None, gt=0, description="GiB")
     gres: str | None = None
     constraint: str | None = None
     sbatch_args: str | None = None
     scratch: str | None = None
-    poll_interval: float = Field(5.0, gt=0)
-    job_name_prefix: str = "bridge"
+    poll_interval: float | None = Field(None, gt=0)
+    job_name_prefix: str | None = None
     script_only: bool = False
     bridge_command: str | None = None
 
