@@ -8,6 +8,7 @@ from bridge.native.calling import describe_call
 from bridge.native.context import CONTEXT_READ_PREFIX, marks_unchanged
 from bridge.native.file import files_unchanged
 from bridge.native.job import CACHED
+from bridge.version_drift import dryrun_lines as drift_lines
 
 
 def miss_reason(execution: Any, job: Any) -> str:
@@ -74,6 +75,7 @@ def report(execution: Any) -> tuple[str, int]:
         elif job.status == CACHED:
             cached += 1
             lines.append(f"  CACHED     {describe_call(job)}")
+    lines += drift_lines(execution)
     lines += ["", f"{len(would_run)} call(s) would run, {cached} would be replayed from the "
               "cache."]
     if would_run:

@@ -15,6 +15,8 @@ from sqlalchemy import Connection, String, cast, func, inspect, select, text
 
 from bridge.native import schema
 from bridge.native.call_files import file_rows
+from bridge.native.hashing import hash_text
+from bridge.native.recording import VERSION_PREFIX
 from bridge.native.store import StoreError
 
 
@@ -57,6 +59,21 @@ def _version_4(conn: Connection) -> None:
             conn.execute(ddl)
 
 
+def _version_5(conn: Connection) -> None:
+    """Version 5: task_sources, filled with the source each pinned task's row records
+    (``# version N`` and its source), so the first run after the upgrade already tells a
+    drifted source."""
+    schema.task_sources.create(conn, checkfirst=True)
+    rows = conn.execute(select(schema.tasks.c.task_hash, schema.tasks.c.source).where(
+        schema.tasks.c.source.startswith(VERSION_PREFIX)))
+    sources = [{"task_hash": task_hash, "source_hash": hash_text(source), "source": source,
+                "accepted": None}
+               for task_hash, recorded in rows
+               for source in [recorded.partition("\n")[2]]]
+    if sources:
+        conn.execute(schema.task_sources.insert(), sources)
+
+
 def _add_columns(conn: Connection, table: str, columns: dict[str, str]) -> None:
     """ALTER TABLE ADD COLUMN for each of ``columns`` (name: SQL type) not yet there."""
     present = {c["name"] for c in inspect(conn).get_columns(table)}
@@ -67,6 +84,7 @@ def _add_columns(conn: Connection, table: str, columns: dict[str, str]) -> None:
 
 STEPS: dict[int, Callable[[Connection], None]] = {
     1: _create_tables, 2: _add_subtree_counts, 3: _add_job_results, 4: _version_4,
+    5: _version_5,
 }
 
 

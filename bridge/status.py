@@ -232,16 +232,17 @@ class LiveStatus:
     def _tick(self) -> None:
         named = float("-inf")  # when the running calls were last named
         while not self._stop.wait(self.interval):
-            self._print(summary_line(self.board.snapshot(), self.board.elapsed))
+            self.print_line(summary_line(self.board.snapshot(), self.board.elapsed))
             unchanged = self.board.unchanged
             now = time.monotonic()
             if unchanged >= self.quiet and now - named >= self.quiet:
                 jobs = self.board.running()
                 if jobs:
-                    self._print(running_line(jobs, unchanged))
+                    self.print_line(running_line(jobs, unchanged))
                     named = now
 
-    def _print(self, line: str) -> None:
+    def print_line(self, line: str) -> None:
+        """A line above the live table (or between the summary lines)."""
         self.console.print(line, markup=False, highlight=False, soft_wrap=True)
 
     def __exit__(self, *_: Any) -> None:
@@ -251,4 +252,4 @@ class LiveStatus:
         self._stop.set()
         if self._ticker is not None:
             self._ticker.join()
-        self._print(plain_table(self.board.snapshot()))
+        self.print_line(plain_table(self.board.snapshot()))

@@ -42,11 +42,12 @@ class CacheReadWarning(UserWarning):
 
 class CachePolicy:
     def __init__(self, store: CallGraphStore, current_task_hashes: Callable[[], set[str]],
-                 enabled: bool) -> None:
+                 cached_task_hashes: set[str]) -> None:
         self.store = store
         self.current_task_hashes = current_task_hashes
-        # Read once: a call whose task has no cache entry at all skips the lookup query.
-        self.cached_task_hashes = store.cached_task_hashes() if enabled else set()
+        # Read once, as the run starts (empty: cache disabled): a call whose task has no
+        # cache entry at all skips the lookup query.
+        self.cached_task_hashes = cached_task_hashes
 
     def may_hit(self, job: Job) -> bool:
         return job.use_cache and job.task.hash in self.cached_task_hashes

@@ -51,6 +51,7 @@ from bridge.native.calling import (
     identify_call,
 )
 from bridge.native.context import merge_contexts, read_context
+from bridge.native.drift import VersionDrift, recorded_pairs, versioned_tasks
 from bridge.native.executors.base import Work
 from bridge.native.expression import contains_expression
 from bridge.native.file import find_files, one_look_per_path
@@ -97,6 +98,7 @@ class Execution(Reduction):
         listener: Callable[[Job, str], None] | None = None,
         dryrun: bool = False,
         context: dict | None = None,
+        accept_versions: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__()
         self.scheduler = scheduler
@@ -117,7 +119,13 @@ class Execution(Reduction):
         self._awaited: list[AwaitRequest] = []  # by running async bodies
         self.outcomes: queue.SimpleQueue[Outcome | CancelRequest] = scheduler.outcomes
         self.recorder = Recorder(self.store, self.id, scheduler.settings.flush_interval, dryrun)
-        self.cache = CachePolicy(self.store, scheduler.current_task_hashes, use_cache)
+        pinned = versioned_tasks()
+        reads = self.store.start_reads(use_cache, pinned)
+        self.cache = CachePolicy(self.store, scheduler.current_task_hashes,
+                                 reads.cached_task_hashes)
+        # Raises VersionAcceptError (before anything is recorded) for a wrong acceptance.
+        self.drift = VersionDrift(pinned, recorded_pairs(reads.task_sources), self.recorder,
+                                  warn=use_cache and not dryrun, accept=accept_versions)
         self.jobs_by_hash: dict[str, Job] = {}
         self.handles = HandleCalls()
         self.running: dict[str, Job] = {}
@@ -282,6 +290,7 @@ class Execution(Reduction):
             self.root_job_id = job.id
         if job.prov:
             self.recorder.task(task)
+            self.drift.check(task)
         return job
 
     def _unidentified(self, task: Any, call_options: dict | None, args: tuple, kwargs: dict,
@@ -328,6 +337,8 @@ class Execution(Reduction):
         job.subtree_tasks = set(cached.subtree_tasks)
         job.subtree_files = list(cached.subtree_files)
         job.subtree_counts = cached.subtree_counts
+        if self.drift.unchecked:
+            self.drift.check_hashes(cached.subtree_tasks)
         self._notify(job, CACHED)
         self.recorder.job_replayed(job, cached.result_hash, cached.result_files)
         job.promise.resolve((value, (((), job.call_hash, ()),)))

@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 
 
 MAX_PENDING_JOBS = 5000
+# A pinned task's row in ``tasks`` holds its source after a first line ``# version N``.
+VERSION_PREFIX = "# version "
 
 
 def _recorded_jobs_only(method: Callable) -> Callable:
@@ -101,9 +103,16 @@ class Recorder:
             "task_hash": task.hash,
             "fullname": task.fullname,
             "namespace": task.namespace,
-            "source": task.source if task.version is None else f"# version {task.version}\n"
+            "source": task.source if task.version is None else f"{VERSION_PREFIX}{task.version}\n"
             + task.source,
         }
+
+    def task_source(self, task_hash: str, source_hash: str, source: str,
+                    accepted: float | None) -> None:
+        """A source recorded with a pinned task's version (see bridge.native.drift)."""
+        self.batch.task_sources[(task_hash, source_hash)] = {
+            "task_hash": task_hash, "source_hash": source_hash, "source": source,
+            "accepted": accepted}
 
     @_recorded_jobs_only
     def job_started(self, job: Job) -> None:

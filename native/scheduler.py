@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import queue
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from bridge.native.context import merge_contexts
@@ -69,27 +69,33 @@ class Scheduler:
         tags: dict[str, str] | list[tuple[str, str]] | None = None,
         listener: Callable[[Any, str], None] | None = None,
         context: dict | None = None,
+        accept_versions: Mapping[str, str] | None = None,
     ) -> Any:
         """Evaluate ``expr`` and return its value; raises the first error a call raised.
         ``listener(job, status)`` is told of every job state change (for live displays).
-        ``context`` updates the configured context (what ``get_context`` reads)."""
+        ``context`` updates the configured context (what ``get_context`` reads).
+        ``accept_versions`` ({task name: version}) records the tasks' current sources as
+        sources of those versions, silencing their VersionDriftWarning."""
         self._task_hashes = None  # tasks may have been (re)defined since the last run
         execution = Execution(
             self, use_cache=cache, execution_id=execution_id,
             description=description if description is not None else repr(expr),
             tags=dict(normalise_tags(tags, "Scheduler.run")), listener=listener,
             context=merge_contexts(self.settings.context, context or {}),
+            accept_versions=accept_versions,
         )
         with current_scheduler(self):
             return execution.run(expr)
 
-    def dryrun(self, expr: Any, *, cache: bool = True) -> Any:
+    def dryrun(self, expr: Any, *, cache: bool = True,
+               accept_versions: Mapping[str, str] | None = None) -> Any:
         """Look ``expr`` up in the cache without running or recording anything: the
         returned Execution's ``would_run`` lists the calls that would run (their own
-        children are unknown until their bodies run), ``jobs_by_hash`` every call seen."""
+        children are unknown until their bodies run), ``jobs_by_hash`` every call seen,
+        ``drift.drifting`` the pinned tasks whose source drifted (not accepted)."""
         self._task_hashes = None
         execution = Execution(self, use_cache=cache, description="dry run", dryrun=True,
-                              context=self.settings.context)
+                              context=self.settings.context, accept_versions=accept_versions)
         execution.run(expr)
         return execution
 

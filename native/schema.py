@@ -21,7 +21,7 @@ from sqlalchemy import (
     event,
 )
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 metadata = MetaData()
 
@@ -39,6 +39,19 @@ tasks = Table(
     Column("fullname", Text, nullable=False, index=True),
     Column("namespace", Text),
     Column("source", Text, nullable=False),
+)
+
+# The sources each pinned task version (a task hash of a task with ``version=``) was
+# recorded with: the one of the version's first run, and each accepted since with
+# `bridge run --accept-version` (``accepted``: when; NULL for the first). A pinned task
+# whose current source is none of its version's drifts (see bridge.native.drift). Version 5.
+task_sources = Table(
+    "task_sources",
+    metadata,
+    Column("task_hash", String(64), primary_key=True),
+    Column("source_hash", String(64), primary_key=True),
+    Column("source", Text, nullable=False),
+    Column("accepted", Float),
 )
 
 values = Table(

@@ -71,12 +71,20 @@ class CachedCall(NamedTuple):
     location: str | None
 
 
+class StartReads(NamedTuple):
+    """See :meth:`CallGraphStore.start_reads`."""
+
+    cached_task_hashes: set[str]
+    task_sources: list[tuple[str, str]]
+
+
 @dataclass
 class WriteBatch:
     """Everything one scheduler tick wants written, flushed in one transaction in an
     order that never leaves a reference dangling (values before the calls naming them)."""
 
     tasks: dict[str, dict] = field(default_factory=dict)
+    task_sources: dict[tuple[str, str], dict] = field(default_factory=dict)
     values: dict[str, dict] = field(default_factory=dict)
     calls: dict[tuple[str, str], dict] = field(default_factory=dict)
     new_jobs: dict[str, dict] = field(default_factory=dict)
@@ -86,7 +94,7 @@ class WriteBatch:
 
     def __bool__(self) -> bool:
         return bool(
-            self.tasks or self.values or self.calls or self.new_jobs
+            self.tasks or self.task_sources or self.values or self.calls or self.new_jobs
             or self.job_updates or self.executions or self.tags
         )
 
@@ -253,6 +261,7 @@ class CallGraphStore(Record):
         tag_key = ("entity_kind", "entity_id", "key", "value")
         return [
             (self._insert_task, _by_key(batch.tasks)),
+            (self._insert_task_source, _by_key(batch.task_sources)),
             (self._insert_value, _by_key(batch.values)),
             (self._upsert_call, _by_key(batch.calls)),
             (self._upsert_execution, _by_key(batch.executions)),
@@ -280,10 +289,21 @@ class CallGraphStore(Record):
                         decode(subtree), decode(counts), data, location))
         return found
 
-    def cached_task_hashes(self) -> set[str]:
-        """Task hashes with any cache entry: calls of other tasks cannot hit."""
+    def start_reads(self, cached: bool, pinned: Iterable[str]) -> StartReads:
+        """What a run reads before its first call, in one connection: the task hashes with
+        any cache entry (when ``cached``: calls of other tasks cannot hit), and the sources
+        recorded for the ``pinned`` task hashes (none asked: no query)."""
+        pinned = list(pinned)
+        if not cached and not pinned:
+            return StartReads(set(), [])
         with self.engine.connect() as conn:
-            return set(conn.execute(select(calls.c.task_hash).distinct()).scalars())
+            cached_hashes = (set(conn.execute(select(calls.c.task_hash).distinct()).scalars())
+                             if cached else set())
+            sources = [row for chunk in chunks(pinned, LOOKUP_CHUNK)
+                       for row in conn.execute(select(
+                           schema.task_sources.c.task_hash, schema.task_sources.c.source_hash)
+                           .where(schema.task_sources.c.task_hash.in_(chunk)))]
+        return StartReads(cached_hashes, sources)
 
     def load_cached_result(self, cached: CachedCall) -> Any:
         return self._load(cached.result_hash, cached.data, cached.location)
@@ -327,6 +347,8 @@ class CallGraphStore(Record):
 
         self._upsert_meta = _upsert(insert, meta, "key")
         self._insert_task = bulk(insert(tasks).on_conflict_do_nothing(), tasks)
+        self._insert_task_source = bulk(insert(schema.task_sources).on_conflict_do_nothing(),
+                                        schema.task_sources)
         self._insert_value = bulk(insert(values_table).on_conflict_do_nothing(), values_table)
         self._insert_job = bulk(insert(jobs), jobs)
         self._insert_tag = bulk(insert(schema.tags).on_conflict_do_nothing(), schema.tags)

@@ -75,7 +75,8 @@ def fanout_rows(runs: int, width: int) -> dict[str, int]:
     return {"schema_version": 1, "executions": runs, "jobs": runs * (width + 2),
             "calls": width + 2 * runs, "tasks": 3,
             "stored_values": len(values) + runs,  # + each order's list of leaf results
-            "tags": 0, "call_files": 0}  # no call returns a File
+            "tags": 0, "call_files": 0,  # no call returns a File
+            "task_sources": 0}  # no task is pinned with version=
 
 
 @dataclass

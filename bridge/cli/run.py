@@ -13,6 +13,7 @@ import click
 
 from bridge.cli.common import UserError, config_option, load_settings, parse_pairs
 from bridge.cli.task_command import (
+    COMMAND_HEAD,
     HELP_WORD,
     TaskCommand,
     described_call,
@@ -49,12 +50,15 @@ SETUP_ARGS = "bridge.setup_args"  # ctx.meta: `bridge --setup k=v run ...`, as r
                    "bridge.ini's [context]. Repeatable.")
 @click.option("--context-file", type=click.Path(dir_okay=False),
               help="A JSON file of context values, over bridge.ini's [context].")
+@click.option("--accept-version", "accept_pairs", multiple=True, metavar="TASK=VERSION",
+              help="Accept TASK's current source for its pinned VERSION (recorded in the "
+                   "store): its version-drift warning stops. Repeatable.")
 @click.pass_context
 def run(ctx: click.Context, workflow: str | None, task_name: str | None, as_module: bool,
         config_dir: str | None, no_cache: bool, dryrun: bool, execution_id: str | None,
         cores: float | None, options: tuple[str, ...], tags: tuple[str, ...],
         setup_args: tuple[str, ...], context_pairs: tuple[str, ...],
-        context_file: str | None) -> None:
+        context_file: str | None, accept_pairs: tuple[str, ...]) -> None:
     """Run TASK_NAME of WORKFLOW (a file, or a module with -m). These options go before
     WORKFLOW; everything after TASK_NAME is the task's arguments, given as --name value
     (a task argument named like one of these options is the task's). Without TASK_NAME
@@ -86,11 +90,34 @@ def run(ctx: click.Context, workflow: str | None, task_name: str | None, as_modu
     scheduler = _scheduler(settings, config, (*ctx.meta.get(SETUP_ARGS, ()), *setup_args))
     if cores is not None:
         scheduler.settings.cores = cores
+    accept = accepted_versions(accept_pairs)
     if dryrun:
-        _dryrun(scheduler, expr, no_cache)
+        _dryrun(scheduler, expr, no_cache, accept)
         return
     tag_values = {k: str(v) for k, v in parse_pairs(tags, "--tag").items()}
-    sys.exit(_run(scheduler, expr, no_cache, execution_id, description, tag_values))
+    run_args = [*(f"--setup={arg}" for arg in ctx.meta.get(SETUP_ARGS, ())),
+                *ctx.meta[COMMAND_HEAD], *described_call(task, workflow, task_name, ctx.args)[2:]]
+    sys.exit(_run(scheduler, expr, no_cache, execution_id, description, tag_values, accept,
+                  run_args))
+
+
+def accepted_versions(pairs: tuple[str, ...]) -> dict[str, str]:
+    """--accept-version TASK=VERSION pairs as {task: version}, each naming a task of the
+    workflow pinned at that version."""
+    from bridge.native.drift import VersionAcceptError, accepted_tasks
+
+    accept = {}
+    for pair in pairs:
+        name, _, version = (part.strip() for part in pair.partition("="))
+        if not name or not version:
+            raise UserError(f"--accept-version {pair!r}: expected TASK=VERSION, as the "
+                            "version-drift warning writes it (cut_adapters=1)")
+        accept[name] = version
+    try:
+        accepted_tasks(accept)
+    except VersionAcceptError as error:
+        raise UserError(f"--accept-version {error}") from None
+    return accept
 
 
 def context_updates(pairs: tuple[str, ...], context_file: str | None) -> dict[str, Any]:
@@ -127,26 +154,29 @@ def _scheduler(settings: Any, config: Any, setup_args: tuple[str, ...]) -> Any:
         raise UserError(str(error)) from None
 
 
-def _dryrun(scheduler: Any, expr: Any, no_cache: bool) -> None:
+def _dryrun(scheduler: Any, expr: Any, no_cache: bool, accept: dict[str, str]) -> None:
     from bridge.dryrun import report
     from bridge.native.calling import ArgumentFileError
     from bridge.native.store import StoreError
 
     try:
         with scheduler:
-            text, _ = report(scheduler.dryrun(expr, cache=not no_cache))
+            text, _ = report(scheduler.dryrun(expr, cache=not no_cache, accept_versions=accept))
     except (StoreError, ArgumentFileError) as error:
         raise UserError(str(error)) from None
     click.echo(text)
 
 
 def _run(scheduler: Any, expr: Any, no_cache: bool, execution_id: str | None,
-         description: str, tags: dict[str, str]) -> int:
-    """Run with the live table; returns the exit code."""
+         description: str, tags: dict[str, str], accept: dict[str, str],
+         run_args: list[str]) -> int:
+    """Run with the live table; returns the exit code. ``run_args``: the command's own
+    tokens, for the command a version-drift warning says to copy."""
     from bridge.native.calling import ArgumentFileError
     from bridge.native.scheduler import ExecutorConfigError
     from bridge.native.store import StoreError
     from bridge.status import LiveStatus, StatusBoard, format_duration, status_console
+    from bridge.version_drift import drift_warnings_as_lines
 
     console = status_console()
     board = StatusBoard()
@@ -160,9 +190,11 @@ def _run(scheduler: Any, expr: Any, no_cache: bool, execution_id: str | None,
         except StoreError as error:
             raise UserError(str(error)) from None
         try:
-            with LiveStatus(board, console, interval, quiet):
+            with (LiveStatus(board, console, interval, quiet) as live,
+                  drift_warnings_as_lines(live.print_line, run_args)):
                 result = scheduler.run(expr, cache=not no_cache, execution_id=execution_id,
-                                       description=description, tags=tags, listener=board)
+                                       description=description, tags=tags, listener=board,
+                                       accept_versions=accept)
         except KeyboardInterrupt:
             done = sum(c.get("DONE", 0) + c.get("CACHED", 0) for c in board.snapshot().values())
             click.echo(f"Interrupted: execution {execution_id[:8]} stopped, running jobs "

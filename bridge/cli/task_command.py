@@ -14,6 +14,7 @@ from bridge.cli.common import UserError
 HELP = ("-h", "--help")
 HELP_WORD = "help"  # redun's spelling: ``FILE help`` lists tasks, ``FILE TASK help`` helps
 _LITERAL_TASK_NAME = "bridge.literal_task_name"  # ctx.meta: ``FILE -- NAME`` was given
+COMMAND_HEAD = "bridge.command_head"  # ctx.meta: the command's tokens up to the task's name
 
 
 class TaskCommand(click.Command):
@@ -24,6 +25,7 @@ class TaskCommand(click.Command):
         end = self._task_name_end(ctx, args)
         super().parse_args(ctx, args[:end])
         ctx.args = args[end:]
+        ctx.meta[COMMAND_HEAD] = args[:end]
         # ``FILE -- help`` names a task called help; a bare ``help`` asks for the list
         ctx.meta[_LITERAL_TASK_NAME] = end >= 2 and args[end - 2] == "--"
         return ctx.args
