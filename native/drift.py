@@ -99,11 +99,12 @@ class VersionDrift:
     first call is made or a replayed subtree holds it."""
 
     def __init__(self, versioned: dict[str, Task], recorded: dict[str, set[str]],
-                 recorder: Recorder, warn: bool, accept: Mapping[str, str] | None = None
-                 ) -> None:
+                 recorder: Recorder, *, replaying: bool, warn: bool,
+                 accept: Mapping[str, str] | None = None) -> None:
         self.recorded = recorded
         self.recorder = recorder
-        self.warn = warn
+        self.replaying = replaying  # False: --no-cache
+        self.warn = warn  # False: a dry run lists the drifting tasks instead
         # Pinned tasks not yet checked in this run (empty: the checks cost nothing).
         self.unchecked = dict(versioned)
         self.drifting: list[Task] = []
@@ -124,10 +125,13 @@ class VersionDrift:
                 self._check(task)
 
     def _check(self, task: Task) -> None:
-        if task.hash not in self.recorded:  # the version's first run here: its source
+        recorded = self.recorded.get(task.hash)
+        if recorded is None or not self.replaying:
+            # The version's first run here, or a run that replays nothing (--no-cache):
+            # the results it leaves are this source's.
             self._record(task, accepted=None)
             return
-        if not task.cache or source_hash(task) in self.recorded[task.hash]:
+        if not task.cache or source_hash(task) in recorded:
             return  # cache=False: its calls always run, nothing stale replays
         self.drifting.append(task)
         if self.warn:
@@ -135,8 +139,10 @@ class VersionDrift:
 
     def _record(self, task: Task, accepted: float | None) -> None:
         digest = source_hash(task)
-        self.recorded.setdefault(task.hash, set()).add(digest)
-        self.recorder.task_source(task.hash, digest, task.source, accepted)
+        recorded = self.recorded.setdefault(task.hash, set())
+        if digest not in recorded or accepted is not None:
+            recorded.add(digest)
+            self.recorder.task_source(task.hash, digest, task.source, accepted)
 
 
 def recorded_pairs(rows: Iterable[Any]) -> dict[str, set[str]]:

@@ -125,7 +125,8 @@ class Execution(Reduction):
                                  reads.cached_task_hashes)
         # Raises VersionAcceptError (before anything is recorded) for a wrong acceptance.
         self.drift = VersionDrift(pinned, recorded_pairs(reads.task_sources), self.recorder,
-                                  warn=use_cache and not dryrun, accept=accept_versions)
+                                  replaying=use_cache, warn=not dryrun,
+                                  accept=accept_versions)
         self.jobs_by_hash: dict[str, Job] = {}
         self.handles = HandleCalls()
         self.running: dict[str, Job] = {}
