@@ -213,8 +213,8 @@ def test_an_edited_cutadapt_option_in_the_read_alignment_example_warns(tmp_path:
     """Snakemake re-runs the jobs whose params changed; bridge keeps the version contract
     (nothing runs) and says which pinned task drifted."""
     root = tmp_path / "read_alignment"
-    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("__pycache__"))
-    (root / ".bridge").mkdir()
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(
+        "__pycache__", "results", "bridge.db*", "values"))
     (root / ".bridge" / "bridge.ini").write_text(LOCAL_CONFIG)
     env = {k: v for k, v in os.environ.items() if not k.startswith("BRIDGE_")}
 
