@@ -58,8 +58,11 @@ def source_hash(task: Task) -> str:
 
 
 def versioned_tasks() -> dict[str, Task]:
-    """The tasks defined now that are pinned with ``version=``, by task hash."""
-    return {task.hash: task for task in registry if task.version is not None}
+    """The workflow's tasks defined now that are pinned with ``version=``, by task hash.
+    bridge's own (``script``, ``copy_file``, ...) are left out: their source changes with
+    bridge, and reading it would parse bridge's modules on every run."""
+    return {task.hash: task for task in registry
+            if task.version is not None and not task.is_builtin}
 
 
 def find_task(name: str) -> Task:

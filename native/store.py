@@ -42,6 +42,7 @@ LOOKUP_SQL = (
     "stored_values.location "
     "FROM calls JOIN stored_values ON stored_values.value_hash = calls.result_hash"
 )
+TASK_SOURCES_SQL = "SELECT task_hash, source_hash FROM task_sources"
 # Seconds to wait before retrying a flush that lost a deadlock or serialization race
 # (each doubled at most, at random, so the losers do not collide again in step).
 RETRY_DELAYS = (0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
@@ -300,9 +301,7 @@ class CallGraphStore(Record):
             cached_hashes = (set(conn.execute(select(calls.c.task_hash).distinct()).scalars())
                              if cached else set())
             sources = [row for chunk in chunks(pinned, LOOKUP_CHUNK)
-                       for row in conn.execute(select(
-                           schema.task_sources.c.task_hash, schema.task_sources.c.source_hash)
-                           .where(schema.task_sources.c.task_hash.in_(chunk)))]
+                       for row in select_where_in(conn, TASK_SOURCES_SQL, "task_hash", chunk)]
         return StartReads(cached_hashes, sources)
 
     def load_cached_result(self, cached: CachedCall) -> Any:
