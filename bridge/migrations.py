@@ -57,6 +57,12 @@ def _version_4(conn: Connection) -> None:
             conn.execute(ddl)
 
 
+def _add_job_details(conn: Connection) -> None:
+    """Version 5: jobs.details, the resources a job asked for and a script's command and
+    output (NULL for jobs recorded before)."""
+    _add_columns(conn, "jobs", {"details": "JSON"})
+
+
 def _add_columns(conn: Connection, table: str, columns: dict[str, str]) -> None:
     """ALTER TABLE ADD COLUMN for each of ``columns`` (name: SQL type) not yet there."""
     present = {c["name"] for c in inspect(conn).get_columns(table)}
@@ -67,6 +73,7 @@ def _add_columns(conn: Connection, table: str, columns: dict[str, str]) -> None:
 
 STEPS: dict[int, Callable[[Connection], None]] = {
     1: _create_tables, 2: _add_subtree_counts, 3: _add_job_results, 4: _version_4,
+    5: _add_job_details,
 }
 
 

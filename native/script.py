@@ -46,6 +46,7 @@ from bridge.native.children import run_child
 from bridge.native.expression import TaskCall, contains_expression
 from bridge.native.file import Dir, File, StagingFile, _Staging
 from bridge.native.hashing import hash_value
+from bridge.native.runner import report_output
 from bridge.native.s3_stager import NO_STAGER_EXIT
 from bridge.native.task import namespace, task
 
@@ -58,6 +59,8 @@ INPUT_FAILED = ("could not stage in the input {remote} (as {local}): check that 
 OUTPUT_FAILED = ("could not stage out the output {local} (to {remote}): check that its bucket"
                  " exists and can be written")
 STDERR_TAIL_LINES = 20
+OUTPUT_TAIL_LINES = 60  # of stdout and of stderr, recorded with the job
+OUTPUT_TAIL_CHARS = 8192
 
 ScriptOutputListener = Callable[[str, str], None]
 _output_listener: ContextVar[ScriptOutputListener | None] = ContextVar(
@@ -373,14 +376,22 @@ def run_script(command: str, inputs: Any, outputs: Any, tempdir: bool = False,
     with open(stdout_path, "ab") as out, open(stderr_path, "ab") as err:
         code = run_child(["bash", "-euo", "pipefail", script_path], cwd=workdir,
                          stdout=out, stderr=err, env=_script_env())
-    stdout = _read_text(stdout_path)
+    stdout, stderr = _read_text(stdout_path), _read_text(stderr_path)
+    report_output({"stdout": output_tail(stdout), "stderr": output_tail(stderr)})
     listener = _output_listener.get()
     if listener is not None:
-        listener(stdout, _read_text(stderr_path))
+        listener(stdout, stderr)
     if code != 0:
         raise _script_error(code, scratch, workdir, outputs)
     shutil.rmtree(scratch, ignore_errors=True)
     return finish_script(outputs, stdout)
+
+
+def output_tail(text: str) -> str:
+    """The last lines of what a script printed, as its job records them: a tool's
+    version banner and summary, without a whole log in the store."""
+    tail = "\n".join(text.splitlines()[-OUTPUT_TAIL_LINES:])
+    return tail[-OUTPUT_TAIL_CHARS:]
 
 
 def _read_text(path: str) -> str:
