@@ -39,11 +39,7 @@ def gather(store: Any, row: dict) -> dict:
     failed_first = {job["job_id"] for job in first_failures(graph.jobs)}
     jobs = [_job(job, depth, values, results[job["job_id"]], sources,
                  job["job_id"] in failed_first) for job, depth in _tree_order(graph)]
-    files = []
-    for entry in files_view(store, execution_id, graph.jobs)["files"]:
-        producer = producers.get(entry["path"])
-        files.append({**entry, "producer": producer, "preview": _text_preview(entry["path"])
-                      if producer else None})
+    files = _files(files_view(store, execution_id, graph.jobs)["files"], producers)
     chains = {job_id: upstream(graph, job_id, _preview(values, results[job_id]))["blocks"]
               for job_id in sorted({f["producer"] for f in files if f["producer"]})}
     return {
@@ -107,17 +103,31 @@ def _preview(values: dict, value_hash: str | None) -> str | None:
     return values.get(value_hash, {}).get("preview") if value_hash else None
 
 
-def _producers(store: Any, jobs: list[dict]) -> dict[str, str]:
-    """Each file a job of the execution returned, and the job that made it: the earliest
-    job that returned it and called nothing (a parent only passes a child's file on)."""
+def _producers(store: Any, jobs: list[dict]) -> dict[str, dict]:
+    """Each file a job of the execution returned (made, or replayed from the cache), and
+    the job that made it: the earliest that returned it and called nothing (a parent only
+    passes a child's file on), with the file's hash as that job returned it."""
     parents = {job["parent_id"] for job in jobs}
-    found: dict[str, str] = {}
+    found: dict[str, dict] = {}
     ranked = sorted(jobs, key=lambda j: (j["job_id"] in parents, j["started"]))
     for job in ranked:
         if job["status"] in ("DONE", "CACHED"):
-            for path, _ in job_result_files(store, job):
-                found.setdefault(path, job["job_id"])
+            for path, file_hash in job_result_files(store, job):
+                found.setdefault(path, {"job": job, "hash": file_hash})
     return found
+
+
+def _files(listed: list[dict], producers: dict[str, dict]) -> list[dict]:
+    """The files `bridge log --file` lists for the execution (read: r, written: w), and
+    those its replayed jobs returned (mode ""), each with its producer and preview."""
+    files = {entry["path"]: entry for entry in listed}
+    for path, made in producers.items():
+        files.setdefault(path, {"path": path, "hash": made["hash"],
+                                "time": when(made["job"]["started"]), "read": False,
+                                "written": False, "mode": ""})
+    return [{**entry, "producer": producers[path]["job"]["job_id"] if path in producers
+             else None, "preview": _text_preview(path) if path in producers else None}
+            for path, entry in sorted(files.items())]
 
 
 def _text_preview(path: str) -> dict | None:
