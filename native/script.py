@@ -59,8 +59,9 @@ INPUT_FAILED = ("could not stage in the input {remote} (as {local}): check that 
 OUTPUT_FAILED = ("could not stage out the output {local} (to {remote}): check that its bucket"
                  " exists and can be written")
 STDERR_TAIL_LINES = 20
-OUTPUT_TAIL_LINES = 60  # of stdout and of stderr, recorded with the job
-OUTPUT_TAIL_CHARS = 8192
+# What a job records of its script's stdout and of its stderr: the first and last lines
+# (a tool's version banner, its summary), at most this many characters.
+OUTPUT_HEAD_LINES, OUTPUT_TAIL_LINES, OUTPUT_CHARS = 20, 40, 8192
 
 ScriptOutputListener = Callable[[str, str], None]
 _output_listener: ContextVar[ScriptOutputListener | None] = ContextVar(
@@ -377,7 +378,7 @@ def run_script(command: str, inputs: Any, outputs: Any, tempdir: bool = False,
         code = run_child(["bash", "-euo", "pipefail", script_path], cwd=workdir,
                          stdout=out, stderr=err, env=_script_env())
     stdout, stderr = _read_text(stdout_path), _read_text(stderr_path)
-    report_output({"stdout": output_tail(stdout), "stderr": output_tail(stderr)})
+    report_output({"stdout": output_excerpt(stdout), "stderr": output_excerpt(stderr)})
     listener = _output_listener.get()
     if listener is not None:
         listener(stdout, stderr)
@@ -387,11 +388,19 @@ def run_script(command: str, inputs: Any, outputs: Any, tempdir: bool = False,
     return finish_script(outputs, stdout)
 
 
-def output_tail(text: str) -> str:
-    """The last lines of what a script printed, as its job records them: a tool's
-    version banner and summary, without a whole log in the store."""
-    tail = "\n".join(text.splitlines()[-OUTPUT_TAIL_LINES:])
-    return tail[-OUTPUT_TAIL_CHARS:]
+def output_excerpt(text: str) -> str:
+    """The first and last lines of what a script printed, as its job records them: a
+    tool's version banner and its summary, without a whole log in the store."""
+    lines = text.splitlines()
+    if len(lines) > OUTPUT_HEAD_LINES + OUTPUT_TAIL_LINES:
+        left_out = len(lines) - OUTPUT_HEAD_LINES - OUTPUT_TAIL_LINES
+        lines = [*lines[:OUTPUT_HEAD_LINES], f"[... {left_out} lines left out ...]",
+                 *lines[-OUTPUT_TAIL_LINES:]]
+    excerpt = "\n".join(lines)
+    if len(excerpt) <= OUTPUT_CHARS:
+        return excerpt
+    head = OUTPUT_CHARS // 4
+    return excerpt[:head] + "\n[...]\n" + excerpt[head - OUTPUT_CHARS:]
 
 
 def _read_text(path: str) -> str:

@@ -7,6 +7,7 @@ unpickled; small text outputs are read from disk as they are now."""
 from __future__ import annotations
 
 import os
+import textwrap
 import time
 from typing import Any
 
@@ -92,11 +93,18 @@ def _job(job: dict, depth: int, values: dict, result_hash: str | None, sources: 
         "result_files": [uri for uri, _ in job.get("result_files") or ()],
         "error": job["error"], "failed_here": failed_first,
         "resources": details.get("resources") or {},
-        "script": {key: details[key] for key in ("command", "stdout", "stderr") if key in details}
-        or None,
+        "script": _script(details),
         "source": (sources.get(job["task_hash"]) or {}).get("source"),
         "tags": job["tags"] or {},
     }
+
+
+def _script(details: dict) -> dict | None:
+    """A script's command (dedented, as it ran) and the tails of what it printed."""
+    shown = {key: details[key] for key in ("command", "stdout", "stderr") if key in details}
+    if "command" in shown:
+        shown["command"] = textwrap.dedent(shown["command"]).strip("\n")
+    return shown or None
 
 
 def _preview(values: dict, value_hash: str | None) -> str | None:
