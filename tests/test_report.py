@@ -257,3 +257,20 @@ def test_bad_ids(reported: Path) -> None:
     job = recorded_jobs(sqlite_uri(reported))[1][0]["job_id"]
     assert_user_error(invoke("report", job[:8], "-o", "r.html"), "is a job, not an execution")
     assert_user_error(invoke("report", "-o", "no/such/folder/r.html"), "no/such/folder/r.html")
+
+
+def test_the_call_graph_is_left_out_with_the_reason(reported: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from bridge.report import data as report_data
+
+    assert invoke("run", "wf.py", "main").exit_code == 0
+    with monkeypatch.context() as patched:
+        patched.setattr(report_data, "GRAPH_LIMIT", 3)  # this run has 5 jobs
+        too_big = report()["graph"]
+    assert too_big["svg"] is None and "5 jobs" in too_big["note"]
+    assert "bridge viz" in too_big["note"]
+    with monkeypatch.context() as patched:
+        patched.setenv("PATH", str(reported))  # no Graphviz on it
+        without_dot = invoke("report", "-o", "report.html")
+    assert without_dot.exit_code == 0
+    assert "without the call graph: Graphviz's `dot` is not installed" in without_dot.output

@@ -25,6 +25,7 @@ from bridge.interrupted import shown_jobs
 from bridge.provenance import upstream
 
 PREVIEW_BYTES = 64 * 1024
+GRAPH_LIMIT = 500  # jobs: the call graph is drawn inline up to this size
 
 
 def gather(store: Any, row: dict) -> dict:
@@ -169,6 +170,11 @@ def _graph_svg(graph: Any, row: dict) -> dict:
     """The call graph as inline SVG (``bridge viz``'s drawing), or why it is missing."""
     from bridge.viz import VizError, render, to_dot
 
+    if len(graph.jobs) > GRAPH_LIMIT:
+        return {"svg": None, "note": (
+            f"its {len(graph.jobs)} jobs are more than a page can draw legibly (Graphviz "
+            f"takes minutes over that many); `bridge viz {row['execution_id'][:8]} -o "
+            "graph.svg` draws it")}
     try:
         svg = render(to_dot(graph, row), "svg").decode()
     except VizError as error:
