@@ -61,6 +61,14 @@ def resolve(store: Any, ident: str) -> tuple[str, dict]:
                    "recent executions")
 
 
+def resolve_execution(store: Any, ident: str) -> dict:
+    """The execution row ``ident`` names (an id prefix, or ``-`` for the latest)."""
+    kind, row = resolve(store, ident)
+    if kind != "execution":
+        raise NotFound(f"{ident!r} is a {kind}, not an execution: `bridge log` lists executions")
+    return row
+
+
 # -- executions ------------------------------------------------------------------------------
 
 def executions_view(store: Any, limit: int) -> dict:

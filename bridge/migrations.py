@@ -60,9 +60,11 @@ def _version_4(conn: Connection) -> None:
 
 
 def _version_5(conn: Connection) -> None:
-    """Version 5: task_sources, filled with the source each pinned task's row records
-    (``# version N`` and its source), so the first run after the upgrade already tells a
-    drifted source."""
+    """Version 5: jobs.details, the resources a job asked for and a script's command and
+    output (NULL for jobs recorded before); task_sources, filled with the source each pinned
+    task's row records (``# version N`` and its source), so the first run after the upgrade
+    already tells a drifted source."""
+    _add_columns(conn, "jobs", {"details": "JSON"})
     schema.task_sources.create(conn, checkfirst=True)
     rows = conn.execute(select(schema.tasks.c.task_hash, schema.tasks.c.source).where(
         schema.tasks.c.source.startswith(VERSION_PREFIX)))

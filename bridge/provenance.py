@@ -79,11 +79,7 @@ class _Names:
 def upstream(graph: Any, job_id: str, result_preview: str | None) -> dict:
     """Blocks (one per traced variable, in breadth-first order) and the dataflow edges
     between calls (``from`` call's result fed ``argument`` of the ``to`` call)."""
-    jobs = {job["job_id"]: job for job in graph.jobs}
-    by_call: dict[str, dict] = {}
-    for job in graph.jobs:
-        by_call.setdefault(job["call_hash"], job)
-    values = graph.values
+    jobs, by_call, values = graph.by_id, graph.by_call, graph.values
     names = _Names()
 
     def step(job: dict) -> dict:

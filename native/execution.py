@@ -390,6 +390,8 @@ class Execution(Reduction):
         end_awaits(outcome.job_id)
         if job is None:  # cancelled while it ran
             return
+        if outcome.output:
+            self.recorder.job_output(job, outcome.output)
         if job.limits:
             self._release(job)
         if not outcome.ok:

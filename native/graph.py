@@ -21,6 +21,9 @@ class DataflowEdge:
 
 @dataclass
 class ExecutionGraph:
+    """The indexes (``by_id``, ``by_call``, ``children``) are built on first use: set
+    ``jobs`` (as shown_jobs does) before reading them."""
+
     execution_id: str
     jobs: list[dict]
     calls: dict[str, dict]
@@ -28,19 +31,29 @@ class ExecutionGraph:
 
     @property
     def edges(self) -> list[DataflowEdge]:
-        producer = {}
-        for job in self.jobs:
-            producer.setdefault(job["call_hash"], job["job_id"])
+        producer = self.by_call
         edges = []
         for job in self.jobs:
             for arg in job["arguments"]:
                 for subpath, call_hash, path in arg["sources"]:
                     if call_hash in producer:
                         edges.append(
-                            DataflowEdge(producer[call_hash], job["job_id"], arg["name"],
+                            DataflowEdge(producer[call_hash]["job_id"], job["job_id"], arg["name"],
                                          subpath, path)
                         )
         return edges
+
+    @cached_property
+    def by_id(self) -> dict[str, dict]:
+        return {job["job_id"]: job for job in self.jobs}
+
+    @cached_property
+    def by_call(self) -> dict[str, dict]:
+        """The first job (in start order) of each call hash: the one that made its result."""
+        first: dict[str, dict] = {}
+        for job in self.jobs:
+            first.setdefault(job["call_hash"], job)
+        return first
 
     def children(self, job_id: str | None) -> list[dict]:
         return self._children.get(job_id, [])

@@ -31,6 +31,7 @@ from bridge.native.expression import (
 )
 from bridge.native.hashing import hash_parts, hash_value
 from bridge.native.job import DONE, FAILED
+from bridge.native.script import SCRIPT_TASK_NAME
 from bridge.native.secrets import REDACTED
 from bridge.native.store import CallGraphStore, WriteBatch
 
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
 MAX_PENDING_JOBS = 5000
 # A pinned task's row in ``tasks`` holds its source after a first line ``# version N``.
 VERSION_PREFIX = "# version "
+# The options a job row keeps as its resources (when the call or its task sets them).
+RESOURCE_OPTIONS = ("vcpus", "memory", "gpus", "image")
 
 
 def _recorded_jobs_only(method: Callable) -> Callable:
@@ -185,7 +188,13 @@ class Recorder:
             "tags": job.tags(),
             "result_hash": None,
             "result_files": None,
+            "details": job_details(job),
         }
+
+    @_recorded_jobs_only
+    def job_output(self, job: Job, output: dict) -> None:
+        """What the job's script printed (its stdout and stderr tails)."""
+        self.batch.update_job(job.id, details={**(job_details(job) or {}), **output})
 
     def execution(self, status: str, root_job_id: str | None, description: str,
                   started: float, tags: dict[str, str]) -> None:
@@ -205,6 +214,17 @@ class Recorder:
             self.batch.tags.append(
                 {"entity_kind": kind, "entity_id": entity_id, "key": str(key), "value": str(value)}
             )
+
+
+def job_details(job: Job) -> dict | None:
+    """The resources the call asked for and, for a script(), its whole command (its
+    argument's preview is cut short): what `bridge report` shows beyond the call."""
+    resources = {name: value for name in RESOURCE_OPTIONS
+                 if (value := job.option(name)) is not None}
+    details: dict[str, Any] = {"resources": resources} if resources else {}
+    if job.task.fullname == SCRIPT_TASK_NAME and isinstance(job.kwargs.get("command"), str):
+        details["command"] = job.kwargs["command"]
+    return details or None
 
 
 def _subtree_of(tasks: set[str] | frozenset[str]) -> tuple[list[str], str]:

@@ -7,6 +7,7 @@ import inspect
 import pickle
 import traceback
 import warnings
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +39,8 @@ class UnreturnedExpressionWarning(UserWarning):
 class Outcome:
     """What a body produced: a value (maybe a lazy expression) or an error. ``retried``
     counts the retries the executor already made itself (they count against the call's
-    ``retries=``, so the execution does not repeat them)."""
+    ``retries=``, so the execution does not repeat them). ``output`` is what a script()
+    body printed (``{"stdout": tail, "stderr": tail}``), recorded with its job."""
 
     job_id: str
     ok: bool
@@ -47,10 +49,21 @@ class Outcome:
     traceback: str = ""
     unreturned: list[str] = field(default_factory=list)
     retried: int = 0
+    output: dict | None = None
+
+
+_body_output: ContextVar[dict | None] = ContextVar("bridge_body_output", default=None)
+
+
+def report_output(output: dict) -> None:
+    """What the running body printed (a script's stdout and stderr tails): its Outcome
+    carries it to the record."""
+    _body_output.set(output)
 
 
 def run_body(job_id: str, func: Any, args: tuple, kwargs: dict) -> Outcome:
     start_body_tracking()
+    _body_output.set(None)
     try:
         value = func(*args, **kwargs)
         if inspect.iscoroutine(value):  # an async def task: its awaited result
@@ -64,10 +77,11 @@ def run_body(job_id: str, func: Any, args: tuple, kwargs: dict) -> Outcome:
         # the traceback from the body's own frame down (not this function's)
         frames = error.__traceback__.tb_next if error.__traceback__ else None
         trace = traceback.format_exception(type(error), error, frames)
-        return Outcome(job_id, False, error=error, traceback="".join(trace))
+        return Outcome(job_id, False, error=error, traceback="".join(trace),
+                       output=_body_output.get())
     created = stop_body_tracking()
     unreturned = [repr(call) for call in unreturned_calls(created, value)] if created else []
-    return Outcome(job_id, True, value=value, unreturned=unreturned)
+    return Outcome(job_id, True, value=value, unreturned=unreturned, output=_body_output.get())
 
 
 def warn_unreturned(task_name: str, unreturned: list[str]) -> None:
@@ -102,7 +116,8 @@ def dump_outcome(outcome: Outcome, task_name: str, where: str) -> bytes:
     does not pickle becomes an error naming the task (``where`` it ran)."""
     error = _portable_error(outcome.error) if outcome.error is not None else None
     state = {"ok": outcome.ok, "value": outcome.value, "error": error,
-             "traceback": outcome.traceback, "unreturned": outcome.unreturned}
+             "traceback": outcome.traceback, "unreturned": outcome.unreturned,
+             "output": outcome.output}
     try:
         return pickle.dumps(state, protocol=5)
     except Exception as failure:  # the value does not pickle
@@ -116,4 +131,5 @@ def dump_outcome(outcome: Outcome, task_name: str, where: str) -> bytes:
 def load_outcome(data: bytes, job_id: str) -> Outcome:
     state = pickle.loads(data)
     return Outcome(job_id, state["ok"], value=state["value"], error=state["error"],
-                   traceback=state["traceback"], unreturned=state["unreturned"])
+                   traceback=state["traceback"], unreturned=state["unreturned"],
+                   output=state.get("output"))

@@ -132,6 +132,10 @@ jobs = Table(
     # (version 3).
     Column("result_hash", String(64)),
     Column("result_files", JSON),
+    # What `bridge report` shows of a job beyond its call (version 5; NULL: nothing):
+    # {"resources": {"vcpus": 2, ...}} as the call asked, and for a script() the whole
+    # "command" and the "stdout" and "stderr" tails it printed.
+    Column("details", JSON),
 )
 
 Index("ix_calls_task_hash", calls.c.task_hash)

@@ -46,6 +46,7 @@ from bridge.native.children import run_child
 from bridge.native.expression import TaskCall, contains_expression
 from bridge.native.file import Dir, File, StagingFile, _Staging
 from bridge.native.hashing import hash_value
+from bridge.native.runner import report_output
 from bridge.native.s3_stager import NO_STAGER_EXIT
 from bridge.native.task import namespace, task
 
@@ -58,6 +59,9 @@ INPUT_FAILED = ("could not stage in the input {remote} (as {local}): check that 
 OUTPUT_FAILED = ("could not stage out the output {local} (to {remote}): check that its bucket"
                  " exists and can be written")
 STDERR_TAIL_LINES = 20
+# What a job records of its script's stdout and of its stderr: the first and last lines
+# (a tool's version banner, its summary), at most this many characters.
+OUTPUT_HEAD_LINES, OUTPUT_TAIL_LINES, OUTPUT_CHARS = 20, 40, 8192
 
 ScriptOutputListener = Callable[[str, str], None]
 _output_listener: ContextVar[ScriptOutputListener | None] = ContextVar(
@@ -373,14 +377,30 @@ def run_script(command: str, inputs: Any, outputs: Any, tempdir: bool = False,
     with open(stdout_path, "ab") as out, open(stderr_path, "ab") as err:
         code = run_child(["bash", "-euo", "pipefail", script_path], cwd=workdir,
                          stdout=out, stderr=err, env=_script_env())
-    stdout = _read_text(stdout_path)
+    stdout, stderr = _read_text(stdout_path), _read_text(stderr_path)
+    report_output({"stdout": output_excerpt(stdout), "stderr": output_excerpt(stderr)})
     listener = _output_listener.get()
     if listener is not None:
-        listener(stdout, _read_text(stderr_path))
+        listener(stdout, stderr)
     if code != 0:
         raise _script_error(code, scratch, workdir, outputs)
     shutil.rmtree(scratch, ignore_errors=True)
     return finish_script(outputs, stdout)
+
+
+def output_excerpt(text: str) -> str:
+    """The first and last lines of what a script printed, as its job records them: a
+    tool's version banner and its summary, without a whole log in the store."""
+    lines = text.splitlines()
+    if len(lines) > OUTPUT_HEAD_LINES + OUTPUT_TAIL_LINES:
+        left_out = len(lines) - OUTPUT_HEAD_LINES - OUTPUT_TAIL_LINES
+        lines = [*lines[:OUTPUT_HEAD_LINES], f"[... {left_out} lines left out ...]",
+                 *lines[-OUTPUT_TAIL_LINES:]]
+    excerpt = "\n".join(lines)
+    if len(excerpt) <= OUTPUT_CHARS:
+        return excerpt
+    head = OUTPUT_CHARS // 4
+    return excerpt[:head] + "\n[...]\n" + excerpt[head - OUTPUT_CHARS:]
 
 
 def _read_text(path: str) -> str:

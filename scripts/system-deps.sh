@@ -8,6 +8,7 @@ need=()
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql)
 command -v dot >/dev/null 2>&1 || need+=(graphviz)   # bridge viz
 command -v tmux >/dev/null 2>&1 || need+=(tmux)       # the live-status screenshot test
+[ -x /usr/bin/chromium ] || need+=(chromium)          # the report test's headless browser
 # the read-alignment example's tools (Picard draws its insert-size histogram with R)
 command -v bwa >/dev/null || need+=(bwa)
 command -v samtools >/dev/null || need+=(samtools)

@@ -128,7 +128,7 @@ def subprocess_env(**extra: str) -> dict[str, str]:
 
 # What each schema version added, undone newest first by `as_version`.
 _ADDED_IN = {
-    5: ["DROP TABLE task_sources"],
+    5: ["DROP TABLE task_sources", "ALTER TABLE jobs DROP COLUMN details"],
     4: ["DROP INDEX IF EXISTS ix_executions_started", "DROP INDEX IF EXISTS ix_jobs_job_id_prefix",
         "DROP INDEX IF EXISTS ix_calls_call_hash_prefix", "DROP TABLE call_files",
         *(f"ALTER TABLE executions DROP COLUMN {c}" for c in ("host", "pid", "process_start"))],

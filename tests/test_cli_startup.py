@@ -94,7 +94,8 @@ def test_what_loads_on_first_use_is_still_there(workdir: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.split(" ", 4) == [
         "bridge.copy_file", "bridge.glob_file", "bridge.failure", "bridge.threads",
-        "['airflow', 'console', 'db', 'init', 'log', 'oneshot', 'prefect', 'run', 'viz']\n"]
+        "['airflow', 'console', 'db', 'init', 'log', 'oneshot', 'prefect', 'report', 'run',"
+        " 'viz']\n"]
 
 
 def test_a_bridge_ini_is_still_validated(workdir: Path) -> None:

@@ -27,6 +27,7 @@ _LAZY_COMMANDS = {
     "log": "bridge.cli.log",
     "oneshot": "bridge.cli.oneshot",
     "prefect": "bridge.cli.prefect",
+    "report": "bridge.cli.report",
     "viz": "bridge.cli.viz",
 }
 

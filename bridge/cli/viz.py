@@ -27,10 +27,7 @@ def viz(ident: str, output: str, config_dir: str | None) -> None:
                         + ", ".join("." + f for f in FORMATS))
     store = open_record(config_dir)
     try:
-        kind, row = history.resolve(store, ident)
-        if kind != "execution":
-            raise history.NotFound(f"{ident!r} is a {kind}, not an execution: "
-                                   "`bridge log` lists executions")
+        row = history.resolve_execution(store, ident)
         graph = store.execution_graph(row["execution_id"], with_calls=False)
         graph.jobs = shown_jobs(store, graph.jobs)
         data = render(to_dot(graph, row), fmt)
