@@ -9,6 +9,17 @@ import click
 from bridge.cli.common import UserError, config_option, open_record
 
 
+def output_format(output: str, option: str = "-o") -> str:
+    """The graph format an output file's suffix names."""
+    from bridge.viz import FORMATS
+
+    fmt = os.path.splitext(output)[1].lstrip(".").lower()
+    if fmt not in FORMATS:
+        raise UserError(f"{option} {output}: the suffix must be one of "
+                        + ", ".join("." + f for f in FORMATS))
+    return fmt
+
+
 @click.command()
 @click.argument("ident", required=False, default="-", metavar="[ID]")
 @click.option("-o", "--output", required=True, metavar="FILE",
@@ -19,12 +30,9 @@ def viz(ident: str, output: str, config_dir: str | None) -> None:
     status, dataflow edges labelled with the argument they fed."""
     from bridge import history
     from bridge.interrupted import shown_jobs
-    from bridge.viz import FORMATS, VizError, render, to_dot
+    from bridge.viz import VizError, render, to_dot
 
-    fmt = os.path.splitext(output)[1].lstrip(".").lower()
-    if fmt not in FORMATS:
-        raise UserError(f"-o {output}: the suffix must be one of "
-                        + ", ".join("." + f for f in FORMATS))
+    fmt = output_format(output)
     store = open_record(config_dir)
     try:
         kind, row = history.resolve(store, ident)
