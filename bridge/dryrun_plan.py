@@ -130,16 +130,17 @@ class _Planner:
         if call_hash is not None:
             same = queries.find_jobs(self.store, call_hash=call_hash, status=DONE, limit=1)
             if same:
-                row = same[0]
-                task = registry.get(node.task_name)
-                if task is not None and row["task_hash"] == task.hash:
-                    return row, f"its last run (job {row['job_id'][:8]})"
-                return row, (f"its last run (job {row['job_id'][:8]}), with other code: its "
-                             "calls may differ now")
+                return same[0], f"its last run (job {same[0]['job_id'][:8]})"
         if previous is not None:
             row = self._computing_job(previous)
+            task = registry.get(node.task_name)
+            other = [what for what, differs in (
+                ("code", task is None or task.hash != row["task_hash"]),
+                ("inputs", call_hash is None)) if differs]
+            if not other:
+                return row, f"its last run (job {row['job_id'][:8]})"
             return row, (f"its previous version (job {row['job_id'][:8]}), with other "
-                         "inputs: its calls may differ now")
+                         f"{' and '.join(other)}: its calls may differ now")
         rows = [row for row in queries.find_jobs(self.store, task_name=node.task_name,
                                                  status=DONE, limit=20)
                 if row["task_name"] == node.task_name]

@@ -125,7 +125,7 @@ def test_the_dry_run_names_every_step_an_edited_lane_reruns(edited: Path) -> Non
 @pytest.mark.timeout(600)
 def test_the_dry_run_draws_its_plan(edited: Path) -> None:
     before = executions_and_jobs(edited)
-    text = run_bridge(edited, "run", "--dryrun", "--viz", "plan.dot", WORKFLOW, "main")
+    text = run_bridge(edited, "viz", "--dryrun", "-o", "plan.dot", WORKFLOW, "main")
     assert "Wrote the plan's graph to plan.dot" in text
     assert executions_and_jobs(edited) == before
     dot = (edited / "plan.dot").read_text()
