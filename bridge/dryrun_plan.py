@@ -86,20 +86,20 @@ class _Planner:
         self.would_run = {job.id for job in execution.would_run}
         self.by_recorded_hash: dict[str, PlanNode] = {}  # a call hash as recorded -> node
         self.made_by: dict[str, PlanNode] = {}  # file uri -> the running call that makes it
-        self.seen: set[str] = set()  # call hashes already planned (one job per call)
+        self.seen: dict[str, PlanNode] = {}  # a call hash planned -> its node (one job a call)
 
     def plan(self) -> list[PlanNode]:
         roots = []
         with one_look_per_path():
+            # A dry run runs no body: every job it saw is a top-level call.
             for job in self.execution.jobs_by_hash.values():
-                if job.parent is not None or job.call_hash in self.seen:
+                if job.call_hash in self.seen:  # the same call in two contexts
                     continue
-                self.seen.add(job.call_hash)
                 status = WOULD_RUN if job.id in self.would_run else REPLAYS
                 if status == REPLAYS and job.status != CACHED:
                     continue  # never reached: it waits on a call that would run
                 node = PlanNode(job.task.fullname, describe_call(job), status, False, job=job)
-                self.by_recorded_hash[job.call_hash] = node
+                self.by_recorded_hash[job.call_hash] = self.seen[job.call_hash] = node
                 if status == WOULD_RUN:
                     node.reason = miss_reason(self.execution, job)
                     self._expand(node, job.call_hash, None)
@@ -117,8 +117,11 @@ class _Planner:
         if template is None:
             return
         node.template_id = template["job_id"]
-        for row in queries.child_jobs(self.store, template["job_id"]):
-            child = self._predict(row, node)
+        rows = queries.child_jobs(self.store, template["job_id"])
+        previews = queries.values_by_hash(
+            self.store, [argument["hash"] for row in rows for argument in row["arguments"]])
+        for row in rows:
+            child = self._predict(row, node, previews)
             if child is not None:
                 node.children.append(child)
         if node.children:
@@ -162,12 +165,13 @@ class _Planner:
                 return found
         return row
 
-    def _predict(self, row: dict, parent: PlanNode) -> PlanNode | None:
+    def _predict(self, row: dict, parent: PlanNode, previews: dict[str, dict]
+                 ) -> PlanNode | None:
         key = row["call_hash"]
         if key in self.by_recorded_hash:  # the same call made twice: one job
             return None
         task = registry.get(row["task_name"])
-        node = PlanNode(row["task_name"], self._describe(row, task), WOULD_RUN, True,
+        node = PlanNode(row["task_name"], _describe(row, task, previews), WOULD_RUN, True,
                         parent=parent, recorded=row)
         self.by_recorded_hash[key] = node
         if task is None:
@@ -184,9 +188,10 @@ class _Planner:
             node.reason = "its recorded arguments no longer fit the task's signature"
             return node
         node.job = job
-        if job.call_hash in self.seen:
+        if job.call_hash in self.seen:  # made again under another name: one job
+            self.by_recorded_hash[key] = self.seen[job.call_hash]
             return None
-        self.seen.add(job.call_hash)
+        self.seen[job.call_hash] = node
         if self.execution.cache.may_hit(job) and self.execution.cache.find_hits([job]):
             node.status = REPLAYS
             return node
@@ -205,7 +210,7 @@ class _Planner:
                     return (f"its input {argument['name']} comes from {upstream.short}, which "
                             "runs (unless that comes out identical)")
         for argument in row["arguments"]:
-            for uri, file_hash in argument.get("files", ()):
+            for uri, file_hash in _recorded_files(argument):
                 maker = self.made_by.get(uri)
                 if maker is not None:
                     if (maker, argument["name"]) not in node.upstream:
@@ -230,12 +235,15 @@ class _Planner:
         except CallSignatureError:
             return None
         task_hash = task.hash
-        caller = parent.job.task if parent.job is not None else None
+        caller = registry.get(parent.task_name)
         if task.is_builtin and caller is not None:
             task_hash = hash_parts("called-from", [task_hash, caller.hash])
         job = Job(task, None, (), {}, arguments, hash_call(task_hash, bound), None,
                   Promise(deque()))
-        job.context = parent.job.context if parent.job is not None else {}
+        above: PlanNode | None = parent
+        while above is not None and above.job is None:
+            above = above.parent
+        job.context = above.job.context if above is not None and above.job else {}
         job.use_cache = self.execution.use_cache and job.option("cache", task.cache)
         return job
 
@@ -245,22 +253,27 @@ class _Planner:
         kept = {uri for child in node.children if child.status == REPLAYS
                 for uri, _ in (child.recorded or {}).get("result_files") or ()}
         given = {uri for argument in template["arguments"]
-                 for uri, _ in argument.get("files", ())}
+                 for uri, _ in _recorded_files(argument)}
         for uri, _ in template.get("result_files") or ():
             if uri not in kept and uri not in given and _written_by(uri, template):
                 self.made_by.setdefault(uri, node)
 
-    def _describe(self, row: dict, task: Any) -> str:
-        """``task(name=preview, ...)`` from the recorded arguments' value previews."""
-        previews = queries.values_by_hash(self.store, [a["hash"] for a in row["arguments"]])
-        secret = secret_parameters(task) if task is not None else set()
-        parts = []
-        for argument in row["arguments"]:
-            name = argument["name"]
-            shown = previews.get(argument["hash"], {}).get("preview", "?")
-            parts.append(f"{name}={REDACTED if name in secret else shown}")
-        text = f"{row['task_name']}({', '.join(parts)})"
-        return text if len(text) <= CALL_WIDTH else text[: CALL_WIDTH - 4] + "...)"
+def _describe(row: dict, task: Any, previews: dict[str, dict]) -> str:
+    """``task(name=preview, ...)`` from the recorded arguments' value previews."""
+    secret = secret_parameters(task) if task is not None else set()
+    parts = []
+    for argument in row["arguments"]:
+        name = argument["name"]
+        shown = previews.get(argument["hash"], {}).get("preview", "?")
+        parts.append(f"{name}={REDACTED if name in secret else shown}")
+    text = f"{row['task_name']}({', '.join(parts)})"
+    return text if len(text) <= CALL_WIDTH else text[: CALL_WIDTH - 4] + "...)"
+
+
+def _recorded_files(argument: dict) -> list[list[str]]:
+    """The [uri, hash] of the files an argument held when called (a job recorded before
+    schema version 3 kept their uris only: those say nothing of a change)."""
+    return [item for item in argument.get("files", ()) if isinstance(item, list)]
 
 
 def _written_by(uri: str, job: dict) -> bool:
