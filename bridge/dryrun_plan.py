@@ -87,6 +87,8 @@ class _Planner:
         self.by_recorded_hash: dict[str, PlanNode] = {}  # a call hash as recorded -> node
         self.made_by: dict[str, PlanNode] = {}  # file uri -> the running call that makes it
         self.seen: dict[str, PlanNode] = {}  # a call hash planned -> its node (one job a call)
+        # Per recorded execution read: its jobs by parent id, in start order.
+        self.children_in: dict[str, dict[str | None, list[dict]]] = {}
 
     def plan(self) -> list[PlanNode]:
         roots = []
@@ -117,7 +119,7 @@ class _Planner:
         if template is None:
             return
         node.template_id = template["job_id"]
-        rows = queries.child_jobs(self.store, template["job_id"])
+        rows = self._children(template)
         previews = queries.values_by_hash(
             self.store, [argument["hash"] for row in rows for argument in row["arguments"]])
         for row in rows:
@@ -127,6 +129,17 @@ class _Planner:
         if node.children:
             node.source = source
         self._register_outputs(node, template)
+
+    def _children(self, job: dict) -> list[dict]:
+        """The jobs ``job``'s body called, in start order. An execution's jobs are read
+        once, by the index on their execution, for every parent planned from it."""
+        by_parent = self.children_in.get(job["execution_id"])
+        if by_parent is None:
+            by_parent = self.children_in[job["execution_id"]] = {}
+            rows = queries.find_jobs(self.store, execution_id=job["execution_id"], limit=None)
+            for row in reversed(rows):  # newest first: started order is the reverse
+                by_parent.setdefault(row["parent_id"], []).append(row)
+        return by_parent.get(job["job_id"], [])
 
     def _template(self, node: PlanNode, call_hash: str | None, previous: dict | None
                   ) -> tuple[dict | None, str]:

@@ -58,11 +58,6 @@ def find_jobs(
     return _rows(store, query)
 
 
-def child_jobs(store: Record, job_id: str) -> list[dict]:
-    """The jobs a job's body (and the expression it returned) called, in start order."""
-    return _rows(store, select(jobs).where(jobs.c.parent_id == job_id).order_by(jobs.c.started))
-
-
 def tags_of(store: Record, kind: str, entity_id: str) -> list[tuple[str, str]]:
     """The (key, value) tags apply_tags and run tags put on a job, an execution or a value."""
     query = (select(tags_table.c.key, tags_table.c.value)

@@ -54,7 +54,7 @@ def _task_name_end(args: list[str]) -> int:
     from bridge.cli.run import run
 
     with run.make_context("run", [], resilient_parsing=True) as ctx:
-        return run._task_name_end(ctx, args)
+        return run.task_name_end(ctx, args)
 
 
 @click.command(cls=_VizCommand)
