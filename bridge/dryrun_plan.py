@@ -122,10 +122,22 @@ class _Planner:
         rows = self._children(template)
         previews = queries.values_by_hash(
             self.store, [argument["hash"] for row in rows for argument in row["arguments"]])
+        # Children to ask the cache about in one query, and what they return: a child
+        # that takes one of those waits until the cache has answered.
+        waiting: list[PlanNode] = []
+        returned: set[str] = set()
         for row in rows:
+            if returned & _inputs(row):
+                self._look_up(waiting)
+                waiting, returned = [], set()
             child = self._predict(row, node, previews)
             if child is not None:
                 node.children.append(child)
+                if child.status == WOULD_RUN and not child.reason:
+                    waiting.append(child)
+                    returned.add(row["call_hash"])
+                    returned.update(uri for uri, _ in row.get("result_files") or ())
+        self._look_up(waiting)
         if node.children:
             node.source = source
         self._register_outputs(node, template)
@@ -205,12 +217,21 @@ class _Planner:
             self.by_recorded_hash[key] = self.seen[job.call_hash]
             return None
         self.seen[job.call_hash] = node
-        if self.execution.cache.may_hit(job) and self.execution.cache.find_hits([job]):
-            node.status = REPLAYS
-            return node
-        node.reason = miss_reason(self.execution, job)
-        self._expand(node, job.call_hash, row)
-        return node
+        return node  # the cache is asked in _look_up, with its siblings
+
+    def _look_up(self, nodes: list[PlanNode]) -> None:
+        """Ask the cache about these calls (one query), then expand, in call order, those
+        that would run."""
+        jobs = [node.job for node in nodes if node.job is not None]
+        hits = self.execution.cache.find_hits(
+            job for job in jobs if self.execution.cache.may_hit(job))
+        for node in nodes:
+            assert node.job is not None and node.recorded is not None
+            if node.job.id in hits:
+                node.status = REPLAYS
+            else:
+                node.reason = miss_reason(self.execution, node.job)
+                self._expand(node, node.job.call_hash, node.recorded)
 
     def _changed_input(self, row: dict, node: PlanNode) -> str:
         """Why an argument of the recorded call will hold another value this time, or ''."""
@@ -270,6 +291,13 @@ class _Planner:
         for uri, _ in template.get("result_files") or ():
             if uri not in kept and uri not in given and _written_by(uri, template):
                 self.made_by.setdefault(uri, node)
+
+def _inputs(row: dict) -> set[str]:
+    """The calls (hashes) whose results a recorded call took, and the files it took."""
+    arguments = row["arguments"]
+    return {*(source[1] for argument in arguments for source in argument["sources"]),
+            *(uri for argument in arguments for uri, _ in _recorded_files(argument))}
+
 
 def _describe(row: dict, task: Any, previews: dict[str, dict]) -> str:
     """``task(name=preview, ...)`` from the recorded arguments' value previews."""
