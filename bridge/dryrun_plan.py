@@ -28,10 +28,9 @@ from typing import Any
 from bridge import queries
 from bridge.dryrun import miss_reason
 from bridge.native.binding import CallSignatureError
-from bridge.native.calling import CALL_WIDTH, describe_call
+from bridge.native.calling import CALL_WIDTH, call_hash_of, describe_call
 from bridge.native.file import Dir, File, one_look_per_path
 from bridge.native.graph import DataflowEdge
-from bridge.native.hashing import hash_call, hash_parts
 from bridge.native.job import CACHED, DONE, Job
 from bridge.native.promise import Promise
 from bridge.native.script import SCRIPT_TASK_NAME
@@ -265,15 +264,10 @@ class _Planner:
         positional = [a["hash"] for a in arguments[:positional_count]]
         named = {a["name"]: a["hash"] for a in arguments[positional_count:]}
         try:
-            bound = task.binding.bound_hashes(positional, named)
+            call_hash = call_hash_of(task, registry.get(parent.task_name), positional, named)
         except CallSignatureError:
             return None
-        task_hash = task.hash
-        caller = registry.get(parent.task_name)
-        if task.is_builtin and caller is not None:
-            task_hash = hash_parts("called-from", [task_hash, caller.hash])
-        job = Job(task, None, (), {}, arguments, hash_call(task_hash, bound), None,
-                  Promise(deque()))
+        job = Job(task, None, (), {}, arguments, call_hash, None, Promise(deque()))
         above: PlanNode | None = parent
         while above is not None and above.job is None:
             above = above.parent
