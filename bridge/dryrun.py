@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bridge.native.calling import describe_call
 from bridge.native.context import CONTEXT_READ_PREFIX, marks_unchanged
 from bridge.native.file import files_unchanged
-from bridge.native.job import CACHED
 from bridge.version_drift import dryrun_lines as drift_lines
 
 
@@ -63,22 +61,24 @@ def _never_cached(store: Any, job: Any) -> str:
     return what if same_code else f"task code changed, and {what}"
 
 
-def report(execution: Any) -> tuple[str, int]:
-    """The dry run's text, and how many calls would run."""
-    would_run = {job.id for job in execution.would_run}
-    lines = ["Dry run: nothing ran and nothing was recorded.", ""]
-    cached = 0
-    for job in execution.jobs_by_hash.values():
-        if job.id in would_run:
-            lines.append(f"  WOULD RUN  {describe_call(job)}")
-            lines.append(f"             because: {miss_reason(execution, job)}")
-        elif job.status == CACHED:
-            cached += 1
-            lines.append(f"  CACHED     {describe_call(job)}")
-    lines += drift_lines(execution)
-    lines += ["", f"{len(would_run)} call(s) would run, {cached} would be replayed from the "
-              "cache."]
-    if would_run:
-        lines.append("Calls made inside the bodies of calls that would run are not known until "
-                     "those bodies run, so they are not listed.")
-    return "\n".join(lines), len(would_run)
+def report(execution: Any, roots: list | None = None) -> tuple[str, int]:
+    """The dry run's text, and how many calls would run (predicted ones included);
+    ``roots``: its plan, when the caller made it already (to draw it too)."""
+    from bridge.dryrun_plan import REPLAYS, WOULD_RUN, plan_lines, plan_run
+
+    roots = plan_run(execution) if roots is None else roots
+    nodes = [node for root in roots for node in root.walk()]
+    would_run = sum(node.status == WOULD_RUN for node in nodes)
+    predicted = sum(node.status == WOULD_RUN and node.predicted for node in nodes)
+    cached = sum(node.status == REPLAYS for node in nodes)
+    lines = ["Dry run: nothing ran and nothing was recorded.", "", *plan_lines(roots),
+             *drift_lines(execution), ""]
+    lines.append(f"{would_run} call(s) would run ({predicted} of them predicted), {cached} "
+                 "would be replayed from the cache.")
+    if predicted:
+        lines.append("Predicted calls are those the body made the last time it ran: this "
+                     "time it may make other calls.")
+    if any(node.status == WOULD_RUN and not node.template_id for node in nodes):
+        lines.append("Calls made inside the bodies of calls that never ran before are not "
+                     "known until those bodies run, so they are not listed.")
+    return "\n".join(lines), would_run

@@ -135,7 +135,7 @@ def summary_line(counts: Counts, elapsed: float) -> str:
 def running_line(jobs: list[Any], unchanged: float, shown: int = 5) -> str:
     """For logs and pipes, when nothing changed for a while: what is still running, and
     for how long, longest first."""
-    from bridge.dryrun import describe_call
+    from bridge.native.calling import describe_call
 
     now = time.time()
     calls = [f"{describe_call(job)} for {format_duration(now - job.started)}"

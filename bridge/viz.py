@@ -10,7 +10,8 @@ import subprocess
 from typing import Any
 
 FILL = {"DONE": "#b7e4c7", "CACHED": "#d8f3dc", "RUNNING": "#a9d6e5", "PENDING": "#fff3b0",
-        "FAILED": "#f4a6a6", "CANCELLED": "#e0c3fc", "INTERRUPTED": "#d9d9d9"}
+        "FAILED": "#f4a6a6", "CANCELLED": "#e0c3fc", "INTERRUPTED": "#d9d9d9",
+        "WOULD RUN": "#ffd8a8", "UNKNOWN": "#d9d9d9"}
 FORMATS = ("dot", "svg", "png", "html")
 
 
@@ -23,8 +24,10 @@ def _quote(text: str) -> str:
     return '"' + escaped + '"'
 
 
-def to_dot(graph: Any, execution: dict) -> str:
-    title = f"Exec {execution['execution_id'][:8]}: {execution['description']}"
+def to_dot(graph: Any, execution: dict, title: str | None = None) -> str:
+    """DOT text of ``graph``'s jobs (a job may bring its own ``label``, and ``predicted``
+    jobs are drawn dashed) and edges; ``title`` defaults to the execution's."""
+    title = title or f"Exec {execution['execution_id'][:8]}: {execution['description']}"
     lines = [
         "digraph bridge {",
         "  rankdir=LR;",
@@ -33,10 +36,11 @@ def to_dot(graph: Any, execution: dict) -> str:
         '  edge [fontname="Helvetica", fontsize=9];',
     ]
     for job in graph.jobs:
-        label = f"{job['task_name']}\n{job['job_id'][:8]}  {job['status']}"
+        label = job.get("label") or f"{job['task_name']}\n{job['job_id'][:8]}  {job['status']}"
         fill = FILL.get(job["status"], "#ffffff")
+        style = ', style="rounded,filled,dashed"' if job.get("predicted") else ""
         lines.append(f"  {_quote(job['job_id'])} [label={_quote(label)}, fillcolor="
-                     f"{_quote(fill)}, tooltip={_quote(job['status'])}];")
+                     f"{_quote(fill)}{style}, tooltip={_quote(job['status'])}];")
     for job in graph.jobs:
         if job["parent_id"]:
             lines.append(f"  {_quote(job['parent_id'])} -> {_quote(job['job_id'])} "

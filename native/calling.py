@@ -39,11 +39,18 @@ def identify_call(task: Any, caller_task: Any, args: tuple, kwargs: dict) -> Cal
     arg_hashes = [_hash_argument(task, argument_name(task, i), arg)
                   for i, arg in enumerate(args)]
     kwarg_hashes = {name: _hash_argument(task, name, arg) for name, arg in kwargs.items()}
+    return CallIdentity(call_hash_of(task, caller_task, arg_hashes, kwarg_hashes), arg_hashes,
+                        kwarg_hashes)
+
+
+def call_hash_of(task: Any, caller_task: Any, arg_hashes: list[str],
+                 kwarg_hashes: dict[str, str]) -> str:
+    """The hash of a call from its arguments' hashes (a dry run's plan makes a recorded
+    call again from those)."""
     task_hash = task.hash
     if task.is_builtin and caller_task is not None:
         task_hash = hash_parts("called-from", [task_hash, caller_task.hash])
-    bound = task.binding.bound_hashes(arg_hashes, kwarg_hashes)
-    return CallIdentity(hash_call(task_hash, bound), arg_hashes, kwarg_hashes)
+    return hash_call(task_hash, task.binding.bound_hashes(arg_hashes, kwarg_hashes))
 
 
 def argument_name(task: Any, index: int) -> str:

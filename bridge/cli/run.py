@@ -33,6 +33,8 @@ SETUP_ARGS = "bridge.setup_args"  # ctx.meta: `bridge --setup k=v run ...`, as r
 @click.option("--no-cache", is_flag=True, help="Run every call, even those cached.")
 @click.option("--dryrun", is_flag=True,
               help="Show what would run and why each call is not a cache hit; run nothing.")
+@click.option("--viz", "viz_output", metavar="FILE",
+              help="With --dryrun: also draw the plan to FILE (.svg, .png, .dot or .html).")
 @click.option("--execution-id", help="Id for this execution (default: a new UUID).")
 @click.option("--cores", type=click.FloatRange(min=0, min_open=True), envvar="BRIDGE_CPUS",
               metavar="N",
@@ -55,7 +57,8 @@ SETUP_ARGS = "bridge.setup_args"  # ctx.meta: `bridge --setup k=v run ...`, as r
                    "store): its version-drift warning stops. Repeatable.")
 @click.pass_context
 def run(ctx: click.Context, workflow: str | None, task_name: str | None, as_module: bool,
-        config_dir: str | None, no_cache: bool, dryrun: bool, execution_id: str | None,
+        config_dir: str | None, no_cache: bool, dryrun: bool, viz_output: str | None,
+        execution_id: str | None,
         cores: float | None, options: tuple[str, ...], tags: tuple[str, ...],
         setup_args: tuple[str, ...], context_pairs: tuple[str, ...],
         context_file: str | None, accept_pairs: tuple[str, ...]) -> None:
@@ -68,6 +71,13 @@ def run(ctx: click.Context, workflow: str | None, task_name: str | None, as_modu
 
     if workflow is None:
         raise UserError("bridge run needs a workflow file (or -m module) and a task")
+    if viz_output and not dryrun:
+        raise UserError("--viz draws the plan of a dry run: add --dryrun (`bridge viz ID` "
+                        "draws a recorded execution)")
+    if viz_output:
+        from bridge.cli.viz import output_format
+
+        output_format(viz_output, "--viz")  # a bad suffix stops here, before any work
     if lists_tasks(ctx, task_name):
         try:
             _print_tasks(workflow, workflow_tasks(load_workflow(workflow, as_module)))
@@ -92,7 +102,7 @@ def run(ctx: click.Context, workflow: str | None, task_name: str | None, as_modu
         scheduler.settings.cores = cores
     accept = accepted_versions(accept_pairs)
     if dryrun:
-        _dryrun(scheduler, expr, no_cache, accept)
+        _dryrun(scheduler, expr, no_cache, accept, viz_output)
         return
     tag_values = {k: str(v) for k, v in parse_pairs(tags, "--tag").items()}
     run_args = [*(f"--setup={arg}" for arg in ctx.meta.get(SETUP_ARGS, ())),
@@ -154,17 +164,30 @@ def _scheduler(settings: Any, config: Any, setup_args: tuple[str, ...]) -> Any:
         raise UserError(str(error)) from None
 
 
-def _dryrun(scheduler: Any, expr: Any, no_cache: bool, accept: dict[str, str]) -> None:
+def _dryrun(scheduler: Any, expr: Any, no_cache: bool, accept: dict[str, str],
+            viz_output: str | None) -> None:
+    from bridge.cli.viz import output_format
     from bridge.dryrun import report
+    from bridge.dryrun_plan import plan_graph, plan_run
     from bridge.native.calling import ArgumentFileError
     from bridge.native.store import StoreError
+    from bridge.viz import VizError, render, to_dot
 
     try:
         with scheduler:
-            text, _ = report(scheduler.dryrun(expr, cache=not no_cache, accept_versions=accept))
-    except (StoreError, ArgumentFileError) as error:
+            execution = scheduler.dryrun(expr, cache=not no_cache, accept_versions=accept)
+            roots = plan_run(execution)
+            text, _ = report(execution, roots)
+        if viz_output:
+            data = render(to_dot(plan_graph(roots), {}, "Dry run plan (nothing ran)"),
+                          output_format(viz_output, "--viz"))
+            with open(viz_output, "wb") as handle:
+                handle.write(data)
+    except (StoreError, ArgumentFileError, VizError) as error:
         raise UserError(str(error)) from None
     click.echo(text)
+    if viz_output:
+        click.echo(f"Wrote the plan's graph to {viz_output}")
 
 
 def _run(scheduler: Any, expr: Any, no_cache: bool, execution_id: str | None,

@@ -22,7 +22,7 @@ class TaskCommand(click.Command):
     tokens up to the task's name; the tokens after it are left in ``ctx.args``."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        end = self._task_name_end(ctx, args)
+        end = self.task_name_end(ctx, args)
         super().parse_args(ctx, args[:end])
         ctx.args = args[end:]
         ctx.meta[COMMAND_HEAD] = args[:end]
@@ -30,7 +30,7 @@ class TaskCommand(click.Command):
         ctx.meta[_LITERAL_TASK_NAME] = end >= 2 and args[end - 2] == "--"
         return ctx.args
 
-    def _task_name_end(self, ctx: click.Context, args: list[str]) -> int:
+    def task_name_end(self, ctx: click.Context, args: list[str]) -> int:
         """The index just after the task's name (the second positional), or len(args)."""
         takes_value = {name: not (param.is_flag or param.count)
                        for param in self.get_params(ctx) if isinstance(param, click.Option)
