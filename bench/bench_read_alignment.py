@@ -69,6 +69,7 @@ STEPS = ("download_genome_ref", "find_tools", "index_genome_ref", "merge_fastq",
          "run_bwa", "mark_dups", "collect_align_metrics", "collect_depth_metrics")
 TOOL_TASKS = ("bridge.script", "bridge.copy_file")  # the jobs that run a tool
 NAMESPACE = "read_alignment."
+BRIDGE_WARNING = "[bridge] warning:"
 
 
 # --- the engines' folders and commands ----------------------------------------------------
@@ -191,6 +192,12 @@ def bridge_steps(folder: Path) -> list[str]:
     return sorted(steps)
 
 
+def bridge_warnings(log: str) -> list[str]:
+    """The warnings `bridge run` printed (a version drift's, say)."""
+    return [line.split(BRIDGE_WARNING, 1)[1].strip() for line in log.splitlines()
+            if BRIDGE_WARNING in line]
+
+
 JOB_HEADER = re.compile(r"^(?:local)?rule (\w+):$")
 JOB_FIELD = re.compile(r"^\s+(\w+): (.*)$")
 
@@ -253,6 +260,7 @@ class Outcome:
     seconds: float
     steps: list[str]
     reasons: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     records: dict[str, int] = field(default_factory=dict)
     digest: str = ""
 
@@ -289,10 +297,11 @@ def measure(engines: list[str], base: Path) -> list[Result]:
             log = folder / f"run{number}.log"
             print(f"  {engine}: {scenario}", file=sys.stderr, flush=True)
             seconds = run(argv[engine], folder, log)
+            text = log.read_text(errors="replace")
             if engine == "bridge":
-                outcome = Outcome(seconds, bridge_steps(folder))
+                outcome = Outcome(seconds, bridge_steps(folder), warnings=bridge_warnings(text))
             else:
-                outcome = Outcome(seconds, *snakemake_steps(log.read_text(errors="replace")))
+                outcome = Outcome(seconds, *snakemake_steps(text))
             outcome.records, outcome.digest = record_counts(folder), bam_digest(folder)
             outcomes[engine] = outcome
         results.append(Result(scenario, outcomes))
@@ -344,7 +353,8 @@ def report(results: list[Result], engines: list[str], markdown: bool) -> str:
         for engine in engines:
             outcome = result.outcomes[engine]
             why = f" (reasons: {'; '.join(outcome.reasons)})" if outcome.reasons else ""
-            lines.append(f"  {bullet}{engine}: {summary(outcome.steps)}{why}")
+            warned = "".join(f" (warned: {w})" for w in outcome.warnings)
+            lines.append(f"  {bullet}{engine}: {summary(outcome.steps)}{why}{warned}")
     first = results[0].outcomes
     lines += ["", "Final BAM records after the first run: " + "; ".join(
         f"{engine} {first[engine].records}" for engine in engines)]
