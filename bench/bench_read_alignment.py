@@ -362,9 +362,10 @@ def report(results: list[Result], engines: list[str], markdown: bool) -> str:
 
 
 def version(engine: str) -> str:
-    command = [str(COMMANDS[engine]), "--version"]
-    out = subprocess.run(command, capture_output=True, text=True).stdout.strip()
-    return out.splitlines()[0] if out else "?"
+    """"bridge 0.1.0", "snakemake 9.27.1": the last word of ``--version``'s first line."""
+    out = subprocess.run([str(COMMANDS[engine]), "--version"], capture_output=True,
+                         text=True).stdout.split("\n")[0].split()
+    return f"{engine} {out[-1] if out else '?'}"
 
 
 def commit() -> str:
