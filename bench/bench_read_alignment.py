@@ -48,6 +48,10 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
+sys.path.insert(0, str(BENCH))
+
+from core import table  # noqa: E402  (bench/ is not a package)
+
 EXAMPLE = ROOT / "examples" / "read_alignment"
 SNAKEFILE = BENCH / "read_alignment" / "Snakefile"
 COMMANDS = {
@@ -311,15 +315,6 @@ def measure(engines: list[str], base: Path) -> list[Result]:
 # --- report -------------------------------------------------------------------------------
 
 
-def table(header: list[str], body: list[list[str]], markdown: bool) -> str:
-    if markdown:
-        lines = [header, ["---"] * len(header), *body]
-        return "\n".join("| " + " | ".join(line) + " |" for line in lines)
-    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip()
-                     for line in [header, *body])
-
-
 def summary(steps: list[str]) -> str:
     """"merge_fastq[sample1], cut_adapters[sample1], ..." in the pipeline's order, or
     "nothing"."""
@@ -347,7 +342,7 @@ def report(results: list[Result], engines: list[str], markdown: bool) -> str:
             row += ["-" if ratio is None else f"{ratio:.1f}x", result.same_results()]
         body.append(row)
     bullet = "- " if markdown else "  "
-    lines = [table(header, body, markdown), "", "Steps each engine ran:"]
+    lines = [table(tuple(header), body, markdown), "", "Steps each engine ran:", ""]
     for result in results:
         lines.append(f"{bullet}{result.scenario}:")
         for engine in engines:
