@@ -7,8 +7,10 @@ Usage (from the repo root, with the dev extra installed):
 Makes N small files locally and in a bucket on a moto server started here on 127.0.0.1,
 then times, for the same files in the same run:
 
-- hash: ``File(path).hash`` per file (a stat locally, a HEAD on S3), ``Dir(path).hash`` (one
-  listing), against ``os.stat`` / ``client.head_object``;
+- hash: ``File(path).hash`` per file (locally a stat and, the first time a small file is
+  seen in the process, a read and a sha256 of it; a HEAD on S3), ``Dir(path).hash`` (one
+  listing), against ``os.stat`` (plus the read and sha256 for the first look) /
+  ``client.head_object``;
 - stage: ``File(remote).stage(local).stage()`` per file, against ``shutil.copyfile`` /
   ``client.download_file``;
 - copy within S3: ``File.copy_to`` against ``client.copy``;
@@ -22,6 +24,7 @@ the S3 rows measure bridge's overhead over boto3, not network time.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import logging
 import os
 import shutil
@@ -48,6 +51,12 @@ def _best(repeat: int, run: Callable[[int], None]) -> float:
         run(attempt)
         times.append(time.perf_counter() - start)
     return min(times)
+
+
+def _stat_and_sha256(path: str) -> str:
+    os.stat(path)
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
 
 
 def start_moto() -> object:
@@ -110,10 +119,24 @@ def measure(n: int, size: int, repeat: int, work: Path, script_files: int
         folder.mkdir(exist_ok=True)
         return folder
 
+    # Fresh copies per attempt, so each File.hash is a first look (nothing remembered).
+    fresh = [[shutil.copy(p, work / f"fresh-{k}-{i}") for i, p in enumerate(local_paths)]
+             for k in range(2 * repeat)]
+
     rows = [
         (
-            "local hash (File.hash vs os.stat)",
+            "local hash, first look (File.hash vs stat + read + sha256)",
+            _best(repeat, lambda k: [File(p).hash for p in fresh[k]]),
+            _best(repeat, lambda k: [_stat_and_sha256(p) for p in fresh[repeat + k]]),
+        ),
+        (
+            "local hash, again (File.hash vs os.stat)",
             _best(repeat, lambda _: [File(p).hash for p in local_paths]),
+            _best(repeat, lambda _: [os.stat(p) for p in local_paths]),
+        ),
+        (
+            'local hash, identity="stat" (vs os.stat)',
+            _best(repeat, lambda _: [File(p, identity="stat").hash for p in local_paths]),
             _best(repeat, lambda _: [os.stat(p) for p in local_paths]),
         ),
         (

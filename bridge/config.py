@@ -1,6 +1,6 @@
 """bridge.ini, validated: a mistyped section or key is an error naming it and the file.
 
-Sections: ``[backend]``, ``[scheduler]``, ``[limits]``, ``[context]`` and
+Sections: ``[backend]``, ``[scheduler]``, ``[files]``, ``[limits]``, ``[context]`` and
 ``[executors.NAME]`` with ``type = local | docker | aws_batch | slurm``. The directory comes from
 the argument, else ``BRIDGE_CONFIG``, else ``.bridge`` in the working directory;
 ``BRIDGE_DB_URI`` overrides the database.
@@ -54,6 +54,11 @@ class BackendConfig(_Section):
     db_uri: str | None = None
     value_store: str | None = None
     inline_limit: int = Field(SchedulerSettings.inline_limit, ge=0)
+
+
+class FilesConfig(_Section):
+    content_hash_limit: int = Field(SchedulerSettings.content_hash_limit, ge=0,
+                                    description="bytes; 0: every local file by size and mtime")
 
 
 class SchedulerConfig(_Section):
@@ -150,6 +155,7 @@ class Config(_Section):
     config_dir: str = DEFAULT_DIR
     backend: BackendConfig = Field(default_factory=BackendConfig)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
+    files: FilesConfig = Field(default_factory=FilesConfig)
     limits: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
     context: dict[str, Any] = Field(default_factory=dict)
     executors: dict[str, ExecutorConfig] = Field(default_factory=dict)
@@ -202,6 +208,7 @@ class Config(_Section):
             limits=dict(self.limits),
             flush_interval=self.scheduler.flush_interval,
             context=self._context(),
+            content_hash_limit=self.files.content_hash_limit,
         )
 
     def _context(self) -> dict[str, Any]:
@@ -237,7 +244,7 @@ def _read_ini(path: Path) -> dict[str, Any]:
     data: dict[str, Any] = {"executors": {}}
     for section in parser.sections():
         values = dict(parser[section])
-        if section in ("backend", "scheduler", "limits"):
+        if section in ("backend", "scheduler", "files", "limits"):
             data[section] = values
         elif section == "context":
             data["context"] = context_values(values.items())
@@ -251,7 +258,7 @@ def _read_ini(path: Path) -> dict[str, Any]:
             raise ConfigError(
                 f"{path}: unknown section [{section}]"
                 + (f" (a redun section: {redun})" if redun else "")
-                + "; known sections: [backend], [scheduler], [limits], [context], "
+                + "; known sections: [backend], [scheduler], [files], [limits], [context], "
                 "[executors.NAME]"
             )
     return data

@@ -36,9 +36,9 @@ def miss_reason(execution: Any, job: Any) -> str:
             shown = sorted({names[h]["fullname"] for h in changed if h in names}) or changed
             return "task code changed beneath it: " + ", ".join(shown)
         files = entry["subtree_files"] if full else entry["result_files"]
-        for uri, file_hash in files:
-            if not files_unchanged([[uri, file_hash]]):
-                return f"file changed or missing: {uri}"
+        for entry in files:
+            if not files_unchanged([entry]):
+                return f"file changed or missing: {entry[0]}"
     return "its cached result cannot be read"
 
 

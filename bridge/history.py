@@ -283,9 +283,9 @@ def files_view(store: Any, execution_id: str | None, jobs: list[dict] | None = N
 
     for job in sorted(jobs, key=lambda j: j["started"]):
         if job["status"] == "DONE" and job["job_id"] not in parents:
-            for path, file_hash in job_result_files(store, job):
+            for path, file_hash, *_ in job_result_files(store, job):
                 note(path, file_hash, "written", job["started"])
-        for path, file_hash in argument_files(job):
+        for path, file_hash, *_ in argument_files(job):
             note(path, file_hash, "read", job["started"])
     listed = sorted(files.values(), key=lambda f: f["path"])
     return {"files": [{**f, "time": when(f["time"]),

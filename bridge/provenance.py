@@ -42,7 +42,7 @@ def calls_for_path(store: Any, path: str) -> list[dict]:
 
 def file_view(store: Any, path: str) -> dict:
     entry, job = producer(store, path)
-    path, file_hash = next((uri, h) for uri, h in entry["result_files"]
+    path, file_hash = next((uri, h) for uri, h, *_ in entry["result_files"]
                            if uri in (path, os.path.abspath(path), os.path.relpath(path)))
     graph = store.execution_graph(job["execution_id"], with_calls=False)
     # r/w as `bridge log --file` marks it in the producer's execution: rw when read later

@@ -96,7 +96,7 @@ def calls_with_file(store: Record, path: str) -> list[dict]:
     )
     return [
         row for row in _rows(store, query)
-        if any(uri == path for uri, _ in row["result_files"])
+        if any(uri == path for uri, *_ in row["result_files"])
     ]
 
 

@@ -19,7 +19,7 @@ def file_rows(call_rows: Iterable[dict]) -> list[dict]:
     (concurrent writers then take their locks in one order)."""
     rows = {
         (uri_hash(uri), call["call_hash"], call["subtree_hash"]): uri
-        for call in call_rows for uri, _ in call["result_files"]
+        for call in call_rows for uri, *_ in call["result_files"]
     }
     return [{"uri_hash": key[0], "call_hash": key[1], "subtree_hash": key[2], "uri": uri}
             for key, uri in sorted(rows.items())]

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
+from bridge.native.file_identity import IdentityMode, check_mode
 from bridge.native.filesystem import FileError, copy_path, get_filesystem
 from bridge.native.hashing import hash_parts, hash_text
 from bridge.native.nested import iter_nested
@@ -43,13 +44,22 @@ def one_look_per_path() -> Iterator[None]:
 
 
 class _Path:
-    """What File and Dir share: a path on some storage backend."""
+    """What File and Dir share: a path on some storage backend.
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    ``identity`` chooses how a local file is known: "content" (a sha256 of its bytes),
+    "stat" (size and mtime), or None, the default: content up to the configured size
+    limit (``[files] content_hash_limit``), stat above it. Other storage ignores it."""
+
+    identity: IdentityMode | None = None  # a class default: Files pickled before it load
+
+    def __init__(self, path: str | os.PathLike, identity: IdentityMode | None = None) -> None:
         self.path = os.fspath(path)
+        if identity is not None:
+            self.identity = check_mode(identity, f"{type(self).__name__}({self.path!r})")
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.path!r})"
+        extra = f", identity={self.identity!r}" if self.identity else ""
+        return f"{type(self).__name__}({self.path!r}{extra})"
 
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self) and other.path == self.path  # type: ignore[attr-defined]
@@ -66,7 +76,7 @@ class _Path:
         remembered = getattr(_looked_up, "hashes", None)
         if remembered is None:
             return self._current_hash()
-        key = (type(self), self.path)
+        key = (type(self), self.path, self.identity)
         found = remembered.get(key)
         if found is None:
             found = remembered[key] = self._current_hash()
@@ -93,11 +103,12 @@ class _Path:
 class File(_Path):
     """A file on local disk, in S3 or behind an HTTP(S) URL.
 
-    Its hash is its path plus its content identity (size and mtime locally, the ETag on
-    S3, the ETag or Last-Modified over HTTP), so no data is read to hash it."""
+    Its hash is its path plus its content identity (locally a sha256 of a small file's
+    bytes, size and mtime of a large one; the ETag on S3, the ETag or Last-Modified over
+    HTTP)."""
 
     def _current_hash(self) -> str:
-        return _file_hash(self.path, self.filesystem.identity(self.path))
+        return _file_hash(self.path, self.filesystem.identity(self.path, self.identity))
 
     def exists(self) -> bool:
         return self.filesystem.exists(self.path)
@@ -127,7 +138,7 @@ class File(_Path):
 
     def copy_to(self, dest: File | str, skip_if_exists: bool = False) -> File:
         """Copy to ``dest`` (a File or a path, on any backend) and return it as a File."""
-        target = dest if isinstance(dest, File) else File(dest)
+        target = dest if isinstance(dest, File) else File(dest, self.identity)
         if skip_if_exists and target.exists():
             return target
         try:
@@ -146,12 +157,12 @@ class File(_Path):
 class Dir(_Path):
     """A folder of files (local, or an S3 prefix). Its hash is the hashes of its files."""
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    def __init__(self, path: str | os.PathLike, identity: IdentityMode | None = None) -> None:
         text = os.fspath(path)
-        super().__init__(text.rstrip("/") or text)
+        super().__init__(text.rstrip("/") or text, identity)
 
     def _entries(self) -> list[tuple[str, str]]:
-        return self.filesystem.walk(self.path)
+        return self.filesystem.walk(self.path, self.identity)
 
     def _current_hash(self) -> str:
         entries = self._entries()
@@ -162,13 +173,13 @@ class Dir(_Path):
 
     def files(self) -> list[File]:
         """Every file beneath this folder, sorted by path."""
-        return [File(path) for path, _ in self._entries()]
+        return [File(path, self.identity) for path, _ in self._entries()]
 
     def __iter__(self) -> Iterator[File]:
         return iter(self.files())
 
     def file(self, relative: str) -> File:
-        return File(self.filesystem.join(self.path, relative))
+        return File(self.filesystem.join(self.path, relative), self.identity)
 
     def rel_path(self, file: File) -> str:
         return file.path[len(self.path):].lstrip("/")
@@ -246,8 +257,15 @@ def _text(path: str | os.PathLike | _Path) -> str:
 
 def find_files(value: Any) -> list[list[str]]:
     """[[uri, hash], ...] for every File and Dir in a (nested) value. A Dir's uri ends
-    with "/", so :func:`files_unchanged` knows to hash it as a folder."""
-    return [[_recorded_uri(item), item.hash] for item in iter_files(value)]
+    with "/", so :func:`files_unchanged` knows to hash it as a folder; a File or Dir with
+    an ``identity`` of its own is recorded as [uri, hash, identity], so it is checked the
+    same way (readers of these lists unpack ``uri, file_hash, *_``)."""
+    return [_recorded(item) for item in iter_files(value)]
+
+
+def _recorded(item: File | Dir) -> list[str]:
+    entry = [_recorded_uri(item), item.hash]
+    return [*entry, item.identity] if item.identity else entry
 
 
 def _recorded_uri(item: File | Dir) -> str:
@@ -265,14 +283,17 @@ def iter_files(value: Any) -> Iterator[File | Dir]:
 
 
 def files_unchanged(recorded: Iterable[list[str]]) -> bool:
-    """True when every recorded [uri, hash] still has that hash. Each path is looked up
-    once, however often it is recorded; a path recorded with two hashes (a file changed
-    in place during the run) can never match both, so it is never valid."""
-    current: dict[str, str] = {}
-    for uri, recorded_hash in recorded:
-        now = current.get(uri)
+    """True when every recorded [uri, hash] (or [uri, hash, identity]) still has that
+    hash. Each path is looked up once, however often it is recorded; a path recorded with
+    two hashes (a file changed in place during the run) can never match both, so it is
+    never valid."""
+    current: dict[tuple[str, str | None], str] = {}
+    for uri, recorded_hash, *identity in recorded:
+        key = (uri, identity[0] if identity else None)
+        now = current.get(key)
         if now is None:
-            now = current[uri] = (Dir(uri) if uri.endswith("/") else File(uri)).hash
+            kind = Dir if uri.endswith("/") else File
+            now = current[key] = kind(uri, key[1]).hash  # type: ignore[arg-type]
         if now != recorded_hash:
             return False
     return True

@@ -3,10 +3,11 @@ of backend by path. S3 (``filesystem_s3``) and HTTP(S) (``filesystem_http``) loa
 first use.
 
 Each backend answers the same small set of questions about a path, including its
-*identity*: a short string that changes whenever the content changes (size and mtime
-locally, the ETag on S3, the ETag or Last-Modified over HTTP), or None when the path
-is missing. Hashes of files are built from identities, so they cost a stat or a HEAD,
-never a read of the data.
+*identity*: a short string that changes whenever the content changes (locally a sha256 of
+the bytes of a small file, size and mtime of a large one, see ``file_identity``; the ETag
+on S3, the ETag or Last-Modified over HTTP), or None when the path is missing. Hashes of
+files are built from identities, so they cost a stat or a HEAD, and a read of small local
+files only.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import shlex
 import shutil
 import tempfile
 from typing import IO, Any
+
+from bridge.native.file_identity import local_identity
 
 
 class FileError(Exception):
@@ -31,7 +34,8 @@ class FileSystem:
     def exists(self, path: str) -> bool:
         return self.identity(path) is not None
 
-    def identity(self, path: str) -> str | None:
+    def identity(self, path: str, mode: str | None = None) -> str | None:
+        """``mode`` ("content" or "stat") is a File's choice, heeded by local disk only."""
         raise NotImplementedError
 
     def size(self, path: str) -> int:
@@ -58,7 +62,7 @@ class FileSystem:
     def isdir(self, path: str) -> bool:
         raise NotImplementedError
 
-    def walk(self, path: str) -> list[tuple[str, str]]:
+    def walk(self, path: str, mode: str | None = None) -> list[tuple[str, str]]:
         """(path, identity) of every file beneath a folder, sorted by path."""
         raise NotImplementedError
 
@@ -95,12 +99,8 @@ class FileSystem:
 class LocalFileSystem(FileSystem):
     name = "local"
 
-    def identity(self, path: str) -> str | None:
-        try:
-            stat = os.stat(path)
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        return f"{stat.st_size}:{stat.st_mtime_ns}"
+    def identity(self, path: str, mode: str | None = None) -> str | None:
+        return local_identity(path, mode)
 
     def exists(self, path: str) -> bool:
         return os.path.exists(path)
@@ -134,13 +134,13 @@ class LocalFileSystem(FileSystem):
     def isdir(self, path: str) -> bool:
         return os.path.isdir(path)
 
-    def walk(self, path: str) -> list[tuple[str, str]]:
+    def walk(self, path: str, mode: str | None = None) -> list[tuple[str, str]]:
         found = []
         for root, dirs, files in os.walk(path):
             dirs.sort()
             for name in files:
                 full = os.path.join(root, name)
-                identity = self.identity(full)
+                identity = local_identity(full, mode)
                 if identity is not None:
                     found.append((full, identity))
         return sorted(found)

@@ -28,7 +28,7 @@ class HTTPFileSystem(FileSystem):
                 return None
             raise FileError(f"{path}: HTTP {error.code} {error.reason}") from None
 
-    def identity(self, path: str) -> str | None:
+    def identity(self, path: str, mode: str | None = None) -> str | None:
         headers = self._head(path)
         if headers is None:
             return None
@@ -61,7 +61,7 @@ class HTTPFileSystem(FileSystem):
     def isdir(self, path: str) -> bool:
         return False
 
-    def walk(self, path: str) -> list[tuple[str, str]]:
+    def walk(self, path: str, mode: str | None = None) -> list[tuple[str, str]]:
         raise FileError(f"{path}: http(s) folders cannot be listed; name the files instead")
 
     def glob(self, pattern: str) -> list[str]:

@@ -56,7 +56,7 @@ class S3FileSystem(FileSystem):
                     return None
                 raise
 
-    def identity(self, path: str) -> str | None:
+    def identity(self, path: str, mode: str | None = None) -> str | None:
         head = self._head(path)
         return None if head is None else head["ETag"].strip('"')
 
@@ -116,7 +116,7 @@ class S3FileSystem(FileSystem):
             return [obj for page in paginator.paginate(Bucket=bucket, Prefix=prefix)
                     for obj in page.get("Contents", [])]
 
-    def walk(self, path: str) -> list[tuple[str, str]]:
+    def walk(self, path: str, mode: str | None = None) -> list[tuple[str, str]]:
         bucket, key = split_s3(path)
         prefix = key.rstrip("/") + "/" if key else ""
         return sorted((f"s3://{bucket}/{obj['Key']}", obj["ETag"].strip('"'))

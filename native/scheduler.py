@@ -11,6 +11,7 @@ from bridge.native.context import merge_contexts
 from bridge.native.current import current_scheduler
 from bridge.native.execution import CancelRequest, Execution
 from bridge.native.executors.base import Executor
+from bridge.native.file_identity import set_content_limit
 from bridge.native.settings import ExecutorSettings, SchedulerSettings, builtin_executors
 from bridge.native.store import CallGraphStore
 from bridge.native.task import normalise_tags, registry
@@ -74,6 +75,7 @@ class Scheduler:
         ``listener(job, status)`` is told of every job state change (for live displays).
         ``context`` updates the configured context (what ``get_context`` reads)."""
         self._task_hashes = None  # tasks may have been (re)defined since the last run
+        set_content_limit(self.settings.content_hash_limit)
         execution = Execution(
             self, use_cache=cache, execution_id=execution_id,
             description=description if description is not None else repr(expr),
@@ -88,6 +90,7 @@ class Scheduler:
         returned Execution's ``would_run`` lists the calls that would run (their own
         children are unknown until their bodies run), ``jobs_by_hash`` every call seen."""
         self._task_hashes = None
+        set_content_limit(self.settings.content_hash_limit)
         execution = Execution(self, use_cache=cache, description="dry run", dryrun=True,
                               context=self.settings.context)
         execution.run(expr)

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bridge.native.file_identity import DEFAULT_CONTENT_LIMIT
+
 DEFAULT_DIR = ".bridge"
 
 
@@ -44,6 +46,8 @@ class SchedulerSettings:
     cores: float | None = None
     # What get_context() sees at the top of each execution ([context] in bridge.ini).
     context: dict[str, Any] = field(default_factory=dict)
+    # Local files up to this many bytes are identified by a sha256 of their content.
+    content_hash_limit: int = DEFAULT_CONTENT_LIMIT
 
     def resolved_value_store(self) -> str | None:
         """``value_store`` as given; for a server database, ``<config_dir>/values`` (not the

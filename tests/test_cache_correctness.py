@@ -214,8 +214,8 @@ def test_each_execution_keeps_the_file_hashes_it_saw(workdir: Path) -> None:
     out = workdir / "out.txt"
     bridge(workdir, "run", "workflow.py", "main", "--path", "out.txt", "--text", "first")
     first_hash = File("out.txt").hash  # as the workflow names it
-    out.unlink()
-    bridge(workdir, "run", "workflow.py", "main", "--path", "out.txt", "--text", "first")
+    out.unlink()  # re-made with other bytes (the same bytes would be the same hash)
+    bridge(workdir, "run", "workflow.py", "main", "--path", "out.txt", "--text", "second")
     second_hash = File("out.txt").hash
     out.write_text("edited by hand, longer")
     assert first_hash != second_hash

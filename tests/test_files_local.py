@@ -35,17 +35,40 @@ def test_file_methods(tmp_path: Path) -> None:
     assert not file.exists()
 
 
-def test_hash_follows_size_and_mtime_not_reads(tmp_path: Path) -> None:
+def test_a_small_file_hashes_by_content_so_a_touch_changes_nothing(tmp_path: Path) -> None:
     file = File(tmp_path / "a.txt")
     missing = file.hash
     file.write("one")
     first = file.hash
     assert first != missing and hash_value(file) == first
     assert File(str(tmp_path / "a.txt")).hash == first  # same path, same identity
-    file.write("two")  # same size, new mtime
-    os.utime(file.path, ns=(1, 1))
-    assert file.hash != first
+    os.utime(file.path, ns=(1, 1))  # touched: same bytes
+    assert File(file.path).hash == first
+    file.write("two")  # same size, new bytes
+    assert File(file.path).hash != first
     assert File(tmp_path / "other.txt").write("two").hash != file.hash  # path counts
+
+
+def test_identity_stat_follows_size_and_mtime(tmp_path: Path) -> None:
+    file = File(tmp_path / "a.txt", identity="stat").write("one")
+    first = file.hash
+    assert first != File(file.path).hash  # by content, the default for a small file
+    os.utime(file.path, ns=(1, 1))
+    assert File(file.path, identity="stat").hash != first
+    copy = pickle.loads(pickle.dumps(file))
+    assert copy.identity == "stat" and copy.hash == File(file.path, identity="stat").hash
+    assert repr(copy) == f"File({file.path!r}, identity='stat')"
+    with pytest.raises(ValueError, match=r"identity='mtime' is not one of 'content', 'stat'"):
+        File(file.path, identity="mtime")  # type: ignore[arg-type]
+
+
+def test_a_rewrite_with_the_same_bytes_keeps_the_hash_of_a_dir(tmp_path: Path) -> None:
+    folder = Dir(tmp_path / "d")
+    File(tmp_path / "d" / "x.txt").write("x")
+    before = folder.hash
+    File(tmp_path / "d" / "x.txt").write("x")  # re-made: new inode and mtime, same bytes
+    assert Dir(tmp_path / "d").hash == before
+    assert Dir(tmp_path / "d", identity="stat").file("x.txt").identity == "stat"
 
 
 def test_copy_to_skip_if_exists_and_missing_source(tmp_path: Path) -> None:
@@ -96,3 +119,13 @@ def test_find_files_and_files_unchanged(tmp_path: Path) -> None:
     File(tmp_path / "d" / "x.txt").write("xx")
     assert not files_unchanged(recorded)
     assert not files_unchanged([[a.path, a.hash], [str(tmp_path / "gone.txt"), a.hash]])
+
+
+def test_an_identity_of_its_own_is_recorded_and_checked_that_way(tmp_path: Path) -> None:
+    by_stat = File(tmp_path / "s.txt", identity="stat").write("s")
+    recorded = find_files([by_stat, File(tmp_path / "s.txt")])
+    assert recorded == [[by_stat.path, by_stat.hash, "stat"],
+                        [by_stat.path, File(by_stat.path).hash]]
+    assert files_unchanged(recorded)
+    os.utime(by_stat.path, ns=(1, 1))  # same bytes: only the stat entry sees a change
+    assert not files_unchanged(recorded[:1]) and files_unchanged(recorded[1:])

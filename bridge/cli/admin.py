@@ -27,6 +27,11 @@ TEMPLATE = """\
 # Seconds between writes of the record while jobs run.
 # flush_interval = 0.5
 
+[files]
+# Local files up to this many bytes are known by a sha256 of their content (touching
+# one changes nothing); larger ones by size and mtime. 0: all by size and mtime.
+# content_hash_limit = 1048576
+
 [limits]
 # Named resources tasks take with @task(limits=...): at most this many at once.
 # db_connections = 4
