@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 
-.PHONY: setup system-deps test lint demo bench bench-slurm clean
+.PHONY: setup system-deps test lint demo bench bench-slurm bench-read-alignment clean
 
 # system packages first: Debian's python3 needs python3-venv before it can make the venv
 setup: system-deps $(VENV)/.installed
@@ -38,6 +38,12 @@ bench: setup
 bench-slurm: setup
 	bash bench/setup_snakemake.sh
 	$(PY) bench/bench_slurm.py
+
+# The read-alignment example beside the same pipeline in Snakemake (bench/read_alignment/):
+# a first run, a no-op, an edited and a touched input, a deleted intermediate, a pinned edit.
+bench-read-alignment: setup
+	bash bench/setup_snakemake.sh
+	$(PY) bench/bench_read_alignment.py
 
 clean:
 	rm -rf $(VENV) $(AIRFLOW_VENV) .bench-venv .bench-venv-snakemake .pytest_cache .ruff_cache
