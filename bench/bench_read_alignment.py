@@ -82,16 +82,19 @@ BRIDGE_WARNING = "[bridge] warning:"
 def make_dataset(folder: Path) -> Path:
     """The example's synthetic dataset, written by its own prepare_samples task."""
     folder.mkdir()
-    shutil.copy(EXAMPLE / "workflow.py", folder)
-    shutil.copy(EXAMPLE / "simulate.py", folder)
+    copy_example(folder)
     run([str(COMMANDS["bridge"]), "run", "workflow.py", "prepare_samples", "--output-path",
          "data"], folder, folder / "prepare.log")
     return folder / "data"
 
 
-def bridge_folder(folder: Path) -> list[str]:
+def copy_example(folder: Path) -> None:
     for name in ("workflow.py", "simulate.py"):
         shutil.copy(EXAMPLE / name, folder)
+
+
+def bridge_folder(folder: Path) -> list[str]:
+    copy_example(folder)
     (folder / ".bridge").mkdir()
     shutil.copy(EXAMPLE / ".bridge" / "bridge.ini", folder / ".bridge")
     return [str(COMMANDS["bridge"]), "run", "--cores", CORES, "workflow.py", "main",
