@@ -175,6 +175,13 @@ def test_report_data_matches_the_store(reported: Path) -> None:
     data = report()
     check_against_store(data, "out", sqlite_uri(reported))
     assert data["graph"]["svg"].startswith("<svg")  # Graphviz is installed here
+    # text that looks like the page's own markup stays data (a description is the command line)
+    from bridge.report.page import embedded_data, render
+
+    odd = {**data, "execution": {**data["execution"],
+                                 "description": "</script><b>__BRIDGE_REPORT_DATA__"}}
+    page = render(odd)
+    assert embedded_data(page) == odd and "</script><b>" not in page
     # a later run replays main: its report shows the replay, and the files it returned
     assert invoke("run", "wf.py", "main").exit_code == 0
     again = report()

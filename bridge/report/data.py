@@ -65,16 +65,14 @@ def gather(store: Any, row: dict) -> dict:
 
 
 def _tree_order(graph: Any) -> list[tuple[dict, int]]:
-    """The jobs depth first from the roots (children in start order), with their depth."""
+    """The jobs depth first from the roots (children in start order), with their depth;
+    without recursion, since a recursive workflow's tree may be thousands deep."""
     ordered: list[tuple[dict, int]] = []
-
-    def walk(job: dict, depth: int) -> None:
+    stack = [(root, 0) for root in reversed(graph.children(None))]
+    while stack:
+        job, depth = stack.pop()
         ordered.append((job, depth))
-        for child in graph.children(job["job_id"]):
-            walk(child, depth + 1)
-
-    for root in graph.children(None):
-        walk(root, 0)
+        stack.extend((child, depth + 1) for child in reversed(graph.children(job["job_id"])))
     return ordered
 
 

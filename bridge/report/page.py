@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from importlib.resources import files
 
-DATA_MARK = "__BRIDGE_REPORT_DATA__"
-TITLE_MARK = "__BRIDGE_REPORT_TITLE__"
+# Where page.html takes the title and the data: filled in one pass, so a description
+# that holds a marker's text is shown as it is.
+MARKS = re.compile(r"__BRIDGE_REPORT_(TITLE|DATA)__")
 
 
 def render(data: dict) -> str:
     template = files("bridge.report").joinpath("page.html").read_text(encoding="utf-8")
     execution = data["execution"]
     title = f"bridge report: {execution['execution_id'][:8]} {execution['description']}"
-    return template.replace(TITLE_MARK, html.escape(title)).replace(DATA_MARK, embed(data))
+    filled = {"TITLE": html.escape(title), "DATA": embed(data)}
+    return MARKS.sub(lambda mark: filled[mark.group(1)], template)
 
 
 def embed(data: dict) -> str:
