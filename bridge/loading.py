@@ -73,8 +73,13 @@ def workflow_tasks(module: ModuleType) -> list[Task]:
 
 
 def find_task(module: ModuleType, name: str) -> Task:
-    candidates = [t for t in registry if t.fullname == name]
-    candidates += [t for t in workflow_tasks(module) if t.name == name and t not in candidates]
+    """TASK as `bridge run FILE TASK` names it: the file's own task of that full or short
+    name first (so a task of another module loaded earlier in the process, of the same full
+    name, is not picked instead), then any task of that full name, such as one it imports."""
+    own = workflow_tasks(module)
+    candidates = [t for t in own if t.fullname == name] + [
+        t for t in own if t.name == name and t.fullname != name]
+    candidates += [t for t in registry if t.fullname == name and t not in candidates]
     if not candidates:
         known = ", ".join(sorted(t.fullname for t in workflow_tasks(module))) or "none"
         raise WorkflowError(f"no task {name!r} in {module.__file__}; its tasks: {known}")

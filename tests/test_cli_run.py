@@ -217,6 +217,24 @@ def test_a_workflow_lists_its_own_tasks_when_another_of_its_name_was_loaded(
     assert names == {"one": ["first"], "two": ["second"]}
 
 
+
+def test_a_workflow_runs_its_own_task_when_another_module_defined_one_of_that_name(
+        tmp_path: Path) -> None:
+    """A task named ``main`` with no namespace, loaded earlier in the process, does not
+    stand in for the ``main`` of the file being run (namespaced ``two.main``)."""
+    from bridge.loading import find_task, load_workflow
+
+    tasks = {}
+    for project, namespace in (("one", ""), ("two", "two")):
+        folder = tmp_path / project
+        folder.mkdir()
+        (folder / f"{project}_wf.py").write_text(
+            f"from bridge import task\n\nbridge_namespace = {namespace!r}\n\n"
+            f"@task\ndef main() -> str:\n    return {project!r}\n")
+        module = load_workflow(str(folder / f"{project}_wf.py"))
+        tasks[project] = find_task(module, "main").fullname
+    assert tasks == {"one": "main", "two": "two.main"}
+
 def test_a_result_is_printed_as_pprint_lays_it_out() -> None:
     from pprint import pformat
 
