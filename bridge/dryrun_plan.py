@@ -52,6 +52,9 @@ class PlanNode:
     reason: str = ""  # why it would run (or why it cannot be predicted)
     source: str = ""  # where the calls beneath it were predicted from
     template_id: str = ""  # the recorded job those calls were read from ('' for none)
+    # The value hashes, in that job, of the arguments that take another value now, by
+    # name: a call beneath it handed one of them gets the new value.
+    changed_arguments: dict[str, str] = field(default_factory=dict)
     parent: PlanNode | None = None
     children: list[PlanNode] = field(default_factory=list)
     # Dataflow: (the call an input comes from, the argument it feeds).
@@ -109,15 +112,18 @@ class _Planner:
 
     # -- the calls beneath a call that would run ------------------------------------------
 
-    def _expand(self, node: PlanNode, call_hash: str | None, previous: dict | None) -> None:
+    def _expand(self, node: PlanNode, call_hash: str | None, previous: dict | None,
+                changed: set[str] | None = None) -> None:
         """Predict the calls beneath ``node`` from the recorded job that best stands for
         it: the newest with its call hash (``None``: its inputs change, so none has it),
         else ``previous`` (the recorded call it is a new version of), else the newest of
-        its task."""
+        its task. ``changed``: the arguments whose value changes, when its own argument
+        hashes are not known."""
         template, source = self._template(node, call_hash, previous)
         if template is None:
             return
         node.template_id = template["job_id"]
+        node.changed_arguments = _changed_arguments(node, template, changed or set())
         rows = self._children(template)
         previews = queries.values_by_hash(
             self.store, [argument["hash"] for row in rows for argument in row["arguments"]])
@@ -203,9 +209,10 @@ class _Planner:
             node.reason = (f"task {row['task_name']} is not defined now (renamed or removed): "
                            "the body may make other calls")
             return node
-        node.reason = self._changed_input(row, node)
-        if node.reason:
-            self._expand(node, None, row)
+        changes = self._changed_inputs(row, node)
+        if changes:
+            node.reason = changes[0][1]
+            self._expand(node, None, row, {name for name, _ in changes})
             return node
         job = self._stand_in(task, row, parent)
         if job is None:
@@ -232,27 +239,39 @@ class _Planner:
                 node.reason = miss_reason(self.execution, node.job)
                 self._expand(node, node.job.call_hash, node.recorded)
 
-    def _changed_input(self, row: dict, node: PlanNode) -> str:
-        """Why an argument of the recorded call will hold another value this time, or ''."""
+    def _changed_inputs(self, row: dict, node: PlanNode) -> list[tuple[str, str]]:
+        """(argument, why) for each argument of the recorded call that will hold another
+        value this time."""
+        changes = []
         for argument in row["arguments"]:
-            for _, call_hash, _ in argument["sources"]:
-                upstream = self.by_recorded_hash.get(call_hash)
-                if upstream is not None and (upstream, argument["name"]) not in node.upstream:
-                    node.upstream.append((upstream, argument["name"]))
-                if upstream is not None and upstream.status != REPLAYS:
-                    return (f"its input {argument['name']} comes from {upstream.short}, which "
-                            "runs (unless that comes out identical)")
-        for argument in row["arguments"]:
-            for uri, file_hash in _recorded_files(argument):
-                maker = self.made_by.get(uri)
-                if maker is not None:
-                    if (maker, argument["name"]) not in node.upstream:
-                        node.upstream.append((maker, argument["name"]))
-                    return (f"its input file {uri} is made by {maker.short}, which runs "
-                            "(unless it comes out identical)")
-                now = (Dir(uri) if uri.endswith("/") else File(uri)).hash
-                if now != file_hash:
-                    return f"input file changed or missing: {uri} (argument {argument['name']})"
+            why = self._changed_input(argument, node)
+            if why:
+                changes.append((argument["name"], why))
+        return changes
+
+    def _changed_input(self, argument: dict, node: PlanNode) -> str:
+        """Why an argument of a recorded call will hold another value this time, or ''."""
+        name = argument["name"]
+        for _, call_hash, _ in argument["sources"]:
+            upstream = self.by_recorded_hash.get(call_hash)
+            if upstream is not None and (upstream, name) not in node.upstream:
+                node.upstream.append((upstream, name))
+            if upstream is not None and upstream.status != REPLAYS:
+                return (f"its input {name} comes from {upstream.short}, which runs (unless "
+                        "that comes out identical)")
+        for uri, file_hash in _recorded_files(argument):
+            maker = self.made_by.get(uri)
+            if maker is not None:
+                if (maker, name) not in node.upstream:
+                    node.upstream.append((maker, name))
+                return (f"its input file {uri} is made by {maker.short}, which runs (unless "
+                        "it comes out identical)")
+            now = (Dir(uri) if uri.endswith("/") else File(uri)).hash
+            if now != file_hash:
+                return f"input file changed or missing: {uri} (argument {name})"
+        handed = node.parent.changed_arguments.get(argument["hash"]) if node.parent else None
+        if handed and not argument["sources"]:
+            return f"its input {name} is {node.parent.short}'s argument {handed}, which changed"
         return ""
 
     def _stand_in(self, task: Any, row: dict, parent: PlanNode) -> Job | None:
@@ -285,6 +304,16 @@ class _Planner:
         for uri, _ in template.get("result_files") or ():
             if uri not in kept and uri not in given and _written_by(uri, template):
                 self.made_by.setdefault(uri, node)
+
+def _changed_arguments(node: PlanNode, template: dict, changed: set[str]) -> dict[str, str]:
+    """{value hash in ``template``: argument name} of the arguments that differ now: from
+    the call's own argument hashes when known, else those ``changed`` names."""
+    if node.job is not None:
+        now = {argument["name"]: argument["hash"] for argument in node.job.arguments}
+        return {a["hash"]: a["name"] for a in template["arguments"]
+                if now.get(a["name"]) != a["hash"]}
+    return {a["hash"]: a["name"] for a in template["arguments"] if a["name"] in changed}
+
 
 def _inputs(row: dict) -> set[str]:
     """The calls (hashes) whose results a recorded call took, and the files it took."""

@@ -140,3 +140,23 @@ def test_viz_options_that_cannot_work_get_one_clear_line(tmp_path: Path) -> None
     no_output = bridge(tmp_path, "viz", "--dryrun", *ARGS, check=False)
     assert no_output.returncode == 2 and "needs -o FILE" in no_output.stderr
     assert "Traceback" not in without.stderr + suffix.stderr + no_output.stderr
+
+
+def test_a_predicted_call_keeps_its_secret_arguments_out_of_the_plan(tmp_path: Path) -> None:
+    write_workflow(tmp_path, """
+    @task
+    def fetch(url: str, api_token: str) -> str:
+        ran("fetch")
+        return url + "?" + str(len(api_token))
+
+    @task
+    def main(url: str, api_token: str) -> str:
+        ran("main")
+        return fetch(url, api_token)
+    """)
+    bridge(tmp_path, "run", "workflow.py", "main", "--url", "u", "--api-token", "hunter2")
+    text = bridge(tmp_path, "run", "--dryrun", "workflow.py", "main", "--url", "v",
+                  "--api-token", "hunter2").stdout
+    assert "WOULD RUN  fetch(url='u', api_token=***)  (predicted)" in text, text
+    assert "because: its input url is main(...)'s argument url, which changed" in text, text
+    assert "hunter2" not in text
