@@ -29,7 +29,7 @@ from bridge import queries
 from bridge.dryrun import miss_reason
 from bridge.native.binding import CallSignatureError
 from bridge.native.calling import CALL_WIDTH, call_hash_of, describe_call
-from bridge.native.file import Dir, File, one_look_per_path
+from bridge.native.file import files_unchanged, one_look_per_path
 from bridge.native.graph import DataflowEdge
 from bridge.native.job import CACHED, DONE, Job
 from bridge.native.promise import Promise
@@ -141,7 +141,7 @@ class _Planner:
                 if child.status == WOULD_RUN and not child.reason:
                     waiting.append(child)
                     returned.add(row["call_hash"])
-                    returned.update(uri for uri, _ in row.get("result_files") or ())
+                    returned.update(uri for uri, *_ in row.get("result_files") or ())
         self._look_up(waiting)
         if node.children:
             node.source = source
@@ -259,15 +259,15 @@ class _Planner:
             if upstream is not None and upstream.status != REPLAYS:
                 return (f"its input {name} comes from {upstream.short}, which runs (unless "
                         "that comes out identical)")
-        for uri, file_hash in _recorded_files(argument):
+        for entry in _recorded_files(argument):
+            uri = entry[0]
             maker = self.made_by.get(uri)
             if maker is not None:
                 if (maker, name) not in node.upstream:
                     node.upstream.append((maker, name))
                 return (f"its input file {uri} is made by {maker.short}, which runs (unless "
                         "it comes out identical)")
-            now = (Dir(uri) if uri.endswith("/") else File(uri)).hash
-            if now != file_hash:
+            if not files_unchanged([entry]):
                 return f"input file changed or missing: {uri} (argument {name})"
         handed = node.parent.changed_arguments.get(argument["hash"]) if node.parent else None
         if handed and not argument["sources"]:
@@ -298,10 +298,10 @@ class _Planner:
         """The files a running call makes again: those its result held last time that
         it wrote (see :func:`_written_by`), except those a child that replays made."""
         kept = {uri for child in node.children if child.status == REPLAYS
-                for uri, _ in (child.recorded or {}).get("result_files") or ()}
+                for uri, *_ in (child.recorded or {}).get("result_files") or ()}
         given = {uri for argument in template["arguments"]
-                 for uri, _ in _recorded_files(argument)}
-        for uri, _ in template.get("result_files") or ():
+                 for uri, *_ in _recorded_files(argument)}
+        for uri, *_ in template.get("result_files") or ():
             if uri not in kept and uri not in given and _written_by(uri, template):
                 self.made_by.setdefault(uri, node)
 
@@ -319,7 +319,7 @@ def _inputs(row: dict) -> set[str]:
     """The calls (hashes) whose results a recorded call took, and the files it took."""
     arguments = row["arguments"]
     return {*(source[1] for argument in arguments for source in argument["sources"]),
-            *(uri for argument in arguments for uri, _ in _recorded_files(argument))}
+            *(uri for argument in arguments for uri, *_ in _recorded_files(argument))}
 
 
 def _describe(row: dict, task: Any, previews: dict[str, dict]) -> str:
@@ -335,7 +335,7 @@ def _describe(row: dict, task: Any, previews: dict[str, dict]) -> str:
 
 
 def _recorded_files(argument: dict) -> list[list[str]]:
-    """The [uri, hash] of the files an argument held when called (a job recorded before
+    """The [uri, hash(, flags)] of the files an argument held when called (a job recorded before
     schema version 3 kept their uris only: those say nothing of a change)."""
     return [item for item in argument.get("files", ()) if isinstance(item, list)]
 

@@ -42,12 +42,16 @@ class CacheReadWarning(UserWarning):
 
 class CachePolicy:
     def __init__(self, store: CallGraphStore, current_task_hashes: Callable[[], set[str]],
-                 cached_task_hashes: set[str]) -> None:
+                 cached_task_hashes: set[str],
+                 refuses: Callable[[list[list[str]]], bool] = lambda _: False) -> None:
         self.store = store
         self.current_task_hashes = current_task_hashes
         # Read once, as the run starts (empty: cache disabled): a call whose task has no
         # cache entry at all skips the lookup query.
         self.cached_task_hashes = cached_task_hashes
+        # Whether an entry must not replay for its result files (temporary files being
+        # made again, see temp_files.py)
+        self.refuses = refuses
 
     def may_hit(self, job: Job) -> bool:
         return job.use_cache and job.task.hash in self.cached_task_hashes
@@ -92,6 +96,11 @@ class CachePolicy:
         if reads and not marks_unchanged(reads, job.context):
             return False
         full = job.option("check_valid", job.task.check_valid) == "full"
+        if self.refuses(cached.result_files):
+            return False
+        if job.parent is None and not files_unchanged(cached.result_files,
+                                                      temp_may_be_gone=False):
+            return False  # the run's result is handed over: its files must all be there
         return files_unchanged(cached.subtree_files if full else cached.result_files)
 
     def _context_reads(self, subtree_tasks: list[str]) -> list[str] | None:

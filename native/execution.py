@@ -67,6 +67,7 @@ from bridge.native.runner import Outcome, UnstorableResultError, error_text, war
 from bridge.native.script import SCRIPT_TASK_NAME, ScriptError
 from bridge.native.secrets import secret_parameters
 from bridge.native.store import CachedCall
+from bridge.native.temp_files import TempFiles
 from bridge.native.values import ValueStoreError
 
 if TYPE_CHECKING:
@@ -121,8 +122,10 @@ class Execution(Reduction):
         self.recorder = Recorder(self.store, self.id, scheduler.settings.flush_interval, dryrun)
         pinned = versioned_tasks()
         reads = self.store.start_reads(use_cache, pinned)
+        self.temp_files = TempFiles(self._clone, self._submit,
+                                    lambda job, error: self._fail(job, error, ""))
         self.cache = CachePolicy(self.store, scheduler.current_task_hashes,
-                                 reads.cached_task_hashes)
+                                 reads.cached_task_hashes, self.temp_files.refuses)
         # Raises VersionAcceptError (before anything is recorded) for a wrong acceptance.
         self.drift = VersionDrift(pinned, recorded_pairs(reads.task_sources), self.recorder,
                                   replaying=use_cache, warn=not dryrun,
@@ -154,6 +157,8 @@ class Execution(Reduction):
                 return None
             self._cancel_unfinished()
             self._record_execution("DONE" if outcome[0][0] == "ok" else "FAILED")
+            if outcome[0][0] == "ok":
+                self.temp_files.remove(keep=outcome[0][1])
         except BaseException as error:
             # Ctrl+C, or a fault in bridge itself: stop, and leave a truthful record.
             self._stop()
@@ -294,6 +299,16 @@ class Execution(Reduction):
             self.drift.check(task)
         return job
 
+    def _clone(self, job: Job) -> Job:
+        """A new job for ``job``'s call that skips the cache (to make its temporary
+        outputs again)."""
+        clone = self._new_job(job.task, job.call_options, job.args, job.kwargs,
+                              job.arguments, job.call_hash, job.parent)
+        clone.argument_files, clone.exported = job.argument_files, job.exported
+        clone.context, clone.context_reads = job.context, job.context_reads
+        clone.use_cache = False
+        return clone
+
     def _unidentified(self, task: Any, call_options: dict | None, args: tuple, kwargs: dict,
                       parent: Job | None, error: UnhashableArgumentError) -> Job:
         """A call whose arguments cannot be hashed (an S3 input without credentials): a
@@ -342,6 +357,7 @@ class Execution(Reduction):
             self.drift.check_hashes(cached.subtree_tasks)
         self._notify(job, CACHED)
         self.recorder.job_replayed(job, cached.result_hash, cached.result_files)
+        self.temp_files.produced(job, cached.result_files)
         job.promise.resolve((value, (((), job.call_hash, ()),)))
 
     def _submit(self, job: Job) -> None:
@@ -351,6 +367,9 @@ class Execution(Reduction):
         if self.dryrun:
             self.would_run.append(job)
             return
+        if job.argument_files and self.temp_files.wait_for(
+                job, job.argument_files, lambda: self._submit(job)):
+            return  # temporary inputs that are gone: made again first
         try:
             executor = self.scheduler.executor(job.executor_name, job.task.fullname)
         except Exception as error:
@@ -455,12 +474,21 @@ class Execution(Reduction):
                 f"record ({type(error).__name__}: {error}): return plain data, Files, or "
                 "objects that pickle"), "")
             return
+        if job.parent is None and self.temp_files.wait_for(
+                job, result_files,
+                lambda: self._done(job, value, result_hash, result_files, returned)):
+            return  # the run's result holds temporary files that are gone: made again first
+        self._done(job, value, result_hash, result_files, returned)
+
+    def _done(self, job: Job, value: Any, result_hash: str, result_files: list,
+              returned: Any) -> None:
         if job.subtree_files:
             job.subtree_files = _distinct([*job.subtree_files, *result_files])
         elif result_files:
             job.subtree_files = result_files
         job.status = DONE
         self.recorder.job_done(job, result_hash, result_files, returned)
+        self.temp_files.produced(job, result_files)
         self._notify(job, DONE)
         job.promise.resolve((value, (((), job.call_hash, ()),)))
 

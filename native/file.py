@@ -75,11 +75,15 @@ class _Path:
         """The path and its content identity, as the storage reports it now."""
         remembered = getattr(_looked_up, "hashes", None)
         if remembered is None:
-            return self._current_hash()
+            return self._stand_in(self._current_hash())
         key = (type(self), self.path, self.identity)
         found = remembered.get(key)
         if found is None:
             found = remembered[key] = self._current_hash()
+        return self._stand_in(found)
+
+    def _stand_in(self, found: str) -> str:
+        """What a temporary File hashes as: gone, its last hash seen stands for it."""
         return found
 
     def _current_hash(self) -> str:
@@ -106,6 +110,26 @@ class File(_Path):
     Its hash is its path plus its content identity (locally a sha256 of a small file's
     bytes, size and mtime of a large one; the ETag on S3, the ETag or Last-Modified over
     HTTP)."""
+
+    temporary = False  # see temp()
+    _last_hash: str | None = None  # a temporary File's hash when it was last seen
+
+    def temp(self) -> File:
+        """This file as a temporary output: a run removes it once the run has finished
+        (unless the run's result holds it), and while it is gone its last hash stands for
+        it, so the calls that read it stay cached. A call that must run and reads it gets
+        it back first: its producer runs again."""
+        copy = File(self.path, self.identity)
+        copy.temporary = True
+        return copy
+
+    def _stand_in(self, found: str) -> str:
+        if not self.temporary:
+            return found
+        if found != _file_hash(self.path, None):
+            self._last_hash = found
+            return found
+        return self._last_hash or found
 
     def _current_hash(self) -> str:
         return _file_hash(self.path, self.filesystem.identity(self.path, self.identity))
@@ -257,15 +281,28 @@ def _text(path: str | os.PathLike | _Path) -> str:
 
 def find_files(value: Any) -> list[list[str]]:
     """[[uri, hash], ...] for every File and Dir in a (nested) value. A Dir's uri ends
-    with "/", so :func:`files_unchanged` knows to hash it as a folder; a File or Dir with
-    an ``identity`` of its own is recorded as [uri, hash, identity], so it is checked the
-    same way (readers of these lists unpack ``uri, file_hash, *_``)."""
+    with "/", so :func:`files_unchanged` knows to hash it as a folder. A File or Dir with
+    an ``identity`` of its own, or a temporary File, is recorded as [uri, hash, flags],
+    flags naming them ("stat", "temp", "content,temp"), so it is checked the same way
+    (readers of these lists unpack ``uri, file_hash, *_``)."""
     return [_recorded(item) for item in iter_files(value)]
 
 
 def _recorded(item: File | Dir) -> list[str]:
     entry = [_recorded_uri(item), item.hash]
-    return [*entry, item.identity] if item.identity else entry
+    flags = ",".join(filter(None, [item.identity, "temp" if is_temporary(item) else ""]))
+    return [*entry, flags] if flags else entry
+
+
+def is_temporary(item: File | Dir) -> bool:
+    return isinstance(item, File) and item.temporary
+
+
+def recorded_flags(entry: list[str]) -> tuple[IdentityMode | None, bool]:
+    """(identity, temporary) of a recorded [uri, hash] or [uri, hash, flags]."""
+    flags = entry[2].split(",") if len(entry) > 2 else []
+    identity = next((flag for flag in flags if flag != "temp"), None)
+    return identity, "temp" in flags  # type: ignore[return-value]
 
 
 def _recorded_uri(item: File | Dir) -> str:
@@ -282,18 +319,22 @@ def iter_files(value: Any) -> Iterator[File | Dir]:
             yield from iter_files(item.remote)
 
 
-def files_unchanged(recorded: Iterable[list[str]]) -> bool:
-    """True when every recorded [uri, hash] (or [uri, hash, identity]) still has that
-    hash. Each path is looked up once, however often it is recorded; a path recorded with
-    two hashes (a file changed in place during the run) can never match both, so it is
-    never valid."""
+def files_unchanged(recorded: Iterable[list[str]], temp_may_be_gone: bool = True) -> bool:
+    """True when every recorded [uri, hash] (or [uri, hash, flags]) still has that hash.
+    A temporary file that is gone counts as unchanged (its recorded hash stands for it)
+    unless ``temp_may_be_gone`` is False. Each path is looked up once, however often it is
+    recorded; a path recorded with two hashes (a file changed in place during the run)
+    can never match both, so it is never valid."""
     current: dict[tuple[str, str | None], str] = {}
-    for uri, recorded_hash, *identity in recorded:
-        key = (uri, identity[0] if identity else None)
+    for entry in recorded:
+        uri, recorded_hash = entry[0], entry[1]
+        identity, temporary = recorded_flags(entry)
+        key = (uri, identity)
         now = current.get(key)
         if now is None:
             kind = Dir if uri.endswith("/") else File
-            now = current[key] = kind(uri, key[1]).hash  # type: ignore[arg-type]
-        if now != recorded_hash:
+            now = current[key] = kind(uri, identity).hash
+        if now != recorded_hash and not (
+                temporary and temp_may_be_gone and now == _file_hash(uri, None)):
             return False
     return True

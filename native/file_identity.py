@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from stat import S_ISREG
 from typing import Literal
 
 IdentityMode = Literal["content", "stat"]
@@ -50,8 +51,8 @@ def local_identity(path: str, mode: str | None = None) -> str | None:
     except (FileNotFoundError, NotADirectoryError):
         return None
     by_content = mode == "content" or (mode is None and stat.st_size <= _content_limit)
-    if not by_content:
-        return f"{stat.st_size}:{stat.st_mtime_ns}"
+    if not by_content or not S_ISREG(stat.st_mode):  # a folder, a FIFO: never read
+        return _by_stat(stat)
     key = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
     digest = _remembered.get(key)
     if digest is None:
@@ -59,12 +60,18 @@ def local_identity(path: str, mode: str | None = None) -> str | None:
             digest, unchanged = _sha256_of(path, key)
         except (FileNotFoundError, NotADirectoryError):
             return None
+        except OSError:  # unreadable here (permissions): known by its stat, as a large file
+            return _by_stat(stat)
         if unchanged:  # not rewritten while it was read: safe to remember
             with _remembered_lock:
                 if len(_remembered) >= _REMEMBER_AT_MOST:
                     _remembered.clear()
                 _remembered[key] = digest
     return "sha256:" + digest
+
+
+def _by_stat(stat: os.stat_result) -> str:
+    return f"{stat.st_size}:{stat.st_mtime_ns}"
 
 
 def _sha256_of(path: str, key: tuple[int, int, int, int]) -> tuple[str, bool]:

@@ -44,7 +44,7 @@ from typing import Any
 
 from bridge.native.children import run_child
 from bridge.native.expression import TaskCall, contains_expression
-from bridge.native.file import Dir, File, StagingFile, _Staging
+from bridge.native.file import Dir, File, StagingFile, _Staging, is_temporary
 from bridge.native.hashing import hash_value
 from bridge.native.runner import report_output
 from bridge.native.s3_stager import NO_STAGER_EXIT
@@ -136,10 +136,12 @@ class ScriptOutputs:
 
 
 def _paths_only(value: Any) -> Any:
+    """Paths, and whether an output is temporary (a result marked so must not replay one
+    recorded before it was)."""
     if isinstance(value, _Staging):
-        return (type(value).__name__, value.local.path, value.remote.path)
+        return (type(value).__name__, value.local.path, *_paths_only(value.remote)[1:])
     if isinstance(value, File | Dir):
-        return (type(value).__name__, value.path)
+        return (type(value).__name__, value.path, *(["temp"] if is_temporary(value) else []))
     if type(value) is dict:
         return {key: _paths_only(item) for key, item in value.items()}
     if type(value) in (list, tuple):

@@ -98,3 +98,14 @@ def test_one_file_chooses_its_identity(workdir: Path) -> None:
     touch(workdir / "in.txt")
     run(workdir, "--identity", "content")
     assert ran_tasks(workdir) == []
+
+
+def test_a_bad_limit_is_an_error_naming_the_key(workdir: Path) -> None:
+    setup(workdir)
+    (workdir / ".bridge").mkdir()
+    (workdir / ".bridge" / "bridge.ini").write_text("[files]\ncontent_hash_limit = -1\n")
+    failed = bridge(workdir, "run", "workflow.py", "main", check=False)
+    assert failed.returncode != 0
+    assert "[files] content_hash_limit: Input should be greater than or equal to 0" in (
+        failed.stderr)
+    assert "Traceback" not in failed.stderr

@@ -89,7 +89,7 @@ def _job(job: dict, depth: int, values: dict, result_hash: str | None, sources: 
                        "files": [f[0] if isinstance(f, list) else f for f in a.get("files", ())]}
                       for a in job["arguments"]],
         "result": _preview(values, result_hash),
-        "result_files": [uri for uri, _ in job.get("result_files") or ()],
+        "result_files": [uri for uri, *_ in job.get("result_files") or ()],
         "error": job["error"], "failed_here": failed_first,
         "resources": details.get("resources") or {},
         "script": _script(details),
@@ -119,7 +119,7 @@ def _producers(store: Any, jobs: list[dict]) -> dict[str, dict]:
     ranked = sorted(jobs, key=lambda j: (j["job_id"] in parents, j["started"]))
     for job in ranked:
         if job["status"] in ("DONE", "CACHED"):
-            for path, file_hash in job_result_files(store, job):
+            for path, file_hash, *_ in job_result_files(store, job):
                 found.setdefault(path, {"job": job, "hash": file_hash})
     return found
 
