@@ -144,19 +144,21 @@ def test_the_python_api_warns_once_with_a_user_warning(workdir: Path, scheduler)
     from bridge.loading import load_workflow
     from bridge.native.drift import VersionDriftWarning
 
-    def run(**options: object) -> list[VersionDriftWarning]:
+    def run(**options: object) -> list[warnings.WarningMessage]:
         sys.modules.pop("pinned", None)  # load the edited file afresh
         workflow = load_workflow(str(workdir / "pinned.py"))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             scheduler.run(workflow.main(5), **options)
-        return [w.message for w in caught if isinstance(w.message, VersionDriftWarning)]
+        return [w for w in caught if isinstance(w.message, VersionDriftWarning)]
 
     write_workflow(workdir, PINNED, "pinned.py")
     assert run() == []
     edit(workdir, "x * 2", "x * 3", "pinned.py")
-    [drift] = run()
+    [shown] = run()
+    drift = shown.message
     assert isinstance(drift, UserWarning)
+    assert shown.filename == __file__  # shown at the run(...) call, not inside bridge
     assert (drift.task_name, drift.version) == ("scale", "1")
     assert "accept_versions={'scale': '1'}" in str(drift)
     assert ran_tasks(workdir) == ["main", "scale", "scale", "scale", "scale", "scale"]
