@@ -1,7 +1,8 @@
 """Version drift: a task pinned with ``version=`` hashes by that version, not its source, so
 an edit of its body keeps replaying the results of the earlier code. That is the version
 contract; silence is not. The store records the source (its hash) each version was first
-run with, and each source accepted for it since (``--accept-version``); a task used in a
+run with, each a ``--no-cache`` run ran, and each accepted since (``--accept-version``;
+``accept_versions=`` from Python, in ``task_sources``); a task used in a
 run whose version has recorded sources and whose current source is none of them drifts:
 one warning per task per run, its results still replay.
 
