@@ -1,7 +1,8 @@
 """Version drift: a task pinned with ``version=`` hashes by that version, not its source, so
 an edit of its body keeps replaying the results of the earlier code. That is the version
 contract; silence is not. The store records the source (its hash) each version was first
-run with, and each source accepted for it since (``--accept-version``); a task used in a
+run with, each a ``--no-cache`` run ran, and each accepted since (``--accept-version``;
+``accept_versions=`` from Python, in ``task_sources``); a task used in a
 run whose version has recorded sources and whose current source is none of them drifts:
 one warning per task per run, its results still replay.
 
@@ -10,6 +11,8 @@ the run's first query (see ``CallGraphStore.start_reads``)."""
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 import warnings
 from collections.abc import Iterable, Mapping
@@ -138,7 +141,8 @@ class VersionDrift:
             return  # cache=False: its calls always run, nothing stale replays
         self.drifting.append(task)
         if self.warn:
-            warnings.warn(VersionDriftWarning(task.fullname, str(task.version)), stacklevel=2)
+            warnings.warn(VersionDriftWarning(task.fullname, str(task.version)),
+                          stacklevel=_caller_level())
 
     def _record(self, task: Task, accepted: float | None) -> None:
         digest = source_hash(task)
@@ -146,6 +150,19 @@ class VersionDrift:
         if digest not in recorded or accepted is not None:
             recorded.add(digest)
             self.recorder.task_source(task.hash, digest, task.source, accepted)
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` of the first frame outside bridge (the ``run(...)`` call), so
+    Python shows that line with the warning, and shows it once for it."""
+    # bridge's own code: this package (bridge/native/ installed, native/ in a checkout) and
+    # its parent package bridge/, imported before it
+    own = tuple(os.path.dirname(path) + os.sep
+                for path in (__file__, sys.modules["bridge"].__file__ or ""))
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(own):
+        level, frame = level + 1, frame.f_back
+    return level
 
 
 def recorded_pairs(rows: Iterable[Any]) -> dict[str, set[str]]:

@@ -144,23 +144,26 @@ def test_the_python_api_warns_once_with_a_user_warning(workdir: Path, scheduler)
     from bridge.loading import load_workflow
     from bridge.native.drift import VersionDriftWarning
 
-    def run(**options: object) -> list[VersionDriftWarning]:
+    def run(**options: object) -> list[warnings.WarningMessage]:
         sys.modules.pop("pinned", None)  # load the edited file afresh
         workflow = load_workflow(str(workdir / "pinned.py"))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             scheduler.run(workflow.main(5), **options)
-        return [w.message for w in caught if isinstance(w.message, VersionDriftWarning)]
+        return [w for w in caught if isinstance(w.message, VersionDriftWarning)]
 
-    write_workflow(workdir, PINNED, "pinned.py")
+    # a namespace: tests later in this process look tasks named main up by name
+    write_workflow(workdir, 'bridge_namespace = "drift_api"\n' + PINNED, "pinned.py")
     assert run() == []
     edit(workdir, "x * 2", "x * 3", "pinned.py")
-    [drift] = run()
+    [shown] = run()
+    drift = shown.message
     assert isinstance(drift, UserWarning)
-    assert (drift.task_name, drift.version) == ("scale", "1")
-    assert "accept_versions={'scale': '1'}" in str(drift)
+    assert shown.filename == __file__  # shown at the run(...) call, not inside bridge
+    assert (drift.task_name, drift.version) == ("drift_api.scale", "1")
+    assert "accept_versions={'drift_api.scale': '1'}" in str(drift)
     assert ran_tasks(workdir) == ["main", "scale", "scale", "scale", "scale", "scale"]
-    assert run(accept_versions={"scale": "1"}) == []
+    assert run(accept_versions={"drift_api.scale": "1"}) == []
     assert run() == []
     assert ran_tasks(workdir) == []
 
