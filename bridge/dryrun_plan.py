@@ -209,6 +209,7 @@ class _Planner:
             node.reason = (f"task {row['task_name']} is not defined now (renamed or removed): "
                            "the body may make other calls")
             return node
+        self.execution.drift.check(task)  # a pinned task the body would call again
         changes = self._changed_inputs(row, node)
         if changes:
             node.reason = changes[0][1]
@@ -235,6 +236,7 @@ class _Planner:
             assert node.job is not None and node.recorded is not None
             if node.job.id in hits:
                 node.status = REPLAYS
+                self.execution.drift.check_hashes(hits[node.job.id][0].subtree_tasks)
             else:
                 node.reason = miss_reason(self.execution, node.job)
                 self._expand(node, node.job.call_hash, node.recorded)

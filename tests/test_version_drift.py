@@ -110,6 +110,21 @@ def test_an_edited_pinned_task_warns_once_per_run_and_still_replays(workdir: Pat
     assert bumped.stdout.strip() == "[0, 4, 8]"
 
 
+
+def test_the_dry_run_plan_names_a_drifted_task_beneath_a_call_that_would_run(
+        workdir: Path) -> None:
+    """``main`` would run (new input text), so its calls are predicted from its last run;
+    the pinned ``scale`` among them was edited: the plan says it drifted."""
+    write_workflow(workdir, PINNED.replace("def main(n: int = 3", "def main(data: File, n: int = 3"))
+    (workdir / "in.txt").write_text("one")
+    bridge(workdir, "run", "workflow.py", "main", "--data", "in.txt")
+    (workdir / "in.txt").write_text("two")
+    edit(workdir, "x * 2", "x * 3")
+    planned = bridge(workdir, "run", "--dryrun", "workflow.py", "main", "--data", "in.txt")
+    assert "WOULD RUN  main(" in planned.stdout
+    assert "scale(" in planned.stdout and "(predicted)" in planned.stdout
+    assert "DRIFT      scale (version '1')" in planned.stdout
+
 def test_a_no_cache_run_makes_its_source_the_versions(workdir: Path) -> None:
     write_workflow(workdir, PINNED)
     bridge(workdir, "run", "workflow.py", "main")
