@@ -115,7 +115,8 @@ def test_the_dry_run_plan_names_a_drifted_task_beneath_a_call_that_would_run(
         workdir: Path) -> None:
     """``main`` would run (new input text), so its calls are predicted from its last run;
     the pinned ``scale`` among them was edited: the plan says it drifted."""
-    write_workflow(workdir, PINNED.replace("def main(n: int = 3", "def main(data: File, n: int = 3"))
+    write_workflow(workdir, PINNED.replace("def main(n: int = 3",
+                                           "def main(data: File, n: int = 3"))
     (workdir / "in.txt").write_text("one")
     bridge(workdir, "run", "workflow.py", "main", "--data", "in.txt")
     (workdir / "in.txt").write_text("two")
