@@ -10,19 +10,19 @@ from contextlib import contextmanager
 from typing import Any
 
 from bridge.native.drift import VersionDriftWarning
+from bridge.native.secrets import REDACTED
 
 ACCEPT_OPTION = "--accept-version"
 
 
 def accept_command(run_args: Sequence[str], pair: str) -> str:
     """`bridge run` with ``run_args`` (its options, workflow, task and arguments) and
-    ``--accept-version pair``: the same run, accepting the task's source."""
-    return shlex.join(["bridge", "run", ACCEPT_OPTION, pair, *run_args])
-
-
-def drift_line(warning: VersionDriftWarning, accept: str) -> str:
-    return (f"{warning.summary} To run the new code, bump its version; to keep the results "
-            f"and accept this source for version {warning.version!r}: {accept}")
+    ``--accept-version pair``: the same run, accepting the task's source. Secret
+    arguments are shown as ``***``: the command says to put them back."""
+    command = shlex.join(["bridge", "run", ACCEPT_OPTION, pair, *run_args])
+    if any(REDACTED in token for token in run_args):
+        command += f" (with each {REDACTED} replaced by its secret value)"
+    return command
 
 
 @contextmanager
@@ -38,7 +38,7 @@ def drift_warnings_as_lines(print_line: Callable[[str], None],
                  file: Any = None, line: str | None = None) -> None:
             if isinstance(message, VersionDriftWarning):
                 accept = accept_command(run_args, message.accept_pair)
-                print_line(f"[bridge] warning: {drift_line(message, accept)}")
+                print_line(f"[bridge] warning: {message.worded(accept)}")
             else:
                 shown(message, category, filename, lineno, file, line)
 

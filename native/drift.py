@@ -34,10 +34,14 @@ class VersionDriftWarning(UserWarning):
     def __init__(self, task_name: str, version: str) -> None:
         self.task_name = task_name
         self.version = version
-        super().__init__(f"{self.summary} To run the new code, bump the version; to keep the "
-                         f"results and accept this source for version {version!r}: "
-                         f"bridge run --accept-version {self.accept_pair} ..., or "
-                         f"Scheduler().run(..., accept_versions={{{task_name!r}: {version!r}}})")
+        super().__init__(self.worded(
+            f"bridge run --accept-version {self.accept_pair} ..., or "
+            f"Scheduler().run(..., accept_versions={{{task_name!r}: {version!r}}})"))
+
+    def worded(self, accept: str) -> str:
+        """The warning, with ``accept`` as the way to accept the source."""
+        return (f"{self.summary} To run the new code, bump its version; to keep the results "
+                f"and accept this source for version {self.version!r}: {accept}")
 
     @property
     def summary(self) -> str:
@@ -141,8 +145,7 @@ class VersionDrift:
             return  # cache=False: its calls always run, nothing stale replays
         self.drifting.append(task)
         if self.warn:
-            warnings.warn(VersionDriftWarning(task.fullname, str(task.version)),
-                          stacklevel=_caller_level())
+            _warn_at_caller(VersionDriftWarning(task.fullname, str(task.version)))
 
     def _record(self, task: Task, accepted: float | None) -> None:
         digest = source_hash(task)
@@ -152,17 +155,20 @@ class VersionDrift:
             self.recorder.task_source(task.hash, digest, task.source, accepted)
 
 
-def _caller_level() -> int:
-    """The ``stacklevel`` of the first frame outside bridge (the ``run(...)`` call), so
-    Python shows that line with the warning, and shows it once for it."""
+def _warn_at_caller(warning: Warning) -> None:
+    """Warn at the first frame outside bridge (the ``run(...)`` call), so Python shows
+    that line, and with a registry of this warning's own, so a later run from the same
+    line (a loop, a long-lived worker) warns again: once per run, not once per process."""
     # bridge's own code: this package (bridge/native/ installed, native/ in a checkout) and
     # its parent package bridge/, imported before it
     own = tuple(os.path.dirname(path) + os.sep
                 for path in (__file__, sys.modules["bridge"].__file__ or ""))
-    level, frame = 1, sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename.startswith(own):
-        level, frame = level + 1, frame.f_back
-    return level
+    frame = sys._getframe(1)
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(own):
+        frame = frame.f_back
+    warnings.warn_explicit(warning, type(warning), frame.f_code.co_filename, frame.f_lineno,
+                           module=frame.f_globals.get("__name__"), registry={},
+                           module_globals=frame.f_globals)
 
 
 def recorded_pairs(rows: Iterable[Any]) -> dict[str, set[str]]:

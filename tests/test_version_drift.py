@@ -126,6 +126,17 @@ def test_the_dry_run_plan_names_a_drifted_task_beneath_a_call_that_would_run(
     assert "scale(" in planned.stdout and "(predicted)" in planned.stdout
     assert "DRIFT      scale (version '1')" in planned.stdout
 
+
+def test_the_command_to_copy_leaves_out_the_execution_id(workdir: Path) -> None:
+    """An execution id is used once: the command the warning prints must not repeat it."""
+    write_workflow(workdir, PINNED)
+    bridge(workdir, "run", "workflow.py", "main")
+    edit(workdir, "x * 2", "x * 3")
+    named = bridge(workdir, "run", "--execution-id", "drift-run-1", "workflow.py", "main")
+    [warning] = warnings_in(named)
+    assert warning.endswith("bridge run --accept-version scale=1 workflow.py main")
+    assert warnings_in(bridge(workdir, *accept_command(warning))) == []
+
 def test_a_no_cache_run_makes_its_source_the_versions(workdir: Path) -> None:
     write_workflow(workdir, PINNED)
     bridge(workdir, "run", "workflow.py", "main")
@@ -183,6 +194,24 @@ def test_the_python_api_warns_once_with_a_user_warning(workdir: Path, scheduler)
     assert run() == []
     assert ran_tasks(workdir) == []
 
+
+
+def test_every_run_of_a_long_lived_process_warns(workdir: Path, scheduler) -> None:
+    """Python shows a warning once per line under its default filter; a drift is told
+    in each run, even when the runs come from one line (a loop, a worker)."""
+    from bridge.loading import load_workflow
+    from bridge.native.drift import VersionDriftWarning
+
+    write_workflow(workdir, 'bridge_namespace = "drift_loop"\n' + PINNED, "looped.py")
+    scheduler.run(load_workflow(str(workdir / "looped.py")).main(2))
+    edit(workdir, "x * 2", "x * 3", "looped.py")
+    sys.modules.pop("looped", None)
+    workflow = load_workflow(str(workdir / "looped.py"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        for _ in range(2):
+            scheduler.run(workflow.main(2))
+    assert [type(w.message) for w in caught] == [VersionDriftWarning] * 2
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_a_version_4_store_upgrades_with_the_recorded_sources(

@@ -106,9 +106,25 @@ def run(ctx: click.Context, workflow: str | None, task_name: str | None, as_modu
         return
     tag_values = {k: str(v) for k, v in parse_pairs(tags, "--tag").items()}
     run_args = [*(f"--setup={arg}" for arg in ctx.meta.get(SETUP_ARGS, ())),
-                *ctx.meta[COMMAND_HEAD], *described_call(task, workflow, task_name, ctx.args)[2:]]
+                *_without_execution_id(ctx.meta[COMMAND_HEAD]),
+                *described_call(task, workflow, task_name, ctx.args)[2:]]
     sys.exit(_run(scheduler, expr, no_cache, execution_id, description, tag_values, accept,
                   run_args))
+
+
+def _without_execution_id(tokens: list[str]) -> list[str]:
+    """The command's tokens without ``--execution-id ID``: a command to run again (the
+    one a version-drift warning prints) needs a new execution id."""
+    kept: list[str] = []
+    skip_next = False
+    for token in tokens:
+        if skip_next:
+            skip_next = False
+        elif token == "--execution-id":
+            skip_next = True
+        elif not token.startswith("--execution-id="):
+            kept.append(token)
+    return kept
 
 
 def accepted_versions(pairs: tuple[str, ...]) -> dict[str, str]:
