@@ -16,7 +16,6 @@ from sqlalchemy import Connection, String, cast, func, inspect, select, text
 from bridge.native import schema
 from bridge.native.call_files import file_rows
 from bridge.native.hashing import hash_text
-from bridge.native.recording import VERSION_PREFIX
 from bridge.native.store import StoreError
 
 
@@ -67,7 +66,7 @@ def _version_5(conn: Connection) -> None:
     _add_columns(conn, "jobs", {"details": "JSON"})
     schema.task_sources.create(conn, checkfirst=True)
     rows = conn.execute(select(schema.tasks.c.task_hash, schema.tasks.c.source).where(
-        schema.tasks.c.source.startswith(VERSION_PREFIX)))
+        schema.tasks.c.source.startswith(schema.VERSION_PREFIX)))
     sources = [{"task_hash": task_hash, "source_hash": hash_text(source), "source": source,
                 "accepted": None}
                for task_hash, recorded in rows

@@ -72,8 +72,9 @@ def versioned_tasks() -> dict[str, Task]:
             if task.version is not None and not task.is_builtin}
 
 
-def find_task(name: str) -> Task:
-    """A defined task by its full name, or by its bare name when only one task has it."""
+def pinned_task_named(name: str) -> Task:
+    """The defined task an ``--accept-version NAME=...`` names: by its full name, or by
+    its bare name when only one task has it."""
     found = registry.get(name)
     if found is not None:
         return found
@@ -92,7 +93,7 @@ def accepted_tasks(accept: Mapping[str, str]) -> list[Task]:
     that version."""
     tasks = []
     for name, version in accept.items():
-        task = find_task(name)
+        task = pinned_task_named(name)
         if task.version is None:
             raise VersionAcceptError(
                 f"{name}={version}: task {task.fullname} has no version, so an edit of its "

@@ -31,6 +31,7 @@ from bridge.native.expression import (
 )
 from bridge.native.hashing import hash_parts, hash_value
 from bridge.native.job import DONE, FAILED
+from bridge.native.schema import VERSION_PREFIX
 from bridge.native.script import SCRIPT_TASK_NAME
 from bridge.native.secrets import REDACTED
 from bridge.native.store import CallGraphStore, WriteBatch
@@ -40,8 +41,6 @@ if TYPE_CHECKING:
 
 
 MAX_PENDING_JOBS = 5000
-# A pinned task's row in ``tasks`` holds its source after a first line ``# version N``.
-VERSION_PREFIX = "# version "
 # The options a job row keeps as its resources (when the call or its task sets them).
 RESOURCE_OPTIONS = ("vcpus", "memory", "gpus", "image")
 

@@ -32,6 +32,9 @@ meta = Table(
     Column("value", Text, nullable=False),
 )
 
+# A pinned task's row in ``tasks`` holds its source after a first line ``# version N``.
+VERSION_PREFIX = "# version "
+
 tasks = Table(
     "tasks",
     metadata,

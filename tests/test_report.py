@@ -149,7 +149,8 @@ def check_against_store(data: dict, out: str, uri: str) -> None:
     assert files[f"{out}/merged.txt"]["producer"] == by_task["bridge.script"]["job_id"]
     assert files[lanes[0]]["producer"] == by_task["rep.make_lanes"]["job_id"]
     # the small text output, as it is on disk (the page escapes it: it is JSON text)
-    assert files[f"{out}/metrics.tsv"]["preview"]["text"] == "reads\t2\n<b>&</b>\n"
+    assert files[f"{out}/metrics.tsv"]["preview"] == {"text": "reads\t2\n<b>&</b>\n",
+                                                    "note": None}
 
     # the metrics file's chain, as `bridge log PATH` traces it: metrics <- merge <- the
     # lanes make_lanes wrote <- its arguments, given as they are
@@ -192,6 +193,11 @@ def test_report_data_matches_the_store(reported: Path) -> None:
     # and the first run's report, by id prefix, is still the first run's
     first = report(data["execution"]["execution_id"][:8])
     assert [j["job_id"] for j in first["jobs"]] == [j["job_id"] for j in data["jobs"]]
+    # a preview is today's file: the report says when that is not what the run made
+    (reported / "out" / "metrics.tsv").write_text("reads\t3\n")
+    edited = {f["path"]: f for f in report(data["execution"]["execution_id"][:8])["files"]}
+    assert edited["out/metrics.tsv"]["preview"]["text"] == "reads\t3\n"
+    assert "changed since this run" in edited["out/metrics.tsv"]["preview"]["note"]
 
 
 def test_report_on_postgresql(reported: Path, postgres_uri: str) -> None:

@@ -22,6 +22,7 @@ from bridge.history import (
     when,
 )
 from bridge.interrupted import shown_jobs
+from bridge.native.file import files_unchanged
 from bridge.provenance import upstream
 
 PREVIEW_BYTES = 64 * 1024
@@ -119,8 +120,8 @@ def _producers(store: Any, jobs: list[dict]) -> dict[str, dict]:
     ranked = sorted(jobs, key=lambda j: (j["job_id"] in parents, j["started"]))
     for job in ranked:
         if job["status"] in ("DONE", "CACHED"):
-            for path, file_hash, *_ in job_result_files(store, job):
-                found.setdefault(path, {"job": job, "hash": file_hash})
+            for entry in job_result_files(store, job):
+                found.setdefault(entry[0], {"job": job, "hash": entry[1], "entry": entry})
     return found
 
 
@@ -133,12 +134,15 @@ def _files(listed: list[dict], producers: dict[str, dict]) -> list[dict]:
                                 "time": when(made["job"]["started"]), "read": False,
                                 "written": False, "mode": ""})
     return [{**entry, "producer": producers[path]["job"]["job_id"] if path in producers
-             else None, "preview": _text_preview(path) if path in producers else None}
+             else None, "preview": _text_preview(producers[path]["entry"]) if path in producers
+             else None}
             for path, entry in sorted(files.items())]
 
 
-def _text_preview(path: str) -> dict | None:
-    """The text of a small local file as it is on disk now, or why there is none."""
+def _text_preview(recorded: list) -> dict | None:
+    """The text of a small local file as it is on disk now (``recorded``: its [uri, hash,
+    ...] as the run returned it), or why there is none; a note when it changed since."""
+    path = recorded[0]
     if "://" in path:
         return None
     try:
@@ -152,9 +156,12 @@ def _text_preview(path: str) -> dict | None:
     if b"\0" in data:
         return None  # binary
     try:
-        return {"text": data.decode("utf-8"), "note": None}
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         return None
+    changed = not files_unchanged([recorded], temp_may_be_gone=False)
+    return {"text": text, "note": "changed since this run: this is what is on disk now"
+            if changed else None}
 
 
 def _count(items: Any) -> dict[str, int]:
