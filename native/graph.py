@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 
 @dataclass
@@ -21,13 +22,19 @@ class DataflowEdge:
 
 @dataclass
 class ExecutionGraph:
-    """The indexes (``by_id``, ``by_call``, ``children``) are built on first use: set
-    ``jobs`` (as shown_jobs does) before reading them."""
+    """The indexes (``by_id``, ``by_call``, ``children``) are built on first use, and
+    built again after ``jobs`` is replaced (as shown_jobs's caller does)."""
 
     execution_id: str
     jobs: list[dict]
     calls: dict[str, dict]
     values: dict[str, dict]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if name == "jobs":
+            for index in ("by_id", "by_call", "_children"):
+                self.__dict__.pop(index, None)
 
     @property
     def edges(self) -> list[DataflowEdge]:

@@ -238,3 +238,18 @@ def test_an_argument_that_cannot_be_hashed_names_the_task(scheduler: Scheduler) 
     with pytest.raises(TypeError, match=r"an argument of st_takes_anything\(\.\.\.\) cannot be "
                                         r"hashed .*cannot pickle"):
         scheduler.run(st_takes_anything(threading.Lock()))
+
+
+def test_an_execution_graph_indexes_the_jobs_it_holds_now() -> None:
+    """Inspection replaces a graph's jobs (a killed run's shown statuses) after reading
+    it: its indexes follow, rather than answer for the jobs it held first."""
+    from bridge.native.graph import ExecutionGraph
+
+    def job(job_id: str) -> dict:
+        return {"job_id": job_id, "call_hash": "h", "parent_id": None, "arguments": []}
+
+    graph = ExecutionGraph("e", [job("first")], {}, {})
+    assert list(graph.by_id) == ["first"]
+    graph.jobs = [job("shown")]
+    assert list(graph.by_id) == ["shown"] and graph.by_call["h"]["job_id"] == "shown"
+    assert [child["job_id"] for child in graph.children(None)] == ["shown"]
