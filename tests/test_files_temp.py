@@ -9,12 +9,14 @@ from pathlib import Path
 
 from workflows import bridge, ran_tasks, write_workflow
 
-SPLIT_THEN_COUNT = """
+SHOUT = """
     @task()
     def shout(src: File, out: str) -> File:
         ran("shout")
         return File(out).temp().write(src.read().upper())
+"""
 
+SPLIT_THEN_COUNT = SHOUT + """
     @task()
     def count(f: File) -> int:
         ran("count")
@@ -191,18 +193,13 @@ def test_a_run_leaves_the_temporary_files_it_only_replayed(workdir: Path) -> Non
 
 def test_an_async_body_awaiting_a_replayed_temporary_file_gets_it_made_again(
         workdir: Path) -> None:
-    body = """
-        @task()
-        def shout(src: File, out: str) -> File:
-            ran("shout")
-            return File(out).temp().write(src.read().upper())
-
-        @task()
-        async def main(path: str = "in.txt") -> int:
-            ran("main")
-            made = await shout(File(path), "mid.txt")
-            return len(made.read()) {extra}
-    """
+    body = SHOUT + """
+    @task()
+    async def main(path: str = "in.txt") -> int:
+        ran("main")
+        made = await shout(File(path), "mid.txt")
+        return len(made.read()) {extra}
+"""
     write_workflow(workdir, body.replace("{extra}", ""))
     (workdir / "in.txt").write_text("some reads\n")
     assert run(workdir, "main") == "11"
