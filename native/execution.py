@@ -54,7 +54,7 @@ from bridge.native.context import merge_contexts, read_context
 from bridge.native.drift import VersionDrift, recorded_pairs, versioned_tasks
 from bridge.native.executors.base import Work
 from bridge.native.expression import contains_expression
-from bridge.native.file import find_files, one_look_per_path
+from bridge.native.file import find_files, find_temporary_files, one_look_per_path
 from bridge.native.handle import HandleCalls
 from bridge.native.hashing import hash_parts, hash_value
 from bridge.native.job import CACHED, CANCELLED, DONE, FAILED, PENDING, RUNNING, Job, Source
@@ -357,7 +357,7 @@ class Execution(Reduction):
             self.drift.check_hashes(cached.subtree_tasks)
         self._notify(job, CACHED)
         self.recorder.job_replayed(job, cached.result_hash, cached.result_files)
-        self.temp_files.produced(job, cached.result_files)
+        self.temp_files.produced(job, cached.result_files, ran=False)
         job.promise.resolve((value, (((), job.call_hash, ()),)))
 
     def _submit(self, job: Job) -> None:
@@ -442,9 +442,15 @@ class Execution(Reduction):
             request.future.set_exception(ExecutionCancelled("the execution is stopping"))
             return
         self._awaited.append(request)
-        self.reduce(request.expression, job).then(
-            lambda value_sources: request.future.set_result(value_sources[0]),
-            request.future.set_exception)
+
+        def resolve(value_sources: tuple) -> None:
+            value = value_sources[0]
+            if not self.temp_files.wait_for(  # replayed temporary files that are gone
+                    job, find_temporary_files(value),
+                    lambda: request.future.set_result(value), request.future.set_exception):
+                request.future.set_result(value)
+
+        self.reduce(request.expression, job).then(resolve, request.future.set_exception)
 
     def _release_awaiting_bodies(self) -> None:
         """A body still awaiting when the execution ends (it failed, or was stopped)
@@ -488,7 +494,7 @@ class Execution(Reduction):
             job.subtree_files = result_files
         job.status = DONE
         self.recorder.job_done(job, result_hash, result_files, returned)
-        self.temp_files.produced(job, result_files)
+        self.temp_files.produced(job, result_files, ran=True)
         self._notify(job, DONE)
         job.promise.resolve((value, (((), job.call_hash, ()),)))
 

@@ -118,8 +118,13 @@ class File(_Path):
         """This file as a temporary output: a run removes it once the run has finished
         (unless the run's result holds it), and while it is gone its last hash stands for
         it, so the calls that read it stay cached. A call that must run and reads it gets
-        it back first: its producer runs again."""
-        copy = File(self.path, self.identity)
+        it back first: its producer runs again.
+
+        A temporary file is known by its content (``identity="content"``) unless this File
+        was given an identity: made again, a large one has a new mtime, and only its bytes
+        can tell its readers that it is the file their calls recorded. The cost is one read
+        of the file to hash it."""
+        copy = File(self.path, self.identity or "content")
         copy.temporary = True
         return copy
 
@@ -286,6 +291,11 @@ def find_files(value: Any) -> list[list[str]]:
     flags naming them ("stat", "temp", "content,temp"), so it is checked the same way
     (readers of these lists unpack ``uri, file_hash, *_``)."""
     return [_recorded(item) for item in iter_files(value)]
+
+
+def find_temporary_files(value: Any) -> list[list[str]]:
+    """:func:`find_files`, for the temporary files only (no other file is looked at)."""
+    return [_recorded(item) for item in iter_files(value) if is_temporary(item)]
 
 
 def _recorded(item: File | Dir) -> list[str]:

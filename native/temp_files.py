@@ -13,11 +13,16 @@ says.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from bridge.native.file import File, files_unchanged, find_files, recorded_flags
 from bridge.native.job import Job
+
+
+class TemporaryFileWarning(UserWarning):
+    """A temporary file could not be removed at the end of a run."""
 
 
 class TemporaryFileGone(Exception):
@@ -37,31 +42,41 @@ class TempFiles:
         self.producers: dict[str, Job] = {}  # uri -> the first call seen to return it
         self.clones: dict[str, Job] = {}  # a producer's job id -> the clone running it
         self.remaking: set[str] = set()  # uris being made again
+        self.made: set[str] = set()  # uris returned by a call that ran in this run
 
-    def produced(self, job: Job, result_files: Iterable[list[str]]) -> None:
-        """A job ran or replayed with these result files."""
+    def produced(self, job: Job, result_files: Iterable[list[str]], ran: bool) -> None:
+        """A job ran (``ran``) or replayed with these result files. A file is made by the
+        first call seen to return it (children finish before their parents, so a parent
+        that ran and passes on a file its child replayed did not make it), or by the call
+        that makes it again."""
         for entry in result_files:
-            if recorded_flags(entry)[1]:
-                self.producers.setdefault(entry[0], job)
+            if not recorded_flags(entry)[1]:
+                continue
+            uri = entry[0]
+            if ran and (uri not in self.producers or uri in self.remaking):
+                self.made.add(uri)
+            self.producers.setdefault(uri, job)
 
     def refuses(self, result_files: Iterable[list[str]]) -> bool:
         """A cache entry must not replay: its result holds a file being made again."""
         return bool(self.remaking) and any(entry[0] in self.remaking for entry in result_files)
 
-    def wait_for(self, job: Job, files: Iterable[list[str]], then: Callable[[], None]
-                 ) -> bool:
+    def wait_for(self, job: Job, files: Iterable[list[str]], then: Callable[[], None],
+                 fail: Callable[[BaseException], None] | None = None) -> bool:
         """True when temporary ``files`` of ``job`` (its arguments before it runs; the
-        run's result) are gone: they are made again, then ``then()`` is called (or the job
-        failed). False when they are all there."""
+        run's result; a value its async body awaits) are gone: they are made again, then
+        ``then()`` is called, or ``fail(error)`` (by default: the job fails). False when
+        they are all there."""
         gone = [entry for entry in files
                 if recorded_flags(entry)[1] and not File(entry[0]).exists()]
         if not gone:
             return False
+        fail_with = fail or (lambda error: self.fail_job(job, error))
         try:
             makers = {id(clone): clone for clone in (self._remake(entry[0], job)
                                                      for entry in gone)}
         except TemporaryFileGone as error:
-            self.fail_job(job, error)
+            fail_with(error)
             return True
         waiting = len(makers)
 
@@ -69,13 +84,13 @@ class TempFiles:
             nonlocal waiting
             waiting -= 1
             if waiting == 0:
-                self._resume(job, gone, then)
+                self._resume(job, gone, then, fail_with)
 
         def failed(error: BaseException) -> None:
             nonlocal waiting
             if waiting > 0:  # the first failure fails the job, once
                 waiting = -1
-                self.fail_job(job, error)
+                fail_with(error)
 
         for clone in makers.values():
             clone.promise.then(made, failed)
@@ -99,11 +114,12 @@ class TempFiles:
     def _made_again(self, _: Any) -> None:
         self.remaking = {uri for uri in self.remaking if not File(uri).exists()}
 
-    def _resume(self, job: Job, gone: list[list[str]], then: Callable[[], None]) -> None:
+    def _resume(self, job: Job, gone: list[list[str]], then: Callable[[], None],
+                fail: Callable[[BaseException], None]) -> None:
         changed = [entry[0] for entry in gone
                    if not files_unchanged([entry], temp_may_be_gone=False)]
         if changed:
-            self.fail_job(job, TemporaryFileGone(
+            fail(TemporaryFileGone(
                 f"{job.task.fullname} reads the temporary file(s) {', '.join(changed)}, "
                 "made again with other content than its call recorded (a producer that is "
                 "not deterministic): run again, now that they exist"))
@@ -111,9 +127,17 @@ class TempFiles:
         then()
 
     def remove(self, keep: Any) -> None:
-        """At the end of a successful run: remove every temporary file its calls returned,
-        except those in ``keep`` (the run's result)."""
+        """At the end of a successful run: remove every temporary file that a call of this
+        run made (one that ran, not one replayed: a file an earlier run made may be about to
+        be read by another process), except those in ``keep`` (the run's result). Best
+        effort: a file that cannot be removed is a warning, never a failed run."""
         kept = {entry[0] for entry in find_files(keep)}
-        for uri in self.producers:
-            if uri not in kept:
+        for uri in self.made:
+            if uri in kept:
+                continue
+            try:
                 File(uri).remove()
+            except Exception as error:
+                warnings.warn(f"the temporary file {uri} could not be removed "
+                              f"({type(error).__name__}: {error}): remove it yourself",
+                              TemporaryFileWarning, stacklevel=2)
