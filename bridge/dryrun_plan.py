@@ -44,6 +44,7 @@ from bridge.native.secrets import REDACTED, secret_parameters
 from bridge.native.task import registry
 
 WOULD_RUN, REPLAYS, UNKNOWN = "WOULD RUN", "CACHED", "UNKNOWN"
+INDENTED_LEVELS = 20  # deeper calls are printed at this indent, with their depth
 
 
 @dataclass(eq=False)
@@ -424,8 +425,10 @@ def plan_lines(roots: list[PlanNode]) -> list[str]:
     lines: list[str] = []
     for root in roots:
         for node in root.walk():
-            pad = "  " * (node.depth + 1)
+            pad = "  " * (min(node.depth, INDENTED_LEVELS) + 1)
             mark = "  (predicted)" if node.predicted else ""
+            if node.depth > INDENTED_LEVELS:  # a deep recursion: lines stay short
+                mark += f"  (depth {node.depth})"
             lines.append(f"{pad}{node.status:<10} {node.description}{mark}")
             if node.reason:
                 lines.append(f"{pad}           because: {node.reason}")
