@@ -77,7 +77,8 @@ class PlanNode:
 
     def walk(self) -> list[PlanNode]:
         """This node and every node beneath it, depth first, in call order."""
-        found, stack = [], [self]
+        found: list[PlanNode] = []
+        stack = [self]
         while stack:
             node = stack.pop()
             found.append(node)
@@ -342,6 +343,7 @@ class _Planner:
         for uri, *_ in template.get("result_files") or ():
             if uri not in kept and uri not in given and _written_by(uri, template):
                 self.made_by.setdefault(uri, node)
+
 
 def _remake_temporaries(roots: list[PlanNode]) -> None:
     """Mark to run the producers the real run re-runs to make a gone temporary file again:
