@@ -9,8 +9,9 @@ from bridge.native.file import files_unchanged
 from bridge.version_drift import dryrun_lines as drift_lines
 
 
-def miss_reason(execution: Any, job: Any) -> str:
-    """Why ``job`` is not replayed from the cache."""
+def miss_reason(execution: Any, job: Any, root: bool) -> str:
+    """Why ``job`` is not replayed from the cache; ``root``: it is a top-level call, whose
+    result the run hands over, so the files in its result must all be there."""
     from bridge import queries
 
     store = execution.store
@@ -34,10 +35,13 @@ def miss_reason(execution: Any, job: Any) -> str:
             names = queries.tasks_by_hash(store, changed)
             shown = sorted({names[h]["fullname"] for h in changed if h in names}) or changed
             return "task code changed beneath it: " + ", ".join(shown)
-        files = entry["subtree_files"] if full else entry["result_files"]
-        for entry in files:
-            if not files_unchanged([entry]):
-                return f"file changed or missing: {entry[0]}"
+        if root:
+            for file in entry["result_files"]:
+                if not files_unchanged([file], temp_may_be_gone=False):
+                    return f"file changed or missing: {file[0]} (in its result)"
+        for file in entry["subtree_files"] if full else entry["result_files"]:
+            if not files_unchanged([file]):
+                return f"file changed or missing: {file[0]}"
     return "its cached result cannot be read"
 
 
@@ -78,7 +82,7 @@ def report(execution: Any, roots: list | None = None) -> tuple[str, int]:
     if predicted:
         lines.append("Predicted calls are those the body made the last time it ran: this "
                      "time it may make other calls.")
-    if any(node.status == WOULD_RUN and not node.template_id for node in nodes):
+    if any(node.status == WOULD_RUN and node.template is None for node in nodes):
         lines.append("Calls made inside the bodies of calls that never ran before are not "
                      "known until those bodies run, so they are not listed.")
     return "\n".join(lines), would_run

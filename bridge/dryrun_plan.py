@@ -13,23 +13,29 @@ judged as the engine would judge it when the body makes that call again:
 - otherwise its call hash is recomputed (the task as defined now, the recorded argument
   hashes) and the cache policy says whether an entry is valid, as in a real run.
 
-A child predicted to run is expanded the same way, recursively. Nothing is written. A
-body may make other calls this time (its code or its arguments changed), so predicted
-calls are marked as such.
+A child predicted to run is expanded the same way, depth first in call order, on an
+explicit stack (a recursive workflow can be thousands of calls deep). Last, the calls the
+real run re-runs to make a gone temporary file again (``File(...).temp()``, see
+``native/temp_files.py``) are marked to run: the producer of each such file that a call
+which runs reads, or that a top-level call which runs returns. Nothing is written. A body
+may make other calls this time (its code or its arguments changed), so predicted calls
+are marked as such.
 """
 
 from __future__ import annotations
 
 import os
 from collections import deque
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from bridge import queries
 from bridge.dryrun import miss_reason
+from bridge.history import recorded_files
 from bridge.native.binding import CallSignatureError
 from bridge.native.calling import CALL_WIDTH, call_hash_of, describe_call
-from bridge.native.file import files_unchanged, one_look_per_path
+from bridge.native.file import File, files_unchanged, one_look_per_path, recorded_flags
 from bridge.native.graph import DataflowEdge
 from bridge.native.job import CACHED, DONE, Job
 from bridge.native.promise import Promise
@@ -38,6 +44,7 @@ from bridge.native.secrets import REDACTED, secret_parameters
 from bridge.native.task import registry
 
 WOULD_RUN, REPLAYS, UNKNOWN = "WOULD RUN", "CACHED", "UNKNOWN"
+INDENTED_LEVELS = 20  # deeper calls are printed at this indent, with their depth
 
 
 @dataclass(eq=False)
@@ -51,7 +58,7 @@ class PlanNode:
     predicted: bool
     reason: str = ""  # why it would run (or why it cannot be predicted)
     source: str = ""  # where the calls beneath it were predicted from
-    template_id: str = ""  # the recorded job those calls were read from ('' for none)
+    template: dict | None = None  # the recorded job those calls were read from
     # The value hashes, in that job, of the arguments that take another value now, by
     # name: a call beneath it handed one of them gets the new value.
     changed_arguments: dict[str, str] = field(default_factory=dict)
@@ -61,6 +68,7 @@ class PlanNode:
     upstream: list[tuple[PlanNode, str]] = field(default_factory=list)
     job: Job | None = None  # the engine's job, or a stand-in the cache was asked about
     recorded: dict | None = None  # the recorded job a predicted call stands for
+    depth: int = 0  # how many calls are above it
 
     @property
     def short(self) -> str:
@@ -69,10 +77,37 @@ class PlanNode:
 
     def walk(self) -> list[PlanNode]:
         """This node and every node beneath it, depth first, in call order."""
-        found = [self]
-        for child in self.children:
-            found += child.walk()
+        found: list[PlanNode] = []
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            found.append(node)
+            stack.extend(reversed(node.children))
         return found
+
+    def argument_files(self) -> list[list]:
+        """The recorded [uri, hash(, flags)] of the files in its arguments."""
+        arguments = self.recorded["arguments"] if self.recorded is not None else \
+            self.job.arguments if self.job is not None else []
+        return [entry for argument in arguments for entry in recorded_files(argument)]
+
+    def result_files(self) -> list[list]:
+        """The [uri, hash(, flags)] of the files its result held the last time."""
+        recorded = self.recorded or self.template or {}
+        return recorded.get("result_files") or []
+
+
+Expansion = Generator["Expansion", None, Any]  # yields the expansions to run before it goes on
+
+
+def _run(expansion: Expansion) -> None:
+    """Run an expansion and those it yields, depth first, on an explicit stack."""
+    stack = [expansion]
+    while stack:
+        try:
+            stack.append(next(stack[-1]))
+        except StopIteration:
+            stack.pop()
 
 
 def plan_run(execution: Any) -> list[PlanNode]:
@@ -105,24 +140,26 @@ class _Planner:
                 node = PlanNode(job.task.fullname, describe_call(job), status, False, job=job)
                 self.by_recorded_hash[job.call_hash] = self.seen[job.call_hash] = node
                 if status == WOULD_RUN:
-                    node.reason = miss_reason(self.execution, job)
-                    self._expand(node, job.call_hash, None)
+                    node.reason = miss_reason(self.execution, job, root=job.parent is None)
+                    _run(self._expand(node, job.call_hash, None))
                 roots.append(node)
+            _remake_temporaries(roots)
         return roots
 
     # -- the calls beneath a call that would run ------------------------------------------
 
     def _expand(self, node: PlanNode, call_hash: str | None, previous: dict | None,
-                changed: set[str] | None = None) -> None:
+                changed: set[str] | None = None) -> Expansion:
         """Predict the calls beneath ``node`` from the recorded job that best stands for
         it: the newest with its call hash (``None``: its inputs change, so none has it),
         else ``previous`` (the recorded call it is a new version of), else the newest of
         its task. ``changed``: the arguments whose value changes, when its own argument
-        hashes are not known."""
+        hashes are not known. A generator: it yields the expansions of the calls beneath,
+        each to run before it goes on (see :func:`_run`)."""
         template, source = self._template(node, call_hash, previous)
         if template is None:
             return
-        node.template_id = template["job_id"]
+        node.template = template
         node.changed_arguments = _changed_arguments(node, template, changed or set())
         rows = self._children(template)
         previews = queries.values_by_hash(
@@ -133,16 +170,16 @@ class _Planner:
         returned: set[str] = set()
         for row in rows:
             if returned & _inputs(row):
-                self._look_up(waiting)
+                yield from self._look_up(waiting)
                 waiting, returned = [], set()
-            child = self._predict(row, node, previews)
+            child = yield from self._predict(row, node, previews)
             if child is not None:
                 node.children.append(child)
                 if child.status == WOULD_RUN and not child.reason:
                     waiting.append(child)
                     returned.add(row["call_hash"])
                     returned.update(uri for uri, *_ in row.get("result_files") or ())
-        self._look_up(waiting)
+        yield from self._look_up(waiting)
         if node.children:
             node.source = source
         self._register_outputs(node, template)
@@ -196,13 +233,13 @@ class _Planner:
         return row
 
     def _predict(self, row: dict, parent: PlanNode, previews: dict[str, dict]
-                 ) -> PlanNode | None:
+                 ) -> Generator[Expansion, None, PlanNode | None]:
         key = row["call_hash"]
         if key in self.by_recorded_hash:  # the same call made twice: one job
             return None
         task = registry.get(row["task_name"])
         node = PlanNode(row["task_name"], _describe(row, task, previews), WOULD_RUN, True,
-                        parent=parent, recorded=row)
+                        parent=parent, recorded=row, depth=parent.depth + 1)
         self.by_recorded_hash[key] = node
         if task is None:
             node.status = UNKNOWN
@@ -213,7 +250,7 @@ class _Planner:
         changes = self._changed_inputs(row, node)
         if changes:
             node.reason = changes[0][1]
-            self._expand(node, None, row, {name for name, _ in changes})
+            yield self._expand(node, None, row, {name for name, _ in changes})
             return node
         job = self._stand_in(task, row, parent)
         if job is None:
@@ -226,20 +263,20 @@ class _Planner:
         self.seen[job.call_hash] = node
         return node  # the cache is asked in _look_up, with its siblings
 
-    def _look_up(self, nodes: list[PlanNode]) -> None:
+    def _look_up(self, nodes: list[PlanNode]) -> Expansion:
         """Ask the cache about these calls (one query), then expand, in call order, those
         that would run."""
         jobs = [node.job for node in nodes if node.job is not None]
         hits = self.execution.cache.find_hits(
-            job for job in jobs if self.execution.cache.may_hit(job))
+            (job for job in jobs if self.execution.cache.may_hit(job)), beneath_root=True)
         for node in nodes:
             assert node.job is not None and node.recorded is not None
             if node.job.id in hits:
                 node.status = REPLAYS
                 self.execution.drift.check_hashes(hits[node.job.id][0].subtree_tasks)
             else:
-                node.reason = miss_reason(self.execution, node.job)
-                self._expand(node, node.job.call_hash, node.recorded)
+                node.reason = miss_reason(self.execution, node.job, root=False)
+                yield self._expand(node, node.job.call_hash, node.recorded)
 
     def _changed_inputs(self, row: dict, node: PlanNode) -> list[tuple[str, str]]:
         """(argument, why) for each argument of the recorded call that will hold another
@@ -261,7 +298,7 @@ class _Planner:
             if upstream is not None and upstream.status != REPLAYS:
                 return (f"its input {name} comes from {upstream.short}, which runs (unless "
                         "that comes out identical)")
-        for entry in _recorded_files(argument):
+        for entry in recorded_files(argument):
             uri = entry[0]
             maker = self.made_by.get(uri)
             if maker is not None:
@@ -269,7 +306,7 @@ class _Planner:
                     node.upstream.append((maker, name))
                 return (f"its input file {uri} is made by {maker.short}, which runs (unless "
                         "it comes out identical)")
-            if not files_unchanged([entry]):
+            if entry[1] is not None and not files_unchanged([entry]):
                 return f"input file changed or missing: {uri} (argument {name})"
         handed = node.parent.changed_arguments.get(argument["hash"]) if node.parent else None
         if handed and not argument["sources"]:
@@ -302,10 +339,43 @@ class _Planner:
         kept = {uri for child in node.children if child.status == REPLAYS
                 for uri, *_ in (child.recorded or {}).get("result_files") or ()}
         given = {uri for argument in template["arguments"]
-                 for uri, *_ in _recorded_files(argument)}
+                 for uri, *_ in recorded_files(argument)}
         for uri, *_ in template.get("result_files") or ():
             if uri not in kept and uri not in given and _written_by(uri, template):
                 self.made_by.setdefault(uri, node)
+
+
+def _remake_temporaries(roots: list[PlanNode]) -> None:
+    """Mark to run the producers the real run re-runs to make a gone temporary file again:
+    that of each such file a call which runs reads, or a top-level call which runs
+    returns, and so on for the producers themselves."""
+    nodes = [node for root in roots for node in root.walk()]
+    producers: dict[str, PlanNode] = {}  # uri -> the call that returned it first
+    for node in nodes:
+        passed = {uri for child in node.children for uri, *_ in child.result_files()}
+        passed.update(uri for uri, *_ in node.argument_files())
+        for uri, *_ in node.result_files():
+            if uri not in passed:
+                producers.setdefault(uri, node)
+    pending = [node for node in nodes if node.status == WOULD_RUN]
+    while pending:
+        node = pending.pop()
+        needs = [(entry, "reads") for entry in node.argument_files()]
+        if not node.predicted:  # a top-level call: its result is handed over
+            needs += [(entry, "returns") for entry in node.result_files()]
+        for entry, how in _gone_temporaries(needs):
+            maker = producers.get(entry[0])
+            if maker is not None and maker.status == REPLAYS:
+                maker.status, maker.template = WOULD_RUN, maker.recorded  # run as it was
+                maker.reason = (f"the temporary file {entry[0]} is gone and {node.short}, "
+                                f"which runs, {how} it")
+                pending.append(maker)
+
+
+def _gone_temporaries(needs: Iterable[tuple[list, str]]) -> list[tuple[list, str]]:
+    return [(entry, how) for entry, how in needs
+            if recorded_flags(entry)[1] and not File(entry[0]).exists()]
+
 
 def _changed_arguments(node: PlanNode, template: dict, changed: set[str]) -> dict[str, str]:
     """{value hash in ``template``: argument name} of the arguments that differ now: from
@@ -321,7 +391,7 @@ def _inputs(row: dict) -> set[str]:
     """The calls (hashes) whose results a recorded call took, and the files it took."""
     arguments = row["arguments"]
     return {*(source[1] for argument in arguments for source in argument["sources"]),
-            *(uri for argument in arguments for uri, *_ in _recorded_files(argument))}
+            *(uri for argument in arguments for uri, *_ in recorded_files(argument))}
 
 
 def _describe(row: dict, task: Any, previews: dict[str, dict]) -> str:
@@ -334,12 +404,6 @@ def _describe(row: dict, task: Any, previews: dict[str, dict]) -> str:
         parts.append(f"{name}={REDACTED if name in secret else shown}")
     text = f"{row['task_name']}({', '.join(parts)})"
     return text if len(text) <= CALL_WIDTH else text[: CALL_WIDTH - 4] + "...)"
-
-
-def _recorded_files(argument: dict) -> list[list[str]]:
-    """The [uri, hash(, flags)] of the files an argument held when called (a job recorded before
-    schema version 3 kept their uris only: those say nothing of a change)."""
-    return [item for item in argument.get("files", ()) if isinstance(item, list)]
 
 
 def _written_by(uri: str, job: dict) -> bool:
@@ -363,12 +427,10 @@ def plan_lines(roots: list[PlanNode]) -> list[str]:
     lines: list[str] = []
     for root in roots:
         for node in root.walk():
-            depth = 0
-            up = node.parent
-            while up is not None:
-                depth, up = depth + 1, up.parent
-            pad = "  " * (depth + 1)
+            pad = "  " * (min(node.depth, INDENTED_LEVELS) + 1)
             mark = "  (predicted)" if node.predicted else ""
+            if node.depth > INDENTED_LEVELS:  # a deep recursion: lines stay short
+                mark += f"  (depth {node.depth})"
             lines.append(f"{pad}{node.status:<10} {node.description}{mark}")
             if node.reason:
                 lines.append(f"{pad}           because: {node.reason}")

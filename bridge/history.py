@@ -311,11 +311,17 @@ def job_result_files(store: Any, job: dict) -> list[list[str]]:
 
 
 def argument_files(job: dict) -> list[list]:
-    """The [uri, hash] of the files in a job's arguments, as that job read them. Jobs
-    from before schema version 3 kept uris only: their hash is None (unknown), since
-    inspection never unpickles an argument to ask it."""
+    """The [uri, hash(, flags)] of the files in a job's arguments, as that job read them
+    (see :func:`recorded_files`)."""
+    return [item for arg in job["arguments"] for item in recorded_files(arg)]
+
+
+def recorded_files(argument: dict) -> list[list]:
+    """The [uri, hash(, flags)] of the files a recorded argument held. Jobs from before
+    schema version 3 kept uris only: their hash is None (unknown, so it says nothing of
+    a change), since inspection never unpickles an argument to ask it."""
     return [item if isinstance(item, list) else [item, None]
-            for arg in job["arguments"] for item in arg.get("files", [])]
+            for item in argument.get("files", [])]
 
 
 def render_files(view: dict) -> str:

@@ -56,8 +56,12 @@ class CachePolicy:
     def may_hit(self, job: Job) -> bool:
         return job.use_cache and job.task.hash in self.cached_task_hashes
 
-    def find_hits(self, jobs: Iterable[Job]) -> dict[str, tuple[CachedCall, Any]]:
-        """By job id, for the jobs that hit: the valid entry and its result."""
+    def find_hits(self, jobs: Iterable[Job], beneath_root: bool = False
+                  ) -> dict[str, tuple[CachedCall, Any]]:
+        """By job id, for the jobs that hit: the valid entry and its result. A job with no
+        parent is a top-level call, whose result the run hands over, unless
+        ``beneath_root`` says these jobs stand for calls made beneath one (the dry-run
+        plan's predicted calls)."""
         jobs = list(jobs)
         found = self.store.lookup_calls(job.call_hash for job in jobs)
         hits = {}
@@ -66,8 +70,9 @@ class CachePolicy:
         reads_of: dict[int, list[str] | None] = {}
         with one_look_per_path():  # a file recorded by many entries: one look
             for job in jobs:
+                root = job.parent is None and not beneath_root
                 cached = next((c for c in found.get(job.call_hash, ())
-                               if self.is_valid(c, job, reads_of)), None)
+                               if self.is_valid(c, job, reads_of, root)), None)
                 if cached is None:
                     continue
                 try:
@@ -85,7 +90,9 @@ class CachePolicy:
         return hits
 
     def is_valid(self, cached: CachedCall, job: Job,
-                 reads_of: dict[int, list[str] | None]) -> bool:
+                 reads_of: dict[int, list[str] | None], root: bool) -> bool:
+        """Whether ``cached`` replays for ``job``; ``root``: the job is a top-level call,
+        whose result the run hands over, so every file in it must be there."""
         key = id(cached.subtree_tasks)
         if key in reads_of:
             reads = reads_of[key]
@@ -98,8 +105,7 @@ class CachePolicy:
         full = job.option("check_valid", job.task.check_valid) == "full"
         if self.refuses(cached.result_files):
             return False
-        if job.parent is None and not files_unchanged(cached.result_files,
-                                                      temp_may_be_gone=False):
+        if root and not files_unchanged(cached.result_files, temp_may_be_gone=False):
             return False  # the run's result is handed over: its files must all be there
         return files_unchanged(cached.subtree_files if full else cached.result_files)
 

@@ -142,6 +142,15 @@ def test_viz_options_that_cannot_work_get_one_clear_line(tmp_path: Path) -> None
     assert "Traceback" not in without.stderr + suffix.stderr + no_output.stderr
 
 
+def test_viz_dryrun_takes_every_spelling_of_its_output_option(tmp_path: Path) -> None:
+    write_workflow(tmp_path, NESTED)
+    for spelling in (["--output=plan1.dot"], ["-oplan2.dot"], ["--output", "plan3.dot"]):
+        shown = bridge(tmp_path, "viz", "--dryrun", *spelling, *ARGS).stdout
+        assert "WOULD RUN  main(names=['x', 'y'])" in shown, shown
+    for name in ("plan1.dot", "plan2.dot", "plan3.dot"):
+        assert 'label="main\\nWOULD RUN"' in (tmp_path / name).read_text()
+
+
 def test_a_predicted_call_keeps_its_secret_arguments_out_of_the_plan(tmp_path: Path) -> None:
     write_workflow(tmp_path, """
     @task
@@ -160,3 +169,29 @@ def test_a_predicted_call_keeps_its_secret_arguments_out_of_the_plan(tmp_path: P
     assert "WOULD RUN  fetch(url='u', api_token=***)  (predicted)" in text, text
     assert "because: its input url is main(...)'s argument url, which changed" in text, text
     assert "hunter2" not in text
+
+
+def test_a_recursion_thousands_of_calls_deep_is_planned(tmp_path: Path) -> None:
+    write_workflow(tmp_path, """
+    import atexit, sys
+
+    atexit.register(lambda: print("recursion limit", sys.getrecursionlimit()))
+
+    @task
+    def countdown(n: int, data: File) -> int:
+        return len(data.read()) if n == 0 else countdown(n - 1, data)
+
+    @task
+    def main(path: str = "in.txt") -> int:
+        return countdown(1500, File(path))
+    """)
+    (tmp_path / "in.txt").write_text("abc\n")
+    bridge(tmp_path, "run", "workflow.py", "main")
+    (tmp_path / "in.txt").write_text("abcd\n")  # the leaf's input: every call runs
+
+    text = bridge(tmp_path, "run", "--dryrun", "workflow.py", "main").stdout
+
+    assert "1502 call(s) would run (1501 of them predicted)" in text, text[-2000:]
+    assert len(listed(text)["WOULD RUN"]) == 1502
+    assert "countdown(n=0, data=File('in.txt'))  (predicted)  (depth 1501)" in text
+    assert "recursion limit 1000" in text  # the plan needs no deeper Python stack

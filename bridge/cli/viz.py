@@ -35,18 +35,29 @@ class _VizCommand(click.Command):
             return super().parse_args(ctx, args)
         own, task_args = list(args[:end]), list(args[end:])
         own.remove("--dryrun")
-        output = None
-        for index, token in enumerate(own[:-1]):
-            if token in _OUTPUT:
-                output = own[index + 1]
-                del own[index:index + 2]
-                break
+        output = _take_output(own)
         if output is None:
             raise UserError("bridge viz --dryrun needs -o FILE (.svg, .png, .dot or .html) "
                             "before the workflow")
         ctx.params = {"ident": "-", "output": output, "config_dir": None, "dryrun": True}
         ctx.meta[_RUN_TOKENS] = ["--dryrun", "--viz", output, *own, *task_args]
         return []
+
+
+def _take_output(tokens: list[str]) -> str | None:
+    """Remove ``-o FILE``, ``-oFILE``, ``--output FILE`` or ``--output=FILE`` from
+    ``tokens``; the FILE, or None when there is none."""
+    for index, token in enumerate(tokens):
+        if token in _OUTPUT:
+            if index + 1 < len(tokens):
+                del tokens[index]
+                return tokens.pop(index)
+            return None
+        for prefix in ("--output=", "-o"):
+            if token.startswith(prefix) and len(token) > len(prefix):
+                del tokens[index]
+                return token[len(prefix):]
+    return None
 
 
 def _task_name_end(args: list[str]) -> int:
