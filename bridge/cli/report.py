@@ -36,4 +36,5 @@ def report(ident: str, output: str, config_dir: str | None) -> None:
     graph_note = data["graph"]["note"]
     note = f" (without the call graph: {graph_note})" if graph_note else ""
     click.echo(f"Wrote the report of execution {row['execution_id'][:8]} "
-               f"({data['execution']['status']}, {len(data['jobs'])} jobs) to {output}{note}")
+               f"({data['execution']['status']}, {len(data['jobs'])} "
+               f"job{'' if len(data['jobs']) == 1 else 's'}) to {output}{note}")
