@@ -4,6 +4,7 @@ and, where CI asks for it, a skip counted as a failure."""
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -113,3 +114,20 @@ def s3_bucket(moto_server: str) -> str:
     name = f"test-{uuid.uuid4().hex[:12]}"
     boto3.client("s3").create_bucket(Bucket=name)
     return name
+
+
+@pytest.fixture(scope="session")
+def relative_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder where `bridge run workflow.py main` ran the whole pipeline once, its
+    outputs under results/ (relative), so a copy of the folder (``shutil.copytree`` keeps
+    mtimes) is a copy of the run: each scenario that edits a run gets its own copy."""
+    from cli_helpers import BRIDGE
+    from test_read_alignment import EXAMPLE, LOCAL_CONFIG
+
+    root = tmp_path_factory.mktemp("read_alignment_relative")
+    (root / ".bridge").mkdir()
+    (root / ".bridge" / "bridge.ini").write_text(LOCAL_CONFIG)
+    done = subprocess.run([BRIDGE, "run", str(EXAMPLE / "workflow.py"), "main"], cwd=root,
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return root

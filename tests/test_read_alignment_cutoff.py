@@ -7,7 +7,6 @@ The example runs once per module, with relative paths, in a folder each scenario
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 from collections import Counter
@@ -16,36 +15,17 @@ from pathlib import Path
 
 import pytest
 
-from test_read_alignment import LOCAL_CONFIG, open_scheduler, run_main
+from test_read_alignment import LOCAL_CONFIG, inside, open_scheduler, run_main
 from test_read_alignment import pytestmark as pytestmark  # skipped without the tools
 
 SCRIPT = "bridge.script"
 
 
-@contextlib.contextmanager
-def inside(folder: Path) -> Iterator[None]:
-    """Run in ``folder``: the example's relative paths (and its scripts) resolve there."""
-    before = os.getcwd()
-    os.chdir(folder)
-    try:
-        yield
-    finally:
-        os.chdir(before)
-
-
-@pytest.fixture(scope="module")
-def first_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("read_alignment_cutoff")
-    with inside(root):
-        run_main(root, LOCAL_CONFIG, output_path="results")
-    return root
-
-
 @pytest.fixture
-def project(first_run: Path, tmp_path: Path) -> Iterator[Path]:
+def project(relative_run: Path, tmp_path: Path) -> Iterator[Path]:
     """A copy of the first run's folder (files, store and all), to change and run in."""
     copy = tmp_path / "project"
-    shutil.copytree(first_run, copy)  # keeps mtimes: large files stay unchanged too
+    shutil.copytree(relative_run, copy)  # keeps mtimes: large files stay unchanged too
     with inside(copy):
         yield copy
 

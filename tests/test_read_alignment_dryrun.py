@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from cli_helpers import BRIDGE
-from test_read_alignment import EXAMPLE, LOCAL_CONFIG, missing_tools, open_scheduler
+from test_read_alignment import EXAMPLE, missing_tools, open_scheduler
 
 pytestmark = pytest.mark.skipif(
     bool(missing_tools()),
@@ -36,22 +36,11 @@ def run_bridge(folder: Path, *args: str) -> str:
     return done.stdout
 
 
-@pytest.fixture(scope="module")
-def first_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder where the whole pipeline ran once (outputs under results/, relative, so
-    a copy of the folder is a copy of the run)."""
-    root = tmp_path_factory.mktemp("read_alignment_dryrun")
-    (root / ".bridge").mkdir()
-    (root / ".bridge" / "bridge.ini").write_text(LOCAL_CONFIG)
-    run_bridge(root, "run", WORKFLOW, "main")
-    return root
-
-
 @pytest.fixture
-def edited(first_run: Path, tmp_path: Path) -> Path:
+def edited(relative_run: Path, tmp_path: Path) -> Path:
     """A copy of the run (mtimes kept) with one read of sample1's lane L001 changed."""
     folder = tmp_path / "run"
-    shutil.copytree(first_run, folder)
+    shutil.copytree(relative_run, folder)
     lane = folder / EDITED_LANE
     with gzip.open(lane, "rt") as handle:
         lines = handle.read().splitlines(keepends=True)
