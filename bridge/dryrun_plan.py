@@ -34,13 +34,13 @@ from bridge import queries
 from bridge.dryrun import miss_reason
 from bridge.history import recorded_files
 from bridge.native.binding import CallSignatureError
-from bridge.native.calling import CALL_WIDTH, call_hash_of, describe_call
+from bridge.native.calling import call_hash_of, call_text, describe_call
 from bridge.native.file import File, files_unchanged, one_look_per_path, recorded_flags
 from bridge.native.graph import DataflowEdge
 from bridge.native.job import CACHED, DONE, Job
 from bridge.native.promise import Promise
 from bridge.native.script import SCRIPT_TASK_NAME
-from bridge.native.secrets import REDACTED, secret_parameters
+from bridge.native.secrets import secret_parameters
 from bridge.native.task import registry
 
 WOULD_RUN, REPLAYS, UNKNOWN = "WOULD RUN", "CACHED", "UNKNOWN"
@@ -396,14 +396,10 @@ def _inputs(row: dict) -> set[str]:
 
 def _describe(row: dict, task: Any, previews: dict[str, dict]) -> str:
     """``task(name=preview, ...)`` from the recorded arguments' value previews."""
-    secret = secret_parameters(task) if task is not None else set()
-    parts = []
-    for argument in row["arguments"]:
-        name = argument["name"]
-        shown = previews.get(argument["hash"], {}).get("preview", "?")
-        parts.append(f"{name}={REDACTED if name in secret else shown}")
-    text = f"{row['task_name']}({', '.join(parts)})"
-    return text if len(text) <= CALL_WIDTH else text[: CALL_WIDTH - 4] + "...)"
+    return call_text(row["task_name"],
+                     [(argument["name"], previews.get(argument["hash"], {}).get("preview", "?"))
+                      for argument in row["arguments"]],
+                     secret_parameters(task) if task is not None else set())
 
 
 def _written_by(uri: str, job: dict) -> bool:

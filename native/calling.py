@@ -76,11 +76,16 @@ def describe_call(job: Any) -> str:
     """``task(name=value, ...)`` with short value previews (``***`` for secret ones), as
     dry runs and failure messages name a call."""
     names = job.task.positional_names
-    secret = secret_parameters(job.task)
     given = [(names[i] if i < len(names) else "*", arg) for i, arg in enumerate(job.args)]
-    parts = [f"{name}={REDACTED if name in secret else preview(arg)}"
-             for name, arg in [*given, *job.kwargs.items()]]
-    text = f"{job.task.fullname}({', '.join(parts)})"
+    return call_text(job.task.fullname, [(name, preview(arg)) for name, arg in
+                                         [*given, *job.kwargs.items()]],
+                     secret_parameters(job.task))
+
+
+def call_text(task_name: str, shown: list[tuple[str, str]], secret: set[str]) -> str:
+    """``task(name=shown, ...)``, secret arguments as ``***``, cut at CALL_WIDTH."""
+    parts = [f"{name}={REDACTED if name in secret else text}" for name, text in shown]
+    text = f"{task_name}({', '.join(parts)})"
     return text if len(text) <= CALL_WIDTH else text[: CALL_WIDTH - 4] + "...)"
 
 
