@@ -187,15 +187,14 @@ def bridge_steps(folder: Path) -> list[str]:
 
     with Scheduler(config=Config.load(folder / ".bridge")) as scheduler:
         execution = scheduler.store.find_executions(limit=1)[0]
-        jobs = scheduler.store.execution_graph(execution["execution_id"]).jobs
-    by_id = {job["job_id"]: job for job in jobs}
+        graph = scheduler.store.execution_graph(execution["execution_id"])
     steps = []
-    for job in jobs:
+    for job in graph.jobs:
         if job["task_name"] not in TOOL_TASKS or job["status"] != "DONE":
             continue
-        parent = by_id.get(job["parent_id"]) or job
+        parent = graph.by_id.get(job["parent_id"]) or job
         task = parent["task_name"].removeprefix(NAMESPACE)
-        steps.append(step_label(task, [path for path, _ in job["result_files"] or []]))
+        steps.append(step_label(task, [path for path, *_ in job["result_files"] or []]))
     return sorted(steps)
 
 

@@ -65,13 +65,11 @@ def _never_cached(store: Any, job: Any) -> str:
     return what if same_code else f"task code changed, and {what}"
 
 
-def report(execution: Any, roots: list | None = None) -> tuple[str, int]:
-    """The dry run's text, and how many calls would run (predicted ones included);
-    ``roots``: its plan, when the caller made it already (to draw it too)."""
-    from bridge.dryrun_plan import REPLAYS, WOULD_RUN, plan_lines, plan_run
+def report(execution: Any, roots: list) -> str:
+    """The dry run's text: ``roots``, its plan (``dryrun_plan.plan_run``), with counts."""
+    from bridge.dryrun_plan import REPLAYS, WOULD_RUN, all_nodes, plan_lines
 
-    roots = plan_run(execution) if roots is None else roots
-    nodes = [node for root in roots for node in root.walk()]
+    nodes = all_nodes(roots)
     would_run = sum(node.status == WOULD_RUN for node in nodes)
     predicted = sum(node.status == WOULD_RUN and node.predicted for node in nodes)
     cached = sum(node.status == REPLAYS for node in nodes)
@@ -85,4 +83,4 @@ def report(execution: Any, roots: list | None = None) -> tuple[str, int]:
     if any(node.status == WOULD_RUN and node.template is None for node in nodes):
         lines.append("Calls made inside the bodies of calls that never ran before are not "
                      "known until those bodies run, so they are not listed.")
-    return "\n".join(lines), would_run
+    return "\n".join(lines)

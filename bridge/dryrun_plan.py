@@ -110,6 +110,11 @@ def _run(expansion: Expansion) -> None:
             stack.pop()
 
 
+def all_nodes(roots: list[PlanNode]) -> list[PlanNode]:
+    """Every call of the plan, depth first, in call order."""
+    return [node for root in roots for node in root.walk()]
+
+
 def plan_run(execution: Any) -> list[PlanNode]:
     """The plan of a finished dry run: its top-level calls, with predicted subtrees
     beneath those that would run."""
@@ -349,7 +354,7 @@ def _remake_temporaries(roots: list[PlanNode]) -> None:
     """Mark to run the producers the real run re-runs to make a gone temporary file again:
     that of each such file a call which runs reads, or a top-level call which runs
     returns, and so on for the producers themselves."""
-    nodes = [node for root in roots for node in root.walk()]
+    nodes = all_nodes(roots)
     producers: dict[str, PlanNode] = {}  # uri -> the call that returned it first
     for node in nodes:
         passed = {uri for child in node.children for uri, *_ in child.result_files()}
@@ -444,7 +449,7 @@ class PlanGraph:
 
 
 def plan_graph(roots: list[PlanNode]) -> PlanGraph:
-    nodes = [node for root in roots for node in root.walk()]
+    nodes = all_nodes(roots)
     ids = {node: f"call{index}" for index, node in enumerate(nodes)}
     jobs = [{"job_id": ids[node], "parent_id": ids.get(node.parent) if node.parent else None,
              "task_name": node.task_name, "status": node.status, "predicted": node.predicted,

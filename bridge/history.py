@@ -118,9 +118,26 @@ def render_executions(view: dict) -> str:
     return "\n".join(lines)
 
 
-def execution_view(store: Any, row: dict, task: str | None, status: str | None) -> dict:
-    graph = store.execution_graph(row["execution_id"], with_calls=False)
+def shown_graph(store: Any, execution_id: str) -> Any:
+    """The execution's graph, its jobs as inspection shows them (a killed run's
+    unfinished jobs INTERRUPTED)."""
+    graph = store.execution_graph(execution_id, with_calls=False)
     graph.jobs = shown_jobs(store, graph.jobs)
+    return graph
+
+
+def execution_summary(store: Any, row: dict, graph: Any) -> dict:
+    """What `bridge log ID` and `bridge report` say of an execution besides its jobs:
+    status, times, process, tags, and jobs per task and status (replayed subtrees
+    counted)."""
+    subtrees = queries.replayed_subtrees(store, [row["execution_id"]]).get(row["execution_id"])
+    return {**_execution_fields(row), "recorded_jobs": len(graph.jobs),
+            "status_counts": count_jobs(graph.jobs, subtrees),
+            "tags": _with_tags(store, row["tags"], "execution", row["execution_id"])}
+
+
+def execution_view(store: Any, row: dict, task: str | None, status: str | None) -> dict:
+    graph = shown_graph(store, row["execution_id"])
     values = graph.values
     filtered = bool(task or status)
     selected = {job["job_id"] for job in find_shown_jobs(
@@ -139,10 +156,7 @@ def execution_view(store: Any, row: dict, task: str | None, status: str | None) 
     jobs = [entry for root in graph.children(None) for entry in node(root, 0)]
     errors = [{"job_id": job["job_id"], "task": job["task_name"], "error": job["error"] or ""}
               for job in first_failures(graph.jobs)]
-    subtrees = queries.replayed_subtrees(store, [row["execution_id"]]).get(row["execution_id"])
-    return {**_execution_fields(row), "jobs": jobs, "errors": errors,
-            "recorded_jobs": len(graph.jobs), "status_counts": count_jobs(graph.jobs, subtrees),
-            "tags": _with_tags(store, row["tags"], "execution", row["execution_id"])}
+    return {**execution_summary(store, row, graph), "jobs": jobs, "errors": errors}
 
 
 def first_failures(jobs: list[dict]) -> list[dict]:

@@ -43,7 +43,7 @@ class CacheReadWarning(UserWarning):
 class CachePolicy:
     def __init__(self, store: CallGraphStore, current_task_hashes: Callable[[], set[str]],
                  cached_task_hashes: set[str],
-                 refuses: Callable[[list[list[str]]], bool] = lambda _: False) -> None:
+                 refuses: Callable[[list[list[str]]], bool]) -> None:
         self.store = store
         self.current_task_hashes = current_task_hashes
         # Read once, as the run starts (empty: cache disabled): a call whose task has no
@@ -93,6 +93,8 @@ class CachePolicy:
                  reads_of: dict[int, list[str] | None], root: bool) -> bool:
         """Whether ``cached`` replays for ``job``; ``root``: the job is a top-level call,
         whose result the run hands over, so every file in it must be there."""
+        if self.refuses(cached.result_files):
+            return False
         key = id(cached.subtree_tasks)
         if key in reads_of:
             reads = reads_of[key]
@@ -103,10 +105,11 @@ class CachePolicy:
         if reads and not marks_unchanged(reads, job.context):
             return False
         full = job.option("check_valid", job.task.check_valid) == "full"
-        if self.refuses(cached.result_files):
-            return False
-        if root and not files_unchanged(cached.result_files, temp_may_be_gone=False):
-            return False  # the run's result is handed over: its files must all be there
+        if root:  # the run's result is handed over: its files must all be there
+            if not files_unchanged(cached.result_files, temp_may_be_gone=False):
+                return False
+            if not full:
+                return True
         return files_unchanged(cached.subtree_files if full else cached.result_files)
 
     def _context_reads(self, subtree_tasks: list[str]) -> list[str] | None:

@@ -299,7 +299,7 @@ def find_temporary_files(value: Any) -> list[list[str]]:
 
 
 def _recorded(item: File | Dir) -> list[str]:
-    entry = [_recorded_uri(item), item.hash]
+    entry = [recorded_uri(item), item.hash]
     flags = ",".join(filter(None, [item.identity, "temp" if is_temporary(item) else ""]))
     return [*entry, flags] if flags else entry
 
@@ -315,7 +315,8 @@ def recorded_flags(entry: list[str]) -> tuple[IdentityMode | None, bool]:
     return identity, "temp" in flags  # type: ignore[return-value]
 
 
-def _recorded_uri(item: File | Dir) -> str:
+def recorded_uri(item: File | Dir) -> str:
+    """The uri a File or Dir is recorded under (a Dir's ends with "/")."""
     return item.uri + "/" if isinstance(item, Dir) else item.uri
 
 

@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from bridge.native.file import File, files_unchanged, find_files, recorded_flags
+from bridge.native.file import File, files_unchanged, iter_files, recorded_flags, recorded_uri
 from bridge.native.job import Job
 
 
@@ -131,7 +131,9 @@ class TempFiles:
         run made (one that ran, not one replayed: a file an earlier run made may be about to
         be read by another process), except those in ``keep`` (the run's result). Best
         effort: a file that cannot be removed is a warning, never a failed run."""
-        kept = {entry[0] for entry in find_files(keep)}
+        if not self.made:
+            return
+        kept = {recorded_uri(item) for item in iter_files(keep)}  # paths only: no hashing
         for uri in self.made:
             if uri in kept:
                 continue

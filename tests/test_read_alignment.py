@@ -8,13 +8,11 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
-import os
 import re
 import shutil
 import subprocess
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -77,17 +75,6 @@ def job_statuses(root: Path, execution_id: str, task: str | None = None) -> Coun
         graph = scheduler.store.execution_graph(execution_id)
     return Counter(job["status"] for job in graph.jobs
                    if task is None or job["task_name"] == task)
-
-
-@contextlib.contextmanager
-def inside(folder: Path) -> Iterator[None]:
-    """Run in ``folder``: the example's relative paths (and its scripts) resolve there."""
-    before = os.getcwd()
-    os.chdir(folder)
-    try:
-        yield
-    finally:
-        os.chdir(before)
 
 
 @pytest.fixture(scope="module")

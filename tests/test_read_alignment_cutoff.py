@@ -7,6 +7,7 @@ The example runs once per module, with relative paths, in a folder each scenario
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections import Counter
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from test_read_alignment import LOCAL_CONFIG, inside, open_scheduler, run_main
+from test_read_alignment import LOCAL_CONFIG, open_scheduler, run_main
 from test_read_alignment import pytestmark as pytestmark  # skipped without the tools
 
 SCRIPT = "bridge.script"
@@ -26,7 +27,7 @@ def project(relative_run: Path, tmp_path: Path) -> Iterator[Path]:
     """A copy of the first run's folder (files, store and all), to change and run in."""
     copy = tmp_path / "project"
     shutil.copytree(relative_run, copy)  # keeps mtimes: large files stay unchanged too
-    with inside(copy):
+    with contextlib.chdir(copy):
         yield copy
 
 

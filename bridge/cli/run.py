@@ -193,7 +193,7 @@ def _dryrun(scheduler: Any, expr: Any, no_cache: bool, accept: dict[str, str],
         with scheduler:
             execution = scheduler.dryrun(expr, cache=not no_cache, accept_versions=accept)
             roots = plan_run(execution)
-            text, _ = report(execution, roots)
+            text = report(execution, roots)
         if viz_output:
             data = render(to_dot(plan_graph(roots), {}, "Dry run plan (nothing ran)"),
                           output_format(viz_output, "--viz"))

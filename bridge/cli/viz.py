@@ -90,15 +90,13 @@ def viz(ctx: click.Context, ident: str, output: str, config_dir: str | None,
             run.invoke(run_ctx)
         return
     from bridge import history
-    from bridge.interrupted import shown_jobs
     from bridge.viz import VizError, render, to_dot
 
     fmt = output_format(output)
     store = open_record(config_dir)
     try:
         row = history.resolve_execution(store, ident)
-        graph = store.execution_graph(row["execution_id"], with_calls=False)
-        graph.jobs = shown_jobs(store, graph.jobs)
+        graph = history.shown_graph(store, row["execution_id"])
         data = render(to_dot(graph, row), fmt)
     except (history.NotFound, VizError) as error:
         raise UserError(str(error)) from None

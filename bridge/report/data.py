@@ -9,19 +9,20 @@ from __future__ import annotations
 import os
 import textwrap
 import time
+from collections import Counter
 from typing import Any
 
 from bridge import __version__, queries
 from bridge.history import (
     duration,
-    execution_view,
+    execution_summary,
     files_view,
     first_failures,
     job_result_files,
     job_result_hash,
+    shown_graph,
     when,
 )
-from bridge.interrupted import shown_jobs
 from bridge.native.file import files_unchanged
 from bridge.provenance import upstream
 
@@ -32,9 +33,8 @@ GRAPH_LIMIT = 500  # jobs: the call graph is drawn inline up to this size
 def gather(store: Any, row: dict) -> dict:
     """The report's data for execution ``row`` (a row of the executions table)."""
     execution_id = row["execution_id"]
-    graph = store.execution_graph(execution_id, with_calls=False)
-    graph.jobs = shown_jobs(store, graph.jobs)
-    summary = execution_view(store, row, None, None)
+    graph = shown_graph(store, execution_id)
+    summary = execution_summary(store, row, graph)
     results = {job["job_id"]: job_result_hash(store, job) for job in graph.jobs}
     values = {**graph.values, **queries.values_by_hash(store, filter(None, results.values()))}
     sources = queries.tasks_by_hash(store, {job["task_hash"] for job in graph.jobs})
@@ -57,7 +57,7 @@ def gather(store: Any, row: dict) -> dict:
             "in_progress": summary["status"] == "RUNNING",
         },
         "status_counts": summary["status_counts"],
-        "executors": _count(job["executor"] for job in graph.jobs),
+        "executors": dict(Counter(job["executor"] for job in graph.jobs)),
         "jobs": jobs,
         "files": files,
         "chains": chains,
@@ -162,13 +162,6 @@ def _text_preview(recorded: list) -> dict | None:
     changed = not files_unchanged([recorded], temp_may_be_gone=False)
     return {"text": text, "note": "changed since this run: this is what is on disk now"
             if changed else None}
-
-
-def _count(items: Any) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for item in items:
-        counts[item] = counts.get(item, 0) + 1
-    return counts
 
 
 def _graph_svg(graph: Any, row: dict) -> dict:

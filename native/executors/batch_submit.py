@@ -54,7 +54,7 @@ class Submitter(JobSubmitter):
         """Package ``calls`` (which agree on their job's ``options``) and submit them as
         one job (an array when more than one)."""
         code = None if options["script"] else self._code_url(calls[0].work.task)
-        list(self.io.map(lambda call: self._package(call, code), calls))
+        list(self.io.map(lambda call: self._package(call, code, options), calls))
         # outputs of an earlier run of the same call must not pass for this run's
         self.aws.delete([join(c.folder, name) for c in calls for name in (OUTPUT, "stdout")])
         array = len(calls) > 1
@@ -76,13 +76,13 @@ class Submitter(JobSubmitter):
         self.aws.write(url, json.dumps({"calls": [c.folder for c in calls]}).encode())
         return url
 
-    def _package(self, call: Call, code: str | None) -> None:
+    def _package(self, call: Call, code: str | None, options: dict[str, Any]) -> None:
         """Write the call's input to its folder (``code``: the workflow's archive, which
-        the calls of a group share and which is uploaded before them, once)."""
+        the calls of a group share and which is uploaded before them, once; ``options``:
+        the group's job options, whose share a script exports)."""
         if call.work.is_script:
             from bridge.native.script import prepare_script
 
-            options = batch_request.job_options(self.options, call.work)
             self.aws.write(join(call.folder, "script.sh"),
                            prepare_script(**call.work.kwargs, options=options).encode())
         else:
