@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import String, cast, select
 
 from bridge.native.call_files import uri_hash
-from bridge.native.record import VALUE_COLUMNS, Record
+from bridge.native.record import Record, value_columns
 from bridge.native.schema import call_files, calls, executions, jobs, tasks
 from bridge.native.schema import tags as tags_table
 from bridge.native.schema import values as values_table
@@ -115,7 +115,7 @@ def values_by_hash(store: Record, value_hashes: Iterable[str]) -> dict[str, dict
     wanted = sorted(set(value_hashes))
     found = {}
     for start in range(0, len(wanted), CHUNK):
-        query = select(*VALUE_COLUMNS).where(
+        query = select(*value_columns()).where(
             values_table.c.value_hash.in_(wanted[start : start + CHUNK]))
         for row in _rows(store, query):
             found[row["value_hash"]] = row

@@ -1,7 +1,8 @@
-"""Bulk writes and keyed reads straight through the DBAPI cursor.
+"""Bulk writes straight through the DBAPI cursor.
 
 SQLAlchemy's per-row parameter processing costs more than SQLite's own insert, and the
-scheduler writes several rows per call. A statement is compiled once per dialect here,
+scheduler writes several rows per call. A statement is compiled once per dialect here
+(or, on a SQLite file store, taken as plain text from :mod:`bridge.native.sqlite_sql`),
 JSON columns are encoded by us (the same text SQLAlchemy's JSON type would write and
 reads back), and rows go to ``executemany`` as plain tuples or dicts.
 """
@@ -10,11 +11,12 @@ from __future__ import annotations
 
 import json
 import json.encoder
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import JSON, Connection, Engine, Table
+if TYPE_CHECKING:
+    from sqlalchemy import Dialect, Table
 
 
 class JSONText:
@@ -46,41 +48,60 @@ def _column_text(value: Any) -> Any:
     return value.text if type(value) is JSONText else encode_json(value)
 
 
-class BulkStatement:
-    """A statement run through the DBAPI cursor, compiled when its first rows come: a
-    store opened for a replay writes few of its statements, and compiling them all would
-    cost more than the replay."""
+class Compiled(NamedTuple):
+    """A statement's SQL, whether its parameters are positional, and each bound
+    parameter's name (in the order a positional paramstyle wants them) and whether it
+    is JSON."""
 
-    def __init__(self, engine: Engine, statement: Any, table: Table) -> None:
-        self._dialect = engine.dialect
-        self._statement = statement
-        self._table = table
+    sql: str
+    positional: bool
+    params: tuple[tuple[str, bool], ...]
 
-    @cached_property
-    def _compiled(self) -> tuple[str, bool, list[tuple[str, bool]]]:
-        """The SQL, whether its parameters are positional, and each bound parameter's
-        name (in the order a positional paramstyle wants them) and whether it is JSON."""
-        compiled = self._statement.compile(dialect=self._dialect)
-        json_columns = {c.name for c in self._table.c if isinstance(c.type, JSON)}
-        names = list(compiled.positiontup or []) or list(compiled.binds)
-        params = [(name, _column_name(name) in json_columns) for name in names]
-        return compiled.string, bool(compiled.positiontup), params
-
-    def run(self, conn: Connection, rows: Iterable[dict]) -> None:
-        rows = list(rows)
-        if not rows:
-            return
-        sql, positional, spec = self._compiled
+    def bind(self, rows: Sequence[dict]) -> list:
+        """``rows`` as ``executemany`` takes them for this statement."""
         encode = _column_text
+        spec = self.params
         values = [
             tuple([encode(row[name]) if is_json else row[name] for name, is_json in spec])
             for row in rows
         ]
-        if positional:
-            conn.exec_driver_sql(sql, values)
-        else:
-            names = [name for name, _ in spec]
-            conn.exec_driver_sql(sql, [dict(zip(names, v, strict=True)) for v in values])
+        if self.positional:
+            return values
+        names = [name for name, _ in spec]
+        return [dict(zip(names, v, strict=True)) for v in values]
+
+
+def compile_bulk(statement: Any, table: Table, dialect: Dialect) -> Compiled:
+    """A SQLAlchemy statement on ``table`` compiled for ``dialect``."""
+    from sqlalchemy import JSON
+
+    compiled = statement.compile(dialect=dialect)
+    json_columns = {c.name for c in table.c if isinstance(c.type, JSON)}
+    names = list(compiled.positiontup or []) or list(compiled.binds)
+    params = tuple((name, _column_name(name) in json_columns) for name in names)
+    return Compiled(compiled.string, bool(compiled.positiontup), params)
+
+
+class BulkStatement:
+    """A SQLAlchemy statement compiled when its first rows come: a store opened for a
+    replay writes few of its statements, and compiling them all would cost more than
+    the replay."""
+
+    def __init__(self, dialect: Dialect, statement: Any, table: Table) -> None:
+        self._dialect = dialect
+        self._statement = statement
+        self._table = table
+
+    @cached_property
+    def compiled(self) -> Compiled:
+        return compile_bulk(self._statement, self._table, self._dialect)
+
+    @property
+    def sql(self) -> str:
+        return self.compiled.sql
+
+    def bind(self, rows: Sequence[dict]) -> list:
+        return self.compiled.bind(rows)
 
 
 def _column_name(param: str) -> str:
@@ -88,16 +109,12 @@ def _column_name(param: str) -> str:
     return param[2:] if param.startswith("b_") else param
 
 
-def select_where_in(
-    conn: Connection, select_sql: str, column: str, keys: list[str], suffix: str = ""
-) -> list[tuple]:
-    """``SELECT ... WHERE column IN (keys) suffix`` with one placeholder per key.
+def where_in(select_sql: str, column: str, count: int, mark: str, suffix: str = "") -> str:
+    """``SELECT ... WHERE column IN (keys) suffix`` with ``count`` placeholders ``mark``.
 
     SQLAlchemy's expanding IN costs milliseconds on its first use in a process, which is
     the whole budget of a cached replay."""
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = f"{select_sql} WHERE {column} IN ({', '.join([mark] * len(keys))}) {suffix}"
-    return list(conn.exec_driver_sql(sql, tuple(keys)))
+    return f"{select_sql} WHERE {column} IN ({', '.join([mark] * count)}) {suffix}"
 
 
 def decode_json(value: Any) -> Any:

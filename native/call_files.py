@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from typing import Any
-
-from sqlalchemy import Connection
 
 
 def uri_hash(uri: str) -> str:
@@ -24,16 +21,3 @@ def file_rows(call_rows: Iterable[dict]) -> list[dict]:
     return [{"uri_hash": key[0], "call_hash": key[1], "subtree_hash": key[2], "uri": uri}
             for key, uri in sorted(rows.items())]
 
-
-class CallUpsert:
-    """Upserts cache entries and inserts their file index rows, in the caller's
-    transaction: a BulkStatement for each."""
-
-    def __init__(self, calls: Any, files: Any) -> None:
-        self.calls = calls
-        self.files = files
-
-    def run(self, conn: Connection, rows: Iterable[dict]) -> None:
-        rows = list(rows)
-        self.calls.run(conn, rows)
-        self.files.run(conn, file_rows(rows))

@@ -10,19 +10,24 @@ never run) anything written into it. The engine's own store,
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, select
-
-from bridge.native.schema import calls, executions, jobs
-from bridge.native.schema import values as values_table
-
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from bridge.native.graph import ExecutionGraph
 
 CHUNK = 500
-# Every column of a value row but its pickled data: what inspection may see of a value.
-VALUE_COLUMNS = tuple(c for c in values_table.c if c.name != "data")
+
+
+@cache
+def value_columns() -> tuple:
+    """Every column of a value row but its pickled data: what inspection may see of a
+    value. (SQLAlchemy and the schema load on first use: a run's store is a Record too.)"""
+    from bridge.native.schema import values
+
+    return tuple(c for c in values.c if c.name != "data")
 
 
 class Record:
@@ -53,6 +58,10 @@ class Record:
         return condition
 
     def execution(self, execution_id: str) -> dict | None:
+        from sqlalchemy import select
+
+        from bridge.native.schema import executions
+
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(executions).where(executions.c.execution_id == execution_id)
@@ -61,6 +70,10 @@ class Record:
 
     def find_executions(self, id_prefix: str = "", limit: int = 20) -> list[dict]:
         """Executions, newest first; `id_prefix` narrows by id prefix ('' for all)."""
+        from sqlalchemy import select
+
+        from bridge.native.schema import executions
+
         query = select(executions).order_by(executions.c.started.desc()).limit(limit)
         if id_prefix:
             query = query.where(self.starts_with(executions.c.execution_id, id_prefix))
@@ -71,6 +84,11 @@ class Record:
         """The jobs of one execution, the calls and values they name, and the dataflow
         edges between them (argument sources resolved to the jobs that produced them).
         Without ``with_calls``, only the jobs and their arguments' values."""
+        from sqlalchemy import select
+
+        from bridge.native.schema import calls, jobs
+        from bridge.native.schema import values as values_table
+
         with self.engine.connect() as conn:
             job_rows = [
                 dict(row._mapping)
@@ -91,7 +109,7 @@ class Record:
                 value_hashes.update(arg["hash"] for arg in job["arguments"])
             value_rows = {}
             for chunk in chunks(sorted(value_hashes), CHUNK):
-                query = select(*VALUE_COLUMNS).where(values_table.c.value_hash.in_(chunk))
+                query = select(*value_columns()).where(values_table.c.value_hash.in_(chunk))
                 for row in conn.execute(query):
                     value_rows[row.value_hash] = dict(row._mapping)
         from bridge.native.graph import ExecutionGraph

@@ -1,39 +1,42 @@
-"""The call-graph store: writes batched per scheduler tick, and a small read API."""
+"""The call-graph store: writes batched per scheduler tick, and a small read API.
+
+On a SQLite file store, what a run does (open the store, its start reads, cache lookups,
+flushes) goes through ``sqlite3`` directly (:mod:`bridge.native.sqlite_file`), so a cached
+run never imports SQLAlchemy; everything else, and every PostgreSQL store, goes through a
+SQLAlchemy engine made on first use."""
 
 from __future__ import annotations
 
 import os
 import random
 import re
+import sqlite3
+import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache, cached_property
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import (
-    URL,
-    Connection,
-    Engine,
-    bindparam,
-    create_engine,
-    event,
-    inspect,
-    make_url,
-    select,
-    update,
-)
-from sqlalchemy.engine import ExceptionContext
-from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
-
-from bridge.native import schema
-from bridge.native.bulk import BulkStatement, decode_json, select_where_in
-from bridge.native.call_files import CallUpsert
+from bridge.native import sqlite_sql
+from bridge.native.bulk import BulkStatement, decode_json, where_in
+from bridge.native.call_files import file_rows
 from bridge.native.record import Record, chunks
-from bridge.native.schema import SCHEMA_VERSION, calls, executions, jobs, meta, tasks
-from bridge.native.schema import values as values_table
+from bridge.native.schema import SCHEMA_VERSION
+from bridge.native.sqlite_file import (
+    SQLiteFile,
+    apply_pragmas,
+    file_database,
+    is_damaged,
+    shown_uri,
+)
 from bridge.native.values import DEFAULT_INLINE_LIMIT, ValueStore, dumps, loads, preview, type_name
+
+if TYPE_CHECKING:
+    from sqlalchemy import URL, Connection, Engine
+    from sqlalchemy.engine import ExceptionContext
 
 LOOKUP_CHUNK = 500
 LOOKUP_SQL = (
@@ -109,9 +112,36 @@ class WriteBatch:
             )
 
 
+class _Statements(NamedTuple):
+    """The writes of a flush, each with ``sql`` and ``bind(rows)``: compiled from
+    SQLAlchemy for the engine's dialect, or the plain SQLite text."""
+
+    insert_task: Any
+    insert_task_source: Any
+    insert_value: Any
+    upsert_call: Any
+    insert_call_file: Any
+    upsert_execution: Any
+    insert_job: Any
+    insert_tag: Any
+    job_update: Callable[[tuple[str, ...]], Any]  # by its ``b_<column>`` parameters
+
+
+SQLITE_STATEMENTS = _Statements(
+    sqlite_sql.INSERT_TASK, sqlite_sql.INSERT_TASK_SOURCE, sqlite_sql.INSERT_VALUE,
+    sqlite_sql.UPSERT_CALL, sqlite_sql.INSERT_CALL_FILE, sqlite_sql.UPSERT_EXECUTION,
+    sqlite_sql.INSERT_JOB, sqlite_sql.INSERT_TAG, sqlite_sql.job_update)
+
+
 class CallGraphStore(Record):
-    """A SQLAlchemy-backed store of executions, jobs, calls, values and task sources: the
-    record's reads (:class:`Record`), the engine's writes, cache lookups and values."""
+    """A store of executions, jobs, calls, values and task sources: the record's reads
+    (:class:`Record`), the engine's writes, cache lookups and values.
+
+    Threads: ``flush`` may run in one thread (a background writer) while another calls
+    ``lookup_calls`` and ``start_reads``; two flushes must not run at once. On a SQLite
+    file the writes and the reads use connections of their own (see
+    :class:`~bridge.native.sqlite_file.SQLiteFile`); elsewhere the engine's pool gives
+    each its own connection."""
 
     def __init__(
         self,
@@ -119,17 +149,36 @@ class CallGraphStore(Record):
         value_store: str | os.PathLike | None = None,
         inline_limit: int = DEFAULT_INLINE_LIMIT,
     ) -> None:
-        super().__init__(_create_engine(db_uri))
         self.db_uri = db_uri
         self.inline_limit = inline_limit
         self.value_store = ValueStore(value_store or _default_value_store(db_uri))
-        self._prepare_statements()
+        database = file_database(db_uri)
+        self._file = SQLiteFile(database) if database is not None else None
+        if self._file is None:
+            self.engine  # noqa: B018 (a URI bridge cannot open fails here, as it always did)
+
+    @cached_property
+    def engine(self) -> Engine:  # type: ignore[override]
+        """The SQLAlchemy engine, made on first use (a run on a SQLite file needs none)."""
+        return _create_engine(self.db_uri)
+
+    @cached_property
+    def _statements(self) -> _Statements:
+        return SQLITE_STATEMENTS if self._file is not None else _compiled_statements(self.engine)
 
     # -- lifecycle ---------------------------------------------------------------------
 
     @property
+    def safe_uri(self) -> str:
+        if self._file is not None:
+            return shown_uri(self._file.database)
+        return super().safe_uri
+
+    @property
     def sqlite_path(self) -> Path | None:
         """The database file of a SQLite store (None for a server or in memory)."""
+        if self._file is not None:
+            return Path(self._file.database)
         database = self.engine.url.database
         if self.engine.dialect.name != "sqlite" or not database or database == ":memory:":
             return None
@@ -138,6 +187,12 @@ class CallGraphStore(Record):
     def exists(self) -> bool:
         """False for a SQLite store whose file is not there yet; a server is assumed up."""
         return self.sqlite_path is None or self.sqlite_path.exists()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+        if "engine" in self.__dict__:
+            super().close()
 
     def open(self, create: bool = True) -> CallGraphStore:
         """Check the schema version, creating the schema in an empty database."""
@@ -162,24 +217,37 @@ class CallGraphStore(Record):
 
     def version(self) -> int | None:
         """The schema version the database records; None when it holds no tables yet."""
-        with self._opening(), self.engine.connect() as conn:
-            return self.recorded_version(conn)
+        if self._file is None:
+            with self._opening(), self.engine.connect() as conn:
+                return self.recorded_version(conn)
+        with self._opening(), self._reads() as query:
+            tables = {name for (name,) in query(sqlite_sql.TABLE_NAMES, ())}
+            return self._version_of(tables, lambda: query(
+                sqlite_sql.SCHEMA_VERSION_SQL, ("schema_version",)))
 
     @contextmanager
     def _opening(self) -> Iterator[None]:
         """A database error while opening the store as one line naming it."""
         try:
             yield
-        except SQLAlchemyError as error:
+        except _database_errors() as error:
             raise StoreError(f"cannot open the store at {self.safe_uri}: {one_line(error)}; "
                              "check db_uri and that the database is reachable") from None
 
     def recorded_version(self, conn: Connection) -> int | None:
-        """The version in ``bridge_meta`` (None: no tables, or none recorded yet). A
+        """The version in ``bridge_meta`` (None: no tables, or none recorded yet)."""
+        from sqlalchemy import inspect, select
+
+        from bridge.native.schema import meta
+
+        return self._version_of(set(inspect(conn).get_table_names()), lambda: conn.execute(
+            select(meta.c.value).where(meta.c.key == "schema_version")).all())
+
+    def _version_of(self, tables: set[str], read: Callable[[], Sequence[tuple]]) -> int | None:
+        """The version ``read()`` finds (its rows), given the database's ``tables``. A
         database with other tables and no bridge metadata belongs to another application:
         it is refused before anything is written to it."""
-        tables = set(inspect(conn).get_table_names())
-        if meta.name not in tables:
+        if sqlite_sql.META_TABLE not in tables:
             if tables:
                 shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
                 raise StoreError(
@@ -187,8 +255,8 @@ class CallGraphStore(Record):
                     f"tables ({shown}) and no bridge metadata; left as it is. Point db_uri "
                     "(bridge.ini) or BRIDGE_DB_URI at a new file or an empty database")
             return None
-        value = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
-        return int(value) if value is not None else None
+        rows = read()
+        return int(rows[0][0]) if rows and rows[0][0] is not None else None
 
     @contextmanager
     def schema_transaction(self) -> Iterator[Connection]:
@@ -206,6 +274,8 @@ class CallGraphStore(Record):
 
     def _create_schema(self) -> int:
         """Create the tables unless a racing process did first; the version then stored."""
+        from bridge.native import schema
+
         with self.schema_transaction() as conn:
             version = self.recorded_version(conn)
             if version is None:
@@ -215,6 +285,12 @@ class CallGraphStore(Record):
                 )
                 version = SCHEMA_VERSION
         return version
+
+    @cached_property
+    def _upsert_meta(self) -> Any:
+        from bridge.native.schema import meta
+
+        return _upsert(_dialect_insert(self.engine), meta, "key")
 
     # -- writes ------------------------------------------------------------------------
 
@@ -238,41 +314,74 @@ class CallGraphStore(Record):
         """Write ``batch`` in one transaction. Every statement takes its rows in key order,
         so concurrent flushes lock shared rows (cache entries, values, task sources) in
         the same order and cannot deadlock each other; a transaction that loses such a
-        race anyway (or a serialization race) is retried whole after a short pause."""
+        race anyway (or a serialization race) is retried whole after a short pause.
+        Safe in a thread other than the one reading (see the class), never two at once."""
         if not batch:
             return
         writes = self._ordered_writes(batch)
         for delay in (*RETRY_DELAYS, None):
             try:
-                with self.engine.begin() as conn:
+                with self._transaction() as execute_many:
                     for statement, rows in writes:
-                        statement.run(conn, rows)
+                        if rows:
+                            execute_many(statement.sql, statement.bind(rows))
                 return
-            except DBAPIError as error:
+            except _database_errors() as error:
                 if delay is None or not _lost_race(error):
                     raise
             time.sleep(delay * (1 + random.random()))
 
-    def _ordered_writes(self, batch: WriteBatch) -> list[tuple[BulkStatement, list[dict]]]:
+    def _ordered_writes(self, batch: WriteBatch) -> list[tuple[Any, list[dict]]]:
         """The batch's statements in an order that never leaves a reference dangling
         (values before the calls naming them), each with its rows sorted by key."""
+        statements = self._statements
         updates_by_columns: dict[tuple[str, ...], list[dict]] = {}
         for _, row in sorted(batch.job_updates.items()):
             updates_by_columns.setdefault(tuple(sorted(row)), []).append(row)
         tag_key = ("entity_kind", "entity_id", "key", "value")
+        calls = _by_key(batch.calls)
         return [
-            (self._insert_task, _by_key(batch.tasks)),
-            (self._insert_task_source, _by_key(batch.task_sources)),
-            (self._insert_value, _by_key(batch.values)),
-            (self._upsert_call, _by_key(batch.calls)),
-            (self._upsert_execution, _by_key(batch.executions)),
-            (self._insert_job, _by_key(batch.new_jobs)),
-            (self._insert_tag, sorted(batch.tags, key=lambda tag: [tag[k] for k in tag_key])),
-            *((self._job_update(columns), rows)
+            (statements.insert_task, _by_key(batch.tasks)),
+            (statements.insert_task_source, _by_key(batch.task_sources)),
+            (statements.insert_value, _by_key(batch.values)),
+            (statements.upsert_call, calls),
+            (statements.insert_call_file, file_rows(calls)),
+            (statements.upsert_execution, _by_key(batch.executions)),
+            (statements.insert_job, _by_key(batch.new_jobs)),
+            (statements.insert_tag,
+             sorted(batch.tags, key=lambda tag: [tag[k] for k in tag_key])),
+            *((statements.job_update(columns), rows)
               for columns, rows in sorted(updates_by_columns.items())),
         ]
 
+    @contextmanager
+    def _transaction(self) -> Iterator[Callable[[str, list], Any]]:
+        """``executemany`` in one transaction: committed at the end, rolled back on error."""
+        if self._file is None:
+            with self.engine.begin() as conn:
+                yield conn.exec_driver_sql
+            return
+        with self._damage_named(), self._file.transaction() as conn:
+            yield conn.executemany
+
     # -- reads for the scheduler ---------------------------------------------------------
+
+    @contextmanager
+    def _reads(self) -> Iterator[Callable[[str, Sequence], list]]:
+        """``query(sql, params)``, the rows as a list, on one connection."""
+        if self._file is None:
+            with self.engine.connect() as conn:
+                yield lambda sql, params: list(conn.exec_driver_sql(sql, tuple(params)))
+            return
+        with self._damage_named(), self._file.reading() as conn:
+            yield lambda sql, params: conn.execute(sql, params).fetchall()
+
+    @property
+    def _mark(self) -> str:
+        """The driver's placeholder for a positional parameter."""
+        if self._file is not None or self.engine.dialect.paramstyle == "qmark":
+            return "?"
+        return "%s"
 
     def lookup_calls(self, call_hashes: Iterable[str]) -> dict[str, list[CachedCall]]:
         """Cache entries by call hash, newest first. Entries with equal JSON text share its
@@ -280,11 +389,13 @@ class CallGraphStore(Record):
         treat those values as read-only."""
         found: dict[str, list[CachedCall]] = {}
         decode = _shared_decoder()
-        with self.engine.connect() as conn:
+        mark = self._mark
+        with self._reads() as query:
             for chunk in chunks(list(call_hashes), LOOKUP_CHUNK):
+                sql = where_in(LOOKUP_SQL, "calls.call_hash", len(chunk), mark,
+                               "ORDER BY calls.created DESC")
                 for (call_hash, result_hash, tasks_, files, subtree, counts, data,
-                     location) in select_where_in(conn, LOOKUP_SQL, "calls.call_hash", chunk,
-                                                  "ORDER BY calls.created DESC"):
+                     location) in query(sql, chunk):
                     found.setdefault(call_hash, []).append(CachedCall(
                         call_hash, result_hash, decode(tasks_), decode(files),
                         decode(subtree), decode(counts), data, location))
@@ -297,11 +408,13 @@ class CallGraphStore(Record):
         pinned = list(pinned)
         if not cached and not pinned:
             return StartReads(set(), [])
-        with self.engine.connect() as conn:
-            cached_hashes = (set(conn.execute(select(calls.c.task_hash).distinct()).scalars())
+        mark = self._mark
+        with self._reads() as query:
+            cached_hashes = ({row[0] for row in query(sqlite_sql.CACHED_TASK_HASHES, ())}
                              if cached else set())
-            sources = [row for chunk in chunks(pinned, LOOKUP_CHUNK)
-                       for row in select_where_in(conn, TASK_SOURCES_SQL, "task_hash", chunk)]
+            sources = [tuple(row) for chunk in chunks(pinned, LOOKUP_CHUNK)
+                       for row in query(where_in(TASK_SOURCES_SQL, "task_hash", len(chunk),
+                                                 mark), chunk)]
         return StartReads(cached_hashes, sources)
 
     def load_cached_result(self, cached: CachedCall) -> Any:
@@ -310,10 +423,14 @@ class CallGraphStore(Record):
     # -- reads for the engine and adapters (the CLI's inspection reads are on Record) --
 
     def load_value(self, value_hash: str) -> Any:
+        from sqlalchemy import select
+
+        from bridge.native.schema import values
+
         with self.engine.connect() as conn:
             row = conn.execute(
-                select(values_table.c.data, values_table.c.location).where(
-                    values_table.c.value_hash == value_hash
+                select(values.c.data, values.c.location).where(
+                    values.c.value_hash == value_hash
                 )
             ).first()
         if row is None:
@@ -336,36 +453,45 @@ class CallGraphStore(Record):
                 raise
         return loads(self.value_store.get(location, value_hash))
 
-    # -- statements --------------------------------------------------------------------
+    @contextmanager
+    def _damage_named(self) -> Iterator[None]:
+        """sqlite3's error for a damaged file as the StoreError SQLAlchemy's engine raises
+        for it (see ``_sqlite_damaged``)."""
+        try:
+            yield
+        except sqlite3.DatabaseError as error:
+            if is_damaged(error):
+                raise damaged_store(self._file.database, error) from None  # type: ignore[union-attr]
+            raise
 
-    def _prepare_statements(self) -> None:
-        insert = _dialect_insert(self.engine)
 
-        def bulk(statement: Any, table: Any) -> BulkStatement:
-            return BulkStatement(self.engine, statement, table)
+def _compiled_statements(engine: Engine) -> _Statements:
+    """The flush's statements for ``engine``'s dialect, each compiled on first use."""
+    from sqlalchemy import bindparam, update
 
-        self._upsert_meta = _upsert(insert, meta, "key")
-        self._insert_task = bulk(insert(tasks).on_conflict_do_nothing(), tasks)
-        self._insert_task_source = bulk(insert(schema.task_sources).on_conflict_do_nothing(),
-                                        schema.task_sources)
-        self._insert_value = bulk(insert(values_table).on_conflict_do_nothing(), values_table)
-        self._insert_job = bulk(insert(jobs), jobs)
-        self._insert_tag = bulk(insert(schema.tags).on_conflict_do_nothing(), schema.tags)
-        self._upsert_call = CallUpsert(
-            bulk(_upsert(insert, calls, "call_hash", "subtree_hash"), calls),
-            bulk(insert(schema.call_files).on_conflict_do_nothing(), schema.call_files))
-        self._upsert_execution = bulk(_upsert(insert, executions, "execution_id"), executions)
-        self._job_updates: dict[tuple[str, ...], BulkStatement] = {}
+    from bridge.native import schema
 
-    def _job_update(self, columns: tuple[str, ...]) -> BulkStatement:
-        """An UPDATE of the given ``b_<column>`` parameters, compiled once per column set."""
-        statement = self._job_updates.get(columns)
-        if statement is None:
-            values = {key[2:]: bindparam(key) for key in columns if key != "b_job_id"}
-            update_jobs = update(jobs).where(jobs.c.job_id == bindparam("b_job_id"))
-            statement = BulkStatement(self.engine, update_jobs.values(**values), jobs)
-            self._job_updates[columns] = statement
-        return statement
+    insert = _dialect_insert(engine)
+    dialect = engine.dialect
+
+    def bulk(statement: Any, table: Any) -> BulkStatement:
+        return BulkStatement(dialect, statement, table)
+
+    def ignore(table: Any) -> BulkStatement:
+        return bulk(insert(table).on_conflict_do_nothing(), table)
+
+    @cache
+    def job_update(columns: tuple[str, ...]) -> BulkStatement:
+        values = {key[2:]: bindparam(key) for key in columns if key != "b_job_id"}
+        where = schema.jobs.c.job_id == bindparam("b_job_id")
+        return bulk(update(schema.jobs).where(where).values(**values), schema.jobs)
+
+    return _Statements(
+        ignore(schema.tasks), ignore(schema.task_sources), ignore(schema.values),
+        bulk(_upsert(insert, schema.calls, "call_hash", "subtree_hash"), schema.calls),
+        ignore(schema.call_files),
+        bulk(_upsert(insert, schema.executions, "execution_id"), schema.executions),
+        bulk(insert(schema.jobs), schema.jobs), ignore(schema.tags), job_update)
 
 
 def _shared_decoder() -> Callable[[Any], Any]:
@@ -405,17 +531,34 @@ def _by_key(rows: dict) -> list[dict]:
     return [rows[key] for key in sorted(rows)]
 
 
-def _lost_race(error: DBAPIError) -> bool:
+def _database_errors() -> tuple[type[BaseException], ...]:
+    """The errors a database raises here: sqlite3's own (the direct SQLite path), and
+    SQLAlchemy's when it is loaded (it wraps the driver's)."""
+    sqlalchemy_exc = sys.modules.get("sqlalchemy.exc")
+    if sqlalchemy_exc is None:
+        return (sqlite3.Error,)
+    return (sqlite3.Error, sqlalchemy_exc.SQLAlchemyError)
+
+
+def _driver_error(error: BaseException) -> BaseException:
+    """The driver's own error: SQLAlchemy's DBAPIError wraps it as ``orig``."""
+    sqlalchemy_exc = sys.modules.get("sqlalchemy.exc")
+    if sqlalchemy_exc is not None and isinstance(error, sqlalchemy_exc.DBAPIError):
+        return error.orig
+    return error
+
+
+def _lost_race(error: BaseException) -> bool:
     """A deadlock or serialization failure (PostgreSQL), or a lock SQLite waited for in
     vain: the transaction was rolled back and may simply be run again."""
-    orig = error.orig
+    orig = _driver_error(error)
     return (getattr(orig, "sqlstate", None) in RETRY_SQLSTATES
             or getattr(orig, "sqlite_errorname", None) == "SQLITE_BUSY")
 
 
 def one_line(error: BaseException) -> str:
     """The driver's own message, without SQLAlchemy's SQL echo and background link."""
-    orig = error.orig if isinstance(error, DBAPIError) else error
+    orig = _driver_error(error)
     return (str(orig).strip().splitlines() or [type(orig).__name__])[0]
 
 
@@ -424,9 +567,19 @@ def hide_password(db_uri: str) -> str:
     return re.sub(r"(://[^:/@]*:).*@", r"\1***@", db_uri)
 
 
-def check_db_uri(db_uri: str) -> URL:
+def check_db_uri(db_uri: str) -> None:
+    """A StoreError naming the URI (password hidden) and what to write instead, unless
+    bridge can open a store there (its driver importable)."""
+    if file_database(db_uri) is None:  # a SQLite file needs only sqlite3
+        _engine_url(db_uri)
+
+
+def _engine_url(db_uri: str) -> URL:
     """The parsed URI of a store bridge can open, its driver importable; a StoreError
     naming the URI (password hidden) and what to write instead otherwise."""
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError
+
     shown = hide_password(db_uri)
     try:
         url = make_url(db_uri)
@@ -453,7 +606,9 @@ def check_db_uri(db_uri: str) -> URL:
 
 
 def _create_engine(db_uri: str) -> Engine:
-    engine = create_engine(check_db_uri(db_uri))
+    from sqlalchemy import create_engine, event
+
+    engine = create_engine(_engine_url(db_uri))
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "handle_error", _sqlite_damaged)
@@ -461,28 +616,23 @@ def _create_engine(db_uri: str) -> Engine:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """Wait for locks, and use write-ahead logging (readers never block the writer) in
-    bridge's own databases only: switching it on rewrites the file's header, and a
-    database of another application must be refused unaltered."""
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    tables = {row[0] for row in cursor.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if not tables or meta.name in tables:
-        cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.close()
+    apply_pragmas(dbapi_connection)
+
+
+def damaged_store(database: str, error: BaseException) -> StoreError:
+    """The error for a damaged file, or one that is not SQLite, and what to do."""
+    return StoreError(f"{database} is damaged or not a SQLite database ({error}): restore "
+                      "it from a backup, or move it away and bridge starts a new store there")
 
 
 def _sqlite_damaged(context: ExceptionContext) -> None:
     """A damaged file, or one that is not SQLite, fails whichever query reads it first:
     say so in one line, and what to do, wherever that happens."""
     orig = context.original_exception
-    if getattr(orig, "sqlite_errorname", None) not in ("SQLITE_NOTADB", "SQLITE_CORRUPT"):
+    if not is_damaged(orig):
         return
     database = context.engine.url.database if context.engine else "the store"
-    raise StoreError(f"{database} is damaged or not a SQLite database ({orig}): restore it "
-                     "from a backup, or move it away and bridge starts a new store there")
+    raise damaged_store(database or "the store", orig)
 
 
 def _default_value_store(db_uri: str) -> str:

@@ -1,12 +1,15 @@
 """What a `bridge run` process loads: a project without a bridge.ini runs on the defaults
-without pydantic, and a run whose stderr is no terminal prints its status without rich, so
-a cached run starts in the time SQLAlchemy takes to import; bridge's own modules that a run
-does not use (the other commands, redun's config, the file tasks) load only when asked for;
-asking for a task's help loads no store at all."""
+without pydantic, a run whose stderr is no terminal prints its status without rich, and a
+run on a SQLite store that exists reads and writes it through sqlite3 without SQLAlchemy
+(with the SQL text SQLAlchemy compiles, checked here); bridge's own modules that a run
+does not use (the other commands, redun's config, the file tasks) load only when asked
+for; asking for a task's help loads no store at all."""
 
 from __future__ import annotations
 
 import io
+import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +18,7 @@ from pprint import pformat
 import pytest
 
 from cli_helpers import subprocess_env
+from workflows import bridge
 
 HEAVY = ("sqlalchemy", "pydantic", "rich")
 # bridge's modules a cached run of WORKFLOW has no use for.
@@ -57,10 +61,59 @@ def test_a_cached_run_without_bridge_ini_loads_neither_pydantic_nor_rich(workdir
     (workdir / "wf.py").write_text(WORKFLOW)
     first, ran = loaded_by(workdir, "run", "wf.py", "main")
     replayed, cached = loaded_by(workdir, "run", "wf.py", "main")
-    assert first == replayed == {"sqlalchemy"}
+    assert first == {"sqlalchemy"}  # it created the store's schema
+    assert replayed == set()
     assert cached.stdout == ran.stdout == pformat(list(range(1, 41)), width=100) + "\n"
     all_row = next(line for line in cached.stderr.splitlines() if "| ALL " in line)
     assert all_row.split()[-6:] == ["0", "0", "0", "41", "0", "41"]  # all CACHED
+
+
+def test_a_cached_run_on_sqlite_records_its_hits_without_sqlalchemy(workdir: Path) -> None:
+    (workdir / "wf.py").write_text(WORKFLOW)
+    loaded_by(workdir, "run", "wf.py", "main")
+    replayed, cached = loaded_by(workdir, "run", "wf.py", "main", "--n", "3")
+    assert "sqlalchemy" not in replayed
+    execution_id = re.search(r"id: ([0-9a-f-]{36})", cached.stderr)[1]  # type: ignore[index]
+
+    view = json.loads(bridge(workdir, "log", execution_id, "--format", "json").stdout)
+    assert view["execution_id"] == execution_id
+    assert {job["call"]: job["status"] for job in view["jobs"]} == {
+        "main(n=3)": "DONE", "add_one(x=0)": "CACHED", "add_one(x=1)": "CACHED",
+        "add_one(x=2)": "CACHED"}
+    hit = json.loads(bridge(workdir, "log", view["jobs"][-1]["job_id"], "--format",
+                            "json").stdout)
+    assert hit["status"] == "CACHED" and hit["execution_id"] == execution_id
+
+
+def test_the_sqlite_statements_are_what_sqlalchemy_compiles() -> None:
+    """The direct SQLite path runs plain SQL text: it must stay what SQLAlchemy compiles
+    from the schema, or a schema change would write different columns there."""
+    from sqlalchemy import JSON, create_engine, select
+
+    from bridge.native import schema, sqlite_sql
+    from bridge.native.store import SQLITE_STATEMENTS, _compiled_statements
+
+    engine = create_engine("sqlite://")
+    compiled = _compiled_statements(engine)
+    for name in compiled._fields[:-1]:
+        assert getattr(SQLITE_STATEMENTS, name) == getattr(compiled, name).compiled, name
+    job_columns = tuple(f"b_{column.name}" for column in schema.jobs.c)
+    for columns in [job_columns, ("b_ended", "b_job_id", "b_status"),
+                    ("b_arguments", "b_details", "b_job_id", "b_result_files", "b_status")]:
+        assert SQLITE_STATEMENTS.job_update(columns) == compiled.job_update(columns).compiled
+
+    dialect = engine.dialect
+    cached_task_hashes = select(schema.calls.c.task_hash).distinct()
+    assert str(cached_task_hashes.compile(dialect=dialect)) == sqlite_sql.CACHED_TASK_HASHES
+    version = select(schema.meta.c.value).where(schema.meta.c.key == "schema_version")
+    assert str(version.compile(dialect=dialect)) == sqlite_sql.SCHEMA_VERSION_SQL
+    # what inspect(conn).get_table_names() runs
+    table_names = dialect._sqlite_main_query("sqlite_master", "table", None, False)
+    assert table_names == sqlite_sql.TABLE_NAMES
+    assert schema.meta.name == sqlite_sql.META_TABLE
+    json_columns = {column.name for table in schema.metadata.tables.values()
+                    for column in table.c if isinstance(column.type, JSON)}
+    assert json_columns == sqlite_sql.JSON_COLUMNS
 
 
 def test_a_cached_run_loads_none_of_the_modules_it_does_not_use(workdir: Path) -> None:

@@ -1,0 +1,120 @@
+"""A SQLite store's file through Python's own ``sqlite3``, for what a run does.
+
+Importing SQLAlchemy with its SQLite dialect takes about 0.25 s, most of a fully cached
+`bridge run`. A run on a SQLite file store needs only a handful of statements (the schema
+version check, its start reads, cache lookups and the batched writes), so
+:class:`~bridge.native.store.CallGraphStore` runs those here, with the SQL text SQLAlchemy
+compiles for them (:mod:`bridge.native.sqlite_sql`), and connections set up as its engine
+sets up its own (:func:`apply_pragmas`, the arguments SQLAlchemy's pysqlite dialect
+passes). Creating the schema, migrations and the inspection reads still go through
+SQLAlchemy, which then loads on first use.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import quote, unquote
+
+from bridge.native.sqlite_sql import META_TABLE
+
+# A file URI as SQLAlchemy's make_url reads it, without a query (whose options only
+# SQLAlchemy interprets) and with the default driver.
+_FILE_URI = re.compile(r"sqlite(?:\+pysqlite)?:///([^?]*)")
+DAMAGED_ERRORS = frozenset({"SQLITE_NOTADB", "SQLITE_CORRUPT"})
+
+
+def file_database(db_uri: str) -> str | None:
+    """The database path of a SQLite file URI (``sqlite:///PATH``), as SQLAlchemy reads
+    it; None for a server, an in-memory database, or a URI with query options."""
+    match = _FILE_URI.fullmatch(db_uri)
+    if match is None:
+        return None
+    database = unquote(match[1])
+    return database if database not in ("", ":memory:") else None
+
+
+def shown_uri(database: str) -> str:
+    """The URI of ``database`` as SQLAlchemy renders it (``Record.safe_uri``)."""
+    return "sqlite:///" + quote(database, safe=" +/")
+
+
+def apply_pragmas(connection: sqlite3.Connection) -> None:
+    """Wait for locks, and use write-ahead logging (readers never block the writer) in
+    bridge's own databases only: switching it on rewrites the file's header, and a
+    database of another application must be refused unaltered."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    tables = {row[0] for row in cursor.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not tables or META_TABLE in tables:
+        cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def is_damaged(error: BaseException) -> bool:
+    """A damaged file, or one that is not SQLite (whichever query reads it first fails)."""
+    return getattr(error, "sqlite_errorname", None) in DAMAGED_ERRORS
+
+
+class SQLiteFile:
+    """Two connections to one database file, each opened on first use: one for reads and
+    one for write transactions.
+
+    Thread contract: :meth:`transaction` (the store's ``flush``) may run in a thread of
+    its own while another thread reads through :meth:`reading` (``lookup_calls``,
+    ``start_reads``): in write-ahead-log mode the reader sees the last committed
+    transaction and never waits for the writer. Each connection is guarded by its own
+    lock, so two writers (or two readers) at once take turns rather than share one."""
+
+    def __init__(self, database: str) -> None:
+        self.database = database
+        self._read_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._reader: sqlite3.Connection | None = None
+        self._writer: sqlite3.Connection | None = None
+
+    def _connect(self) -> sqlite3.Connection:
+        # As SQLAlchemy's pysqlite dialect connects to a file: its absolute path, usable
+        # from any thread (a pool hands connections between threads).
+        connection = sqlite3.connect(os.path.abspath(self.database), check_same_thread=False)
+        try:
+            apply_pragmas(connection)
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """The read connection (fetch every result whole: a half-read cursor would hold
+        its read transaction open)."""
+        with self._read_lock:
+            if self._reader is None:
+                self._reader = self._connect()
+            yield self._reader
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """The write connection in one transaction: committed when the block ends,
+        rolled back when it raises. sqlite3 begins it (deferred) at the first write, as
+        it does under SQLAlchemy."""
+        with self._write_lock:
+            if self._writer is None:
+                self._writer = self._connect()
+            with self._writer:
+                yield self._writer
+
+    def close(self) -> None:
+        """Close both connections; the next use opens them again."""
+        for lock, name in ((self._read_lock, "_reader"), (self._write_lock, "_writer")):
+            with lock:
+                connection = getattr(self, name)
+                setattr(self, name, None)
+                if connection is not None:
+                    connection.close()
