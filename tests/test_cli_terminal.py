@@ -8,10 +8,12 @@ import os
 import shlex
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -118,6 +120,55 @@ def test_plain_lines_in_a_pipe_and_ctrl_c_stops_cleanly(workdir: Path) -> None:
     view = json.loads(recorded.stdout)
     assert view["status"] == "CANCELLED"
     assert view["status_counts"]["three.nap"] == {"DONE": 1, "CANCELLED": 1}
+
+
+MANY_NAPS = """
+import time
+from bridge import task
+
+
+@task(cache=False)
+def nap(i: int) -> int:
+    time.sleep(0.01)
+    return i
+
+
+@task(cache=False)
+def naps(n: int) -> list:
+    return [nap(i) for i in range(n)]
+"""
+NAPS = 5000
+
+
+def test_ctrl_c_while_the_record_is_written_leaves_every_job_final(workdir: Path) -> None:
+    """Ctrl+C lands while thousands of jobs run and their rows are being written (by
+    the writer thread): the record still ends whole, every job DONE or CANCELLED."""
+    (workdir / "many.py").write_text(MANY_NAPS)
+    process = subprocess.Popen([BRIDGE, "run", "many.py", "naps", "--n", str(NAPS)],
+                               cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=subprocess_env())
+
+    def done_rows() -> str:
+        try:
+            with closing(sqlite3.connect(workdir / ".bridge" / "bridge.db")) as conn:
+                return str(conn.execute(
+                    "SELECT count(*) FROM jobs WHERE status = 'DONE'").fetchone()[0])
+        except sqlite3.OperationalError:  # not created yet
+            return "0"
+
+    _wait_for(done_rows, lambda count: int(count) >= 100)
+    process.send_signal(signal.SIGINT)
+    _, rest = process.communicate(timeout=WAIT)
+    assert process.returncode == 130, rest
+    assert "Traceback" not in rest
+    view = json.loads(subprocess.run([BRIDGE, "log", "-", "--format", "json"], cwd=workdir,
+                                     capture_output=True, text=True, env=subprocess_env(),
+                                     check=True).stdout)
+    assert view["status"] == "CANCELLED"
+    counts = view["status_counts"]
+    assert counts["naps"] == {"CANCELLED": 1}
+    assert set(counts["nap"]) <= {"DONE", "CANCELLED"}, counts
+    assert sum(counts["nap"].values()) == NAPS  # every job started is recorded
 
 
 LONG_WORK = '''

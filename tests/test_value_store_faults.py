@@ -3,10 +3,8 @@ moved project, and a value store that cannot be written (full, read-only, not a 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,7 +12,7 @@ import pytest
 
 from bridge.native.hashing import hash_value
 from bridge.native.values import DamagedValueError, ValueStore, dumps
-from workflows import bridge, ran_tasks, write_workflow
+from workflows import bridge, ran_tasks, tmpfs, write_workflow
 
 # inline_limit = 100 below: a 1,000-character result goes to the value store.
 BIG = """
@@ -112,28 +110,13 @@ def not_a_folder(workdir: Path) -> Iterator[tuple[str, str]]:
     yield str(workdir / "blocker" / "values"), "ENOTDIR"
 
 
-@contextlib.contextmanager
-def _tmpfs(folder: Path, options: str) -> Iterator[None]:
-    """A real tmpfs on `folder` (needs the right to mount: root in a container with
-    CAP_SYS_ADMIN, as on CI; skipped elsewhere)."""
-    folder.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)],
-                             capture_output=True) if shutil.which("mount") else None
-    if mounted is None or mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs ({options}) here")
-    try:
-        yield
-    finally:
-        subprocess.run(["umount", str(folder)], check=True)
-
-
 @pytest.fixture
 def read_only(workdir: Path) -> Iterator[tuple[str, str]]:
     """A read-only value store: a folder without write permission, or, for root (whom
     permissions do not stop), a file system mounted read-only."""
     folder = workdir / "readonly"
     if os.geteuid() == 0:
-        with _tmpfs(folder, "ro,size=64k"):
+        with tmpfs(folder, "ro,size=64k"):
             yield str(folder), "EROFS"
         return
     folder.mkdir()
@@ -145,7 +128,7 @@ def read_only(workdir: Path) -> Iterator[tuple[str, str]]:
 @pytest.fixture
 def full(workdir: Path) -> Iterator[tuple[str, str]]:
     """A real full disk: a 64 KiB tmpfs."""
-    with _tmpfs(workdir / "tiny", "size=64k"):
+    with tmpfs(workdir / "tiny", "size=64k"):
         yield str(workdir / "tiny"), "ENOSPC"
 
 

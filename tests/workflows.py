@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 BRIDGE = str(Path(sys.executable).with_name("bridge"))
 
@@ -46,3 +51,18 @@ def ran_tasks(folder: Path) -> list[str]:
     names = log.read_text().split()
     log.unlink()
     return sorted(names)
+
+
+@contextlib.contextmanager
+def tmpfs(folder: Path, options: str) -> Iterator[None]:
+    """A real tmpfs on `folder` (needs the right to mount: root in a container with
+    CAP_SYS_ADMIN, as on CI; skipped elsewhere)."""
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)],
+                             capture_output=True) if shutil.which("mount") else None
+    if mounted is None or mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs ({options}) here")
+    try:
+        yield
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
