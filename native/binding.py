@@ -38,9 +38,9 @@ class Binding:
             names = self.names
             count = len(arg_hashes)
             positions = self.positions
-            if count <= len(names) and all(
+            if count <= len(names) and (not kwarg_hashes or all(
                 positions.get(name, -1) >= count for name in kwarg_hashes
-            ):
+            )):
                 parts = [f"{name}={h}" for name, h in zip(names, arg_hashes, strict=False)]
                 for name in names[count:]:
                     given = kwarg_hashes.get(name)

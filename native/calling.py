@@ -15,6 +15,19 @@ from bridge.native.values import preview
 CALL_WIDTH = 90
 
 
+# Values that hold no File, Dir or expression, and hash without looking anything up: a
+# call whose arguments are all of these (most calls) skips the walks through its values.
+SCALAR_TYPES = frozenset({str, int, float, bool, complex, type(None), bytes})
+
+
+def scalars_only(args: tuple, kwargs: dict) -> bool:
+    """Whether every argument of a call is of one of the SCALAR_TYPES."""
+    for value in args:
+        if type(value) not in SCALAR_TYPES:
+            return False
+    return not kwargs or all(type(value) in SCALAR_TYPES for value in kwargs.values())
+
+
 class UnhashableArgumentError(TypeError):
     """A task was called with an argument bridge cannot hash."""
 
@@ -120,7 +133,7 @@ def _describe(name: str, value: Any, value_hash: str, sources: tuple[Source, ...
         "sources": [[list(sub[1:]), ch, list(path)] for sub, ch, path in sources
                     if sub[0] == key] or (),
     }
-    files = find_files(value)
+    files = find_files(value) if type(value) not in SCALAR_TYPES else None
     if files:
         described["files"] = files
         all_files.extend(files)
