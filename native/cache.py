@@ -71,9 +71,10 @@ class CachePolicy:
         with one_look_per_path():  # a file recorded by many entries: one look
             for job in jobs:
                 root = job.parent is None and not beneath_root
-                cached = next((c for c in found.get(job.call_hash, ())
-                               if self.is_valid(c, job, reads_of, root)), None)
-                if cached is None:
+                for cached in found.get(job.call_hash, ()):
+                    if self.is_valid(cached, job, reads_of, root):
+                        break
+                else:
                     continue
                 try:
                     result = self.store.load_cached_result(cached)

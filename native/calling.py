@@ -49,8 +49,7 @@ class CallIdentity(NamedTuple):
 def identify_call(task: Any, caller_task: Any, args: tuple, kwargs: dict) -> CallIdentity:
     """Hash a call. A built-in task (``script()``, ``copy_file``) called from a body also
     hashes in the calling task's hash, so editing or bumping the wrapper re-runs the tool."""
-    arg_hashes = [_hash_argument(task, argument_name(task, i), arg)
-                  for i, arg in enumerate(args)]
+    arg_hashes = [_hash_argument(task, i, arg) for i, arg in enumerate(args)]
     kwarg_hashes = {name: _hash_argument(task, name, arg) for name, arg in kwargs.items()}
     return CallIdentity(call_hash_of(task, caller_task, arg_hashes, kwarg_hashes), arg_hashes,
                         kwarg_hashes)
@@ -72,10 +71,12 @@ def argument_name(task: Any, index: int) -> str:
     return names[index] if index < len(names) else f"*{index}"
 
 
-def _hash_argument(task: Any, name: str, value: Any) -> str:
+def _hash_argument(task: Any, key: int | str, value: Any) -> str:
+    """The hash of the argument at ``key`` (a position or a keyword)."""
     try:
         return hash_value(value)
     except FileError as error:  # its message names the path and what to do
+        name = argument_name(task, key) if type(key) is int else key
         raise ArgumentFileError(f"argument {name} of {task.fullname}: {error}") from None
     except Exception as error:
         raise UnhashableArgumentError(

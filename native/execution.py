@@ -286,17 +286,23 @@ class Execution(Reduction):
             # stored already, by the call that left the entry.
             self.pending_lookups.append(job)
             return job
-        if job.prov:
-            self._record_argument_values(job)
-        self._submit(job)
+        if not job.prov or self._record_argument_values(job):
+            self._submit(job)
         return job
 
-    def _record_argument_values(self, job: Job) -> None:
-        """Store each argument's value under its hash (a secret one without a preview)."""
+    def _record_argument_values(self, job: Job) -> bool:
+        """Store each argument's value under its hash (a secret one without a preview);
+        False when one cannot be stored, and the job has failed with the reason."""
         secret = secret_parameters(job.task)
-        for described, value in zip(job.arguments, (*job.args, *job.kwargs.values()),
-                                    strict=True):
-            self.recorder.value(described["hash"], value, secret=described["name"] in secret)
+        try:
+            for described, value in zip(job.arguments, (*job.args, *job.kwargs.values()),
+                                        strict=True):
+                self.recorder.value(described["hash"], value,
+                                    secret=described["name"] in secret)
+        except ValueStoreError as error:  # its message says what failed and what to do
+            self._fail(job, error, "")
+            return False
+        return True
 
     def _new_job(self, task: Any, call_options: dict | None, args: tuple, kwargs: dict,
                  arguments: list[dict], call_hash: str, parent: Job | None) -> Job:
@@ -357,13 +363,8 @@ class Execution(Reduction):
             hit = hits.get(job.id)
             if hit is not None:
                 self._replay(job, *hit, subtrees)
-                continue
-            try:
-                self._record_argument_values(job)
-            except ValueStoreError as error:  # its message says what failed and what to do
-                self._fail(job, error, "")
-                continue
-            self._submit(job)
+            elif self._record_argument_values(job):
+                self._submit(job)
 
     def _replay(self, job: Job, cached: CachedCall, value: Any, subtrees: SharedSubtrees
                 ) -> None:
