@@ -131,8 +131,8 @@ def _describe(name: str, value: Any, value_hash: str, sources: tuple[Source, ...
         "name": name,
         "hash": value_hash,
         # () for the many arguments that came from no call: json writes it as [] too.
-        "sources": [[list(sub[1:]), ch, list(path)] for sub, ch, path in sources
-                    if sub[0] == key] or (),
+        "sources": (sources and [[list(sub[1:]), ch, list(path)] for sub, ch, path in sources
+                                if sub[0] == key]) or (),
     }
     files = find_files(value) if type(value) not in SCALAR_TYPES else None
     if files:

@@ -280,7 +280,8 @@ class Execution(Reduction):
         self.jobs_by_hash[key] = job
         if len(self.jobs_by_hash) - self._jobs_at_freeze >= FREEZE_EVERY:
             self._freeze_long_lived()
-        job.use_cache = self.use_cache and job.prov and job.option("cache", task.cache)
+        job.use_cache = self.use_cache and job.prov and task.option("cache", call_options,
+                                                                      task.cache)
         if self.cache.may_hit(job):
             # Its argument values are recorded only if the lookup misses: a hit's are
             # stored already, by the call that left the entry.
