@@ -38,10 +38,12 @@ class Binding:
             names = self.names
             count = len(arg_hashes)
             positions = self.positions
-            if count <= len(names) and all(
+            if count <= len(names) and (not kwarg_hashes or all(
                 positions.get(name, -1) >= count for name in kwarg_hashes
-            ):
+            )):
                 parts = [f"{name}={h}" for name, h in zip(names, arg_hashes, strict=False)]
+                if count == len(names):  # all given by position: nothing left to bind
+                    return parts
                 for name in names[count:]:
                     given = kwarg_hashes.get(name)
                     parts.append(f"{name}={given if given is not None else self._default(name)}")

@@ -71,9 +71,10 @@ class CachePolicy:
         with one_look_per_path():  # a file recorded by many entries: one look
             for job in jobs:
                 root = job.parent is None and not beneath_root
-                cached = next((c for c in found.get(job.call_hash, ())
-                               if self.is_valid(c, job, reads_of, root)), None)
-                if cached is None:
+                for cached in found.get(job.call_hash, ()):
+                    if self.is_valid(cached, job, reads_of, root):
+                        break
+                else:
                     continue
                 try:
                     result = self.store.load_cached_result(cached)
@@ -123,3 +124,24 @@ class CachePolicy:
             elif task_hash not in current:
                 return None
         return reads
+
+
+class SharedSubtrees:
+    """The subtree of each entry a batch of lookups replays, as a job holds it: one
+    frozenset of task hashes and one tuple of files per distinct decoded list, shared by
+    the jobs replaying it (the store decodes equal JSON texts once). Jobs copy these on
+    their first change, so sharing them is safe."""
+
+    def __init__(self) -> None:
+        # Keyed by the decoded list's id: the batch's entries keep those lists alive.
+        self._tasks: dict[int, frozenset[str]] = {}
+        self._files: dict[int, tuple[list[str], ...]] = {}
+
+    def of(self, cached: CachedCall) -> tuple[frozenset[str], tuple[list[str], ...]]:
+        tasks = self._tasks.get(id(cached.subtree_tasks))
+        if tasks is None:
+            tasks = self._tasks[id(cached.subtree_tasks)] = frozenset(cached.subtree_tasks)
+        files = self._files.get(id(cached.subtree_files))
+        if files is None:
+            files = self._files[id(cached.subtree_files)] = tuple(cached.subtree_files)
+        return tasks, files

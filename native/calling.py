@@ -15,6 +15,19 @@ from bridge.native.values import preview
 CALL_WIDTH = 90
 
 
+# Values that hold no File, Dir or expression, and hash without looking anything up: a
+# call whose arguments are all of these (most calls) skips the walks through its values.
+SCALAR_TYPES = frozenset({str, int, float, bool, complex, type(None), bytes})
+
+
+def scalars_only(args: tuple, kwargs: dict) -> bool:
+    """Whether every argument of a call is of one of the SCALAR_TYPES."""
+    for value in args:
+        if type(value) not in SCALAR_TYPES:
+            return False
+    return not kwargs or all(type(value) in SCALAR_TYPES for value in kwargs.values())
+
+
 class UnhashableArgumentError(TypeError):
     """A task was called with an argument bridge cannot hash."""
 
@@ -36,8 +49,7 @@ class CallIdentity(NamedTuple):
 def identify_call(task: Any, caller_task: Any, args: tuple, kwargs: dict) -> CallIdentity:
     """Hash a call. A built-in task (``script()``, ``copy_file``) called from a body also
     hashes in the calling task's hash, so editing or bumping the wrapper re-runs the tool."""
-    arg_hashes = [_hash_argument(task, argument_name(task, i), arg)
-                  for i, arg in enumerate(args)]
+    arg_hashes = [_hash_argument(task, i, arg) for i, arg in enumerate(args)]
     kwarg_hashes = {name: _hash_argument(task, name, arg) for name, arg in kwargs.items()}
     return CallIdentity(call_hash_of(task, caller_task, arg_hashes, kwarg_hashes), arg_hashes,
                         kwarg_hashes)
@@ -59,10 +71,12 @@ def argument_name(task: Any, index: int) -> str:
     return names[index] if index < len(names) else f"*{index}"
 
 
-def _hash_argument(task: Any, name: str, value: Any) -> str:
+def _hash_argument(task: Any, key: int | str, value: Any) -> str:
+    """The hash of the argument at ``key`` (a position or a keyword)."""
     try:
         return hash_value(value)
     except FileError as error:  # its message names the path and what to do
+        name = argument_name(task, key) if type(key) is int else key
         raise ArgumentFileError(f"argument {name} of {task.fullname}: {error}") from None
     except Exception as error:
         raise UnhashableArgumentError(
@@ -117,10 +131,10 @@ def _describe(name: str, value: Any, value_hash: str, sources: tuple[Source, ...
         "name": name,
         "hash": value_hash,
         # () for the many arguments that came from no call: json writes it as [] too.
-        "sources": [[list(sub[1:]), ch, list(path)] for sub, ch, path in sources
-                    if sub[0] == key] or (),
+        "sources": (sources and [[list(sub[1:]), ch, list(path)] for sub, ch, path in sources
+                                if sub[0] == key]) or (),
     }
-    files = find_files(value)
+    files = find_files(value) if type(value) not in SCALAR_TYPES else None
     if files:
         described["files"] = files
         all_files.extend(files)

@@ -33,6 +33,7 @@ Invariants
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import queue
 import time
@@ -42,13 +43,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bridge.native.awaiting import AwaitRequest, allow_awaits, end_awaits
-from bridge.native.cache import CachePolicy
+from bridge.native.cache import CachePolicy, SharedSubtrees
 from bridge.native.calling import (
     UnhashableArgumentError,
     argument_name,
     describe_arguments,
     describe_call,
     identify_call,
+    scalars_only,
 )
 from bridge.native.context import merge_contexts, read_context
 from bridge.native.drift import VersionDrift, recorded_pairs, versioned_tasks
@@ -74,6 +76,7 @@ if TYPE_CHECKING:
     from bridge.native.scheduler import Scheduler
 
 MAX_OUTCOMES_PER_TICK = 2000
+_NO_FILES = contextlib.nullcontext()
 FREEZE_EVERY = 1000
 
 class ExecutionCancelled(Exception):
@@ -254,7 +257,8 @@ class Execution(Reduction):
         if task.context_options:  # get_context(...) options: the call site's win
             call_options = {**_read_all(context, task.context_options, marks),
                             **(call_options or {})}
-        with one_look_per_path():
+        # Files in the arguments: hashing them and describing them read one look each.
+        with _NO_FILES if scalars_only(args, kwargs) else one_look_per_path():
             try:
                 identity = identify_call(task, parent.task if parent else None, args, kwargs)
             except UnhashableArgumentError as error:
@@ -277,16 +281,30 @@ class Execution(Reduction):
         self.jobs_by_hash[key] = job
         if len(self.jobs_by_hash) - self._jobs_at_freeze >= FREEZE_EVERY:
             self._freeze_long_lived()
-        if job.prov:
-            secret = secret_parameters(task)
-            for described, value in zip(arguments, (*args, *kwargs.values()), strict=True):
-                self.recorder.value(described["hash"], value, secret=described["name"] in secret)
-        job.use_cache = self.use_cache and job.prov and job.option("cache", task.cache)
+        job.use_cache = self.use_cache and job.prov and task.option("cache", call_options,
+                                                                      task.cache)
         if self.cache.may_hit(job):
+            # Its argument values are recorded only if the lookup misses: a hit's are
+            # stored already, by the call that left the entry.
             self.pending_lookups.append(job)
-        else:
+            return job
+        if not job.prov or self._record_argument_values(job):
             self._submit(job)
         return job
+
+    def _record_argument_values(self, job: Job) -> bool:
+        """Store each argument's value under its hash (a secret one without a preview);
+        False when one cannot be stored, and the job has failed with the reason."""
+        secret = secret_parameters(job.task)
+        try:
+            for described, value in zip(job.arguments, (*job.args, *job.kwargs.values()),
+                                        strict=True):
+                self.recorder.value(described["hash"], value,
+                                    secret=described["name"] in secret)
+        except ValueStoreError as error:  # its message says what failed and what to do
+            self._fail(job, error, "")
+            return False
+        return True
 
     def _new_job(self, task: Any, call_options: dict | None, args: tuple, kwargs: dict,
                  arguments: list[dict], call_hash: str, parent: Job | None) -> Job:
@@ -342,17 +360,18 @@ class Execution(Reduction):
                 self._cancel(job)
             return
         hits = self.cache.find_hits(jobs)
+        subtrees = SharedSubtrees()
         for job in jobs:
             hit = hits.get(job.id)
-            if hit is None:
+            if hit is not None:
+                self._replay(job, *hit, subtrees)
+            elif self._record_argument_values(job):
                 self._submit(job)
-            else:
-                self._replay(job, *hit)
 
-    def _replay(self, job: Job, cached: CachedCall, value: Any) -> None:
+    def _replay(self, job: Job, cached: CachedCall, value: Any, subtrees: SharedSubtrees
+                ) -> None:
         job.status, job.started = CACHED, time.time()
-        job.subtree_tasks = set(cached.subtree_tasks)
-        job.subtree_files = list(cached.subtree_files)
+        job.subtree_tasks, job.subtree_files = subtrees.of(cached)
         job.subtree_counts = cached.subtree_counts
         if self.drift.unchecked:
             self.drift.check_hashes(cached.subtree_tasks)

@@ -31,7 +31,11 @@ def _hash_str(value: str) -> str:
 
 
 def _hash_scalar(value: Any) -> str:
-    return _sha256(f"{type(value).__name__}:{value!r}".encode()).hexdigest()
+    """``<type name>:<repr>`` (the tag of each type made once)."""
+    return _sha256((_SCALAR_TAGS[type(value)] + repr(value)).encode()).hexdigest()
+
+
+_SCALAR_TAGS = {cls: cls.__name__ + ":" for cls in (int, float, bool, complex, type(None))}
 
 
 def _hash_bytes_value(value: bytes) -> str:

@@ -14,6 +14,7 @@ from functools import partial
 from typing import Any
 
 from bridge.native import control
+from bridge.native.calling import scalars_only
 from bridge.native.context import CONTEXT_READ_PREFIX, overridden
 from bridge.native.expression import (
     CallValue,
@@ -129,7 +130,8 @@ class Reduction:
     def _reduce_task_call(self, expr: TaskCall, parent: Job | None) -> Promise:
         """The call's job's own promise once its arguments are known: at once for plain
         arguments (most calls), after they are reduced for lazy ones."""
-        if not (contains_expression(expr.args) or contains_expression(expr.kwargs)):
+        if scalars_only(expr.args, expr.kwargs) or not (
+                contains_expression(expr.args) or contains_expression(expr.kwargs)):
             return self._start_call(expr, expr.args, NO_SOURCES, expr.kwargs, NO_SOURCES,
                                     parent)
         result = Promise(self.ready)
