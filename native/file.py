@@ -283,6 +283,8 @@ def _text(path: str | os.PathLike | _Path) -> str:
 
 # -- what the engine calls ---------------------------------------------------------------
 
+_SCALARS = frozenset({int, float, str, bytes, bool, type(None)})
+
 
 def find_files(value: Any) -> list[list[str]]:
     """[[uri, hash], ...] for every File and Dir in a (nested) value. A Dir's uri ends
@@ -290,6 +292,9 @@ def find_files(value: Any) -> list[list[str]]:
     an ``identity`` of its own, or a temporary File, is recorded as [uri, hash, flags],
     flags naming them ("stat", "temp", "content,temp"), so it is checked the same way
     (readers of these lists unpack ``uri, file_hash, *_``)."""
+    cls = type(value)
+    if cls in _SCALARS or (cls in (list, tuple) and all(type(x) in _SCALARS for x in value)):
+        return []  # the common results and arguments, told without walking them
     return [_recorded(item) for item in iter_files(value)]
 
 

@@ -80,6 +80,7 @@ class Task:
         # A script task's body returns shell text; the task runs it (see _script_body).
         self.script = script
         self.func = _script_body(func, executor, options or {}) if script else func
+        self._is_async = inspect.iscoroutinefunction(self.func)  # asked at every call
         self.name = name or func.__name__
         self.namespace = namespace if namespace is not None else _default_namespace(func)
         _check_names(self.name, self.namespace)
@@ -129,7 +130,7 @@ class Task:
 
     def is_async(self) -> bool:
         """Whether the body is a coroutine function (``async def``)."""
-        return inspect.iscoroutinefunction(self.func)
+        return self._is_async
 
     __class_getitem__ = classmethod(types.GenericAlias)  # Task[[int], int] in annotations
 
