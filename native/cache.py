@@ -111,7 +111,8 @@ class CachePolicy:
                 return False
             if not full:
                 return True
-        return files_unchanged(cached.subtree_files if full else cached.result_files)
+        files = cached.subtree_files if full else cached.result_files
+        return not files or files_unchanged(files)
 
     def _context_reads(self, subtree_tasks: list[str]) -> list[str] | None:
         """The context reads recorded in a subtree; None when a task hash in it is not

@@ -143,7 +143,8 @@ class Execution(Reduction):
         self.stopping = False
         self.started = time.time()
         self._frozen = False
-        self._jobs_at_freeze = 0
+        # The first call freezes what the process already holds (see _freeze_long_lived).
+        self._jobs_at_freeze = -FREEZE_EVERY
 
     # -- the loop ----------------------------------------------------------------------
 
@@ -220,7 +221,10 @@ class Execution(Reduction):
     def _freeze_long_lived(self) -> None:
         """Keep the collector off jobs, promises and expressions, which live until the
         execution ends: every full collection would walk them all again, making the cost
-        per call grow with the graph. Undone (``gc.unfreeze``) when the run ends."""
+        per call grow with the graph. Done first at the first call, for what the process
+        held before the run (its modules: in a fresh process, the first full collection
+        walks them all, tens of milliseconds of a short run). Undone (``gc.unfreeze``)
+        when the run ends."""
         gc.freeze()
         self._frozen = True
         self._jobs_at_freeze = len(self.jobs_by_hash)

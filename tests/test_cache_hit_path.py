@@ -7,11 +7,11 @@ and an argument a miss cannot store fails its call with the value store's messag
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from bridge import Scheduler, get_context, task
+from bridge.native.graph import ExecutionGraph
 from bridge.native.settings import SchedulerSettings
 from bridge.native.store import StoreError
 from bridge.native.values import ValueStoreError
@@ -35,7 +35,7 @@ def hp_fan(n: int, bump: int) -> list:
     return [hp_leaf(hp_source(i + bump if i == 0 else i), f"s{i}") for i in range(n)]
 
 
-def _jobs(scheduler: Scheduler) -> tuple[Any, dict[str, dict]]:
+def _jobs(scheduler: Scheduler) -> tuple[ExecutionGraph, dict[str, dict]]:
     """The last execution's graph, and its jobs by id."""
     execution_id = scheduler.store.find_executions(limit=1)[0]["execution_id"]
     graph = scheduler.store.execution_graph(execution_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import random
 import threading
 import time
@@ -87,6 +88,16 @@ def test_parent_tasks_finish_when_their_returned_expression_is_reduced(
 
 def test_recursive_chain_of_depth_1000(scheduler: Scheduler) -> None:
     assert scheduler.run(basics_countdown(1000)) == 0
+
+
+def test_a_run_leaves_nothing_frozen_from_the_collector(scheduler: Scheduler) -> None:
+    """A run keeps the garbage collector off what lives as long as it does (gc.freeze),
+    from its first call; whether it succeeds or fails, the process gets it all back."""
+    assert scheduler.run(basics_add(1, 2)) == 3
+    assert gc.get_freeze_count() == 0
+    with pytest.raises(TypeError):
+        scheduler.run(basics_add(1, "x"))
+    assert gc.get_freeze_count() == 0
 
 
 def test_identical_calls_run_once_per_execution(scheduler: Scheduler) -> None:
