@@ -16,6 +16,7 @@ import os
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import quote, unquote
@@ -26,6 +27,8 @@ from bridge.native.sqlite_sql import META_TABLE
 # SQLAlchemy interprets) and with the default driver.
 _FILE_URI = re.compile(r"sqlite(?:\+pysqlite)?:///([^?]*)")
 DAMAGED_ERRORS = frozenset({"SQLITE_NOTADB", "SQLITE_CORRUPT"})
+# Seconds between tries to switch a new file to write-ahead logging (see _use_wal).
+WAL_RETRY_DELAYS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
 
 
 def file_database(db_uri: str) -> str | None:
@@ -53,8 +56,24 @@ def apply_pragmas(connection: sqlite3.Connection) -> None:
     tables = {row[0] for row in cursor.execute(
         "SELECT name FROM sqlite_master WHERE type = 'table'")}
     if not tables or META_TABLE in tables:
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _use_wal(cursor)
     cursor.close()
+
+
+def _use_wal(cursor: sqlite3.Cursor) -> None:
+    """Switch to write-ahead logging. Connections of processes that open a new file at
+    once all switch it: the switch upgrades a read of the file's header to a write, and
+    SQLite answers one that finds another connection writing with SQLITE_BUSY at once
+    (waiting could deadlock). That one waits a little and tries again (by then the file
+    is in WAL mode, and the switch does nothing)."""
+    for delay in (*WAL_RETRY_DELAYS, None):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if delay is None or error.sqlite_errorname != "SQLITE_BUSY":
+                raise
+        time.sleep(delay)
 
 
 def is_damaged(error: BaseException) -> bool:

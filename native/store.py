@@ -164,7 +164,7 @@ class CallGraphStore(Record):
 
     @cached_property
     def _statements(self) -> _Statements:
-        return SQLITE_STATEMENTS if self._file is not None else _compiled_statements(self.engine)
+        return SQLITE_STATEMENTS if self._file is not None else compiled_statements(self.engine)
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -465,7 +465,7 @@ class CallGraphStore(Record):
             raise
 
 
-def _compiled_statements(engine: Engine) -> _Statements:
+def compiled_statements(engine: Engine) -> _Statements:
     """The flush's statements for ``engine``'s dialect, each compiled on first use."""
     from sqlalchemy import bindparam, update
 

@@ -91,10 +91,10 @@ def test_the_sqlite_statements_are_what_sqlalchemy_compiles() -> None:
     from sqlalchemy import JSON, create_engine, select
 
     from bridge.native import schema, sqlite_sql
-    from bridge.native.store import SQLITE_STATEMENTS, _compiled_statements
+    from bridge.native.store import SQLITE_STATEMENTS, compiled_statements
 
     engine = create_engine("sqlite://")
-    compiled = _compiled_statements(engine)
+    compiled = compiled_statements(engine)
     for name in compiled._fields[:-1]:
         assert getattr(SQLITE_STATEMENTS, name) == getattr(compiled, name).compiled, name
     job_columns = tuple(f"b_{column.name}" for column in schema.jobs.c)

@@ -89,7 +89,9 @@ def open_record(config_dir: str | None) -> Any:
     and nothing else, so no inspection command can unpickle (run) what a store holds."""
     from bridge.native.record import Record
 
-    return Record(open_store(config_dir).engine)
+    store = open_store(config_dir)
+    store.close()  # the connections that checked its schema version (its engine stays usable)
+    return Record(store.engine)
 
 
 @contextmanager
