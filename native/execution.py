@@ -178,6 +178,8 @@ class Execution(Reduction):
             self.scheduler.stop_executors()
             raise
         finally:
+            if not self.dryrun:  # a dry run's caller reads its jobs
+                self._forget_calls()
             self.recorder.flush()  # the writer's rows, then the rest: all written here
             self._release_awaiting_bodies()
             if self._frozen:
@@ -217,6 +219,8 @@ class Execution(Reduction):
             except queue.Empty:
                 break
             self._on_outcome(outcome)
+        if not self.running:  # a dict keeps its largest size: 100,000 calls ran at once
+            self.running = {}
 
     def _freeze_long_lived(self) -> None:
         """Keep the collector off jobs, promises and expressions, which live until the
@@ -228,6 +232,17 @@ class Execution(Reduction):
         gc.freeze()
         self._frozen = True
         self._jobs_at_freeze = len(self.jobs_by_hash)
+
+    def _forget_calls(self) -> None:
+        """Let go of the ended execution's jobs, promises and expressions before its last
+        flush, so the memory that flush takes (the run's returned expression as JSON text)
+        comes on top of less. Nothing reads them any more: ``Scheduler.run`` drops the
+        execution once it returns."""
+        self.jobs_by_hash = {}
+        self.running = {}
+        self.expr_promises = {}
+        self.expr_jobs = {}
+        self.ready.clear()
 
     def _starve(self) -> None:
         """Nothing runs, nothing is ready, and the result is not known: what is left waits

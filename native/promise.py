@@ -12,22 +12,30 @@ Ready = deque  # of (callback, argument) pairs, drained by the scheduler loop
 
 
 class Promise:
-    __slots__ = ("_callbacks", "_ready", "error", "state", "value")
+    __slots__ = ("_more", "_on_error", "_on_value", "_ready", "error", "state", "value")
 
     PENDING, RESOLVED, REJECTED = 0, 1, 2
 
     def __init__(self, ready: Ready) -> None:
         self._ready = ready
-        # on_value, on_error, on_value, on_error, ...: flat, not one pair each, as a
-        # 100,000-call fan-out holds two pairs per call until its calls finish
-        self._callbacks: list[Callback] | None = []
+        # The first pair of callbacks sits in two slots and later pairs in a flat list
+        # (on_value, on_error, ...): most promises get one or two pairs, and a
+        # 100,000-call fan-out holds them all until its calls finish.
+        self._on_value: Callback | None = None
+        self._on_error: Callback | None = None
+        self._more: list[Callback] | None = None
         self.state = Promise.PENDING
         self.value: Any = None
         self.error: BaseException | None = None
 
     def then(self, on_value: Callback, on_error: Callback) -> None:
         if self.state == Promise.PENDING:
-            self._callbacks += (on_value, on_error)  # type: ignore[operator]
+            if self._on_value is None:
+                self._on_value, self._on_error = on_value, on_error
+            elif self._more is None:
+                self._more = [on_value, on_error]
+            else:
+                self._more += (on_value, on_error)
         elif self.state == Promise.RESOLVED:
             self._ready.append((on_value, self.value))
         else:
@@ -37,21 +45,29 @@ class Promise:
         if self.state != Promise.PENDING:
             return
         self.state, self.value = Promise.RESOLVED, value
-        callbacks, self._callbacks = self._callbacks, None
-        self._ready.extend((on_value, value) for on_value in callbacks[::2])  # type: ignore[index]
+        if self._on_value is not None:
+            self._ready.append((self._on_value, value))
+            if self._more is not None:
+                self._ready.extend((on_value, value) for on_value in self._more[::2])
+        self._forget_callbacks()
 
     def reject(self, error: BaseException) -> None:
         if self.state != Promise.PENDING:
             return
         self.state, self.error = Promise.REJECTED, error
-        callbacks, self._callbacks = self._callbacks, None
-        self._ready.extend((on_error, error) for on_error in callbacks[1::2])  # type: ignore[index]
+        if self._on_error is not None:
+            self._ready.append((self._on_error, error))
+            if self._more is not None:
+                self._ready.extend((on_error, error) for on_error in self._more[1::2])
+        self._forget_callbacks()
+
+    def _forget_callbacks(self) -> None:
+        self._on_value = self._on_error = self._more = None
 
 
 def resolved(ready: Ready, value: Any) -> Promise:
     promise = Promise(ready)
     promise.state, promise.value = Promise.RESOLVED, value
-    promise._callbacks = None
     return promise
 
 

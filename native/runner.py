@@ -8,7 +8,7 @@ import pickle
 import traceback
 import warnings
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from bridge.native.awaiting import set_current_body
@@ -47,7 +47,7 @@ class Outcome:
     value: Any = None
     error: BaseException | None = None
     traceback: str = ""
-    unreturned: list[str] = field(default_factory=list)
+    unreturned: list[str] | tuple[str, ...] = ()  # shared: 100,000 outcomes may queue at once
     retried: int = 0
     output: dict | None = None
 
@@ -80,7 +80,7 @@ def run_body(job_id: str, func: Any, args: tuple, kwargs: dict) -> Outcome:
         return Outcome(job_id, False, error=error, traceback="".join(trace),
                        output=_body_output.get())
     created = stop_body_tracking()
-    unreturned = [repr(call) for call in unreturned_calls(created, value)] if created else []
+    unreturned = [repr(call) for call in unreturned_calls(created, value)] if created else ()
     return Outcome(job_id, True, value=value, unreturned=unreturned, output=_body_output.get())
 
 
