@@ -10,7 +10,6 @@ from contextlib import closing, suppress
 from pathlib import Path
 
 import pytest
-from sqlalchemy.exc import OperationalError
 
 from bridge.native.recording import Recorder
 from bridge.native.store import CallGraphStore
@@ -79,7 +78,7 @@ def test_a_write_that_fails_is_raised_in_the_loop_and_written_at_the_end(workdir
         filler = _fill(workdir / "tiny")
         _tag_rows(recorder, "second", 5000)  # larger than the log SQLite may reuse
         recorder.flush(wait=False)
-        with pytest.raises(OperationalError, match="database or disk is full"):
+        with pytest.raises(sqlite3.OperationalError, match="database or disk is full"):
             recorder.wait_for_writes()
         filler.unlink()
         _tag_rows(recorder, "third", 10)
