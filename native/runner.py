@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import pickle
 import traceback
@@ -67,6 +66,8 @@ def run_body(job_id: str, func: Any, args: tuple, kwargs: dict) -> Outcome:
     try:
         value = func(*args, **kwargs)
         if inspect.iscoroutine(value):  # an async def task: its awaited result
+            import asyncio  # here: only async bodies need it, 30 ms of every start-up
+
             set_current_body(job_id)
             try:
                 value = asyncio.run(value)
