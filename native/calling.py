@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 
 from bridge.native.file import FileError, find_files
 from bridge.native.hashing import hash_call, hash_parts, hash_value
-from bridge.native.job import Source
+from bridge.native.job import Argument, Source
 from bridge.native.secrets import REDACTED, secret_parameters
 from bridge.native.values import preview
 
@@ -110,7 +110,7 @@ def describe_arguments(
     identity: CallIdentity,
     arg_sources: tuple[Source, ...],
     kwarg_sources: tuple[Source, ...],
-) -> tuple[list[dict], list[list[str]]]:
+) -> tuple[tuple[Argument, ...], list[list[str]]]:
     """Each argument's name, value hash, sources (the upstream calls it came from) and
     the [uri, hash] of each file it holds, as read for this call (a file built into an
     argument in a body, a script's staged inputs, stays traceable, and an execution keeps
@@ -122,20 +122,16 @@ def describe_arguments(
                                    index, all_files))
     for name, arg_hash in identity.kwarg_hashes.items():
         arguments.append(_describe(name, kwargs[name], arg_hash, kwarg_sources, name, all_files))
-    return arguments, all_files
+    return tuple(arguments), all_files
 
 
 def _describe(name: str, value: Any, value_hash: str, sources: tuple[Source, ...], key: Any,
-              all_files: list[list[str]]) -> dict:
-    described = {
-        "name": name,
-        "hash": value_hash,
-        # () for the many arguments that came from no call: json writes it as [] too.
-        "sources": (sources and [[list(sub[1:]), ch, list(path)] for sub, ch, path in sources
-                                if sub[0] == key]) or (),
-    }
+              all_files: list[list[str]]) -> Argument:
     files = find_files(value) if type(value) not in SCALAR_TYPES else None
     if files:
-        described["files"] = files
         all_files.extend(files)
-    return described
+    # () for the many arguments that came from no call: json writes it as [] too.
+    return Argument(name, value_hash,
+                    (sources and [[list(sub[1:]), ch, list(path)] for sub, ch, path in sources
+                                  if sub[0] == key]) or (),
+                    files or None)

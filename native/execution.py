@@ -34,6 +34,7 @@ Invariants
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import queue
 import time
@@ -59,7 +60,17 @@ from bridge.native.expression import contains_expression
 from bridge.native.file import find_files, find_temporary_files, one_look_per_path
 from bridge.native.handle import HandleCalls
 from bridge.native.hashing import hash_parts, hash_value
-from bridge.native.job import CACHED, CANCELLED, DONE, FAILED, PENDING, RUNNING, Job, Source
+from bridge.native.job import (
+    CACHED,
+    CANCELLED,
+    DONE,
+    FAILED,
+    PENDING,
+    RUNNING,
+    Argument,
+    Job,
+    Source,
+)
 from bridge.native.job_info import arguments_for_body
 from bridge.native.limits import Limits
 from bridge.native.promise import Promise
@@ -241,8 +252,11 @@ class Execution(Reduction):
         self.jobs_by_hash = {}
         self.running = {}
         self.expr_promises = {}
-        self.expr_jobs = {}
         self.ready.clear()
+        # A full collection (of what was made since the last freeze: a few milliseconds;
+        # it also empties the interpreter's free lists): measured, the last flush of a
+        # 100,000-call fan-out then peaks about 20 MB lower.
+        gc.collect()
 
     def _starve(self) -> None:
         """Nothing runs, nothing is ready, and the result is not known: what is left waits
@@ -326,7 +340,7 @@ class Execution(Reduction):
         return True
 
     def _new_job(self, task: Any, call_options: dict | None, args: tuple, kwargs: dict,
-                 arguments: list[dict], call_hash: str, parent: Job | None) -> Job:
+                 arguments: tuple[Argument, ...], call_hash: str, parent: Job | None) -> Job:
         job = Job(task, call_options, args, kwargs, arguments, call_hash, parent,
                   Promise(self.ready))
         self._notify(job, PENDING)
@@ -353,7 +367,7 @@ class Execution(Reduction):
         FAILED job all the same, so the record (`bridge log`) holds the error. Its call
         hash is its own, never a cache key."""
         names = [*(argument_name(task, i) for i in range(len(args))), *kwargs]
-        arguments = [{"name": name, "hash": "", "sources": []} for name in names]
+        arguments = tuple(Argument(name, "") for name in names)
         job = self._new_job(task, call_options, args, kwargs, arguments, "", parent)
         job.call_hash = hash_parts("unidentified", [task.hash, job.id])
         self._fail(job, error, "")
@@ -469,8 +483,11 @@ class Execution(Reduction):
             self._cancel(job)
         else:
             job.returned = value
+            # _finish runs as a step of its own, once the reduced value's sources (one per
+            # call of a fan-out, which it does not read) are let go of.
             self.reduce(value, job).then(
-                lambda value_sources: self._finish(job, value_sources[0]),
+                lambda value_sources: self.ready.append(
+                    (functools.partial(self._finish, job), value_sources[0])),
                 lambda error: self._fail(job, error, ""),
             )
 

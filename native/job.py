@@ -42,6 +42,40 @@ _UUID_V4 = 4 << 76 | 0x8000 << 48
 _UUID_RANDOM = ~(0xF000 << 64 | 0xC000 << 48)
 
 
+class Argument:
+    """One argument of a call as its job row records it: its name, value hash, sources
+    (``[[subpath], call hash, [path]]`` of the upstream calls it came from) and, when it
+    holds files, their ``[uri, hash]``. Read like the row's dict (``argument["hash"]``,
+    ``argument.get("files")``) and made that dict only when the row is written: a
+    fan-out keeps one per child until its parent ends, at a third of a dict's size."""
+
+    __slots__ = ("files", "hash", "name", "sources")
+
+    def __init__(self, name: str, value_hash: str, sources: list | tuple = (),
+                 files: list | None = None) -> None:
+        self.name, self.hash, self.sources, self.files = name, value_hash, sources, files
+
+    def __getitem__(self, key: str) -> Any:
+        found = self.get(key)
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def get(self, key: str, default: Any = None) -> Any:
+        found = getattr(self, key, None) if key in self.__slots__ else None
+        return default if found is None else found
+
+    def row(self) -> dict[str, Any]:
+        """The job row's JSON form (``files`` only when it holds some)."""
+        row = {"name": self.name, "hash": self.hash, "sources": self.sources}
+        if self.files:
+            row["files"] = self.files
+        return row
+
+    def __repr__(self) -> str:
+        return f"Argument({self.row()!r})"
+
+
 class Job:
     __slots__ = (
         "args",
@@ -76,7 +110,7 @@ class Job:
         call_options: dict | None,
         args: tuple,
         kwargs: dict,
-        arguments: list[dict],
+        arguments: tuple[Argument, ...] | list[dict],
         call_hash: str,
         parent: Job | None,
         promise: Promise,

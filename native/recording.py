@@ -47,6 +47,8 @@ if TYPE_CHECKING:
 BATCH_JOBS = 1000
 # The options a job row keeps as its resources (when the call or its task sets them).
 RESOURCE_OPTIONS = ("vcpus", "memory", "gpus", "image")
+# The pieces of a returned expression's JSON text joined into one of its chunks.
+CHUNK_PIECES = 4096
 
 
 def _recorded_jobs_only(method: Callable) -> Callable:
@@ -205,7 +207,7 @@ class Recorder:
             "started": job.started,
             "ended": None,
             "error": None,
-            "arguments": job.arguments,
+            "arguments": [argument.row() for argument in job.arguments],
             "tags": job.tags() if job.call_options or job.task.tags else {},
             "result_hash": None,
             "result_files": None,
@@ -258,61 +260,110 @@ def serialize_expression(value: Any, recorder: Recorder,
                          job_of: Callable[[TaskCall], Job | None]) -> JSONText:
     """The JSON text of a returned expression: task calls become their call hashes,
     constants their value hashes (the values themselves are stored too). Written as text
-    straight away: a parent returning 100,000 calls would otherwise hold a tree of dicts
-    as large as its jobs."""
+    straight away (a parent returning 100,000 calls would otherwise hold a tree of dicts as
+    large as its jobs), in chunks of CHUNK_PIECES pieces: one string of it all, joined
+    while the jobs are still held, would take as much again (see JSONText)."""
+    chunks: list[str] = []
+    pieces: list[str] = []
+    write = pieces.append
 
-    def one(item: Any) -> str:
+    def spill() -> None:
+        if len(pieces) >= CHUNK_PIECES:
+            chunks.append("".join(pieces))
+            pieces.clear()
+
+    def one(item: Any) -> None:
         if isinstance(item, Expression):
-            return node(item)
+            node(item)
+            return
         cls = type(item)
         if cls is list or cls is tuple:
-            return f'{{"{cls.__name__}": {items(item)}}}'
-        if cls is dict:
-            pairs = ", ".join(f"[{one(k)}, {one(v)}]" for k, v in item.items())
-            return f'{{"dict": [{pairs}]}}'
-        if contains_expression(item):  # a dataclass or pydantic model with lazy fields
-            fields = record_fields(item) or {}
-            return (f'{{"record": {encode_json(cls.__qualname__)}, '
-                    f'"fields": {keyed(fields)}}}')
-        value_hash = hash_value(item)
-        recorder.value(value_hash, item)
-        return f'{{"value": "{value_hash}"}}'
+            write(f'{{"{cls.__name__}": ')
+            items(item)
+            write("}")
+        elif cls is dict:
+            write('{"dict": [')
+            for index, (key, item_value) in enumerate(item.items()):
+                write(", [" if index else "[")
+                one(key)
+                write(", ")
+                one(item_value)
+                write("]")
+                spill()
+            write("]}")
+        elif contains_expression(item):  # a dataclass or pydantic model with lazy fields
+            write(f'{{"record": {encode_json(cls.__qualname__)}, "fields": ')
+            keyed(record_fields(item) or {})
+            write("}")
+        else:
+            value_hash = hash_value(item)
+            recorder.value(value_hash, item)
+            write(f'{{"value": "{value_hash}"}}')
 
-    def items(values: Any) -> str:
-        return f"[{', '.join(one(x) for x in values)}]"
+    def items(values: Any) -> None:
+        write("[")
+        for index, item in enumerate(values):
+            if index:
+                write(", ")
+            one(item)
+            spill()
+        write("]")
 
-    def keyed(values: dict) -> str:
-        return "{" + ", ".join(f"{encode_json(k)}: {one(v)}" for k, v in values.items()) + "}"
+    def keyed(values: dict) -> None:
+        write("{")
+        for index, (key, item) in enumerate(values.items()):
+            write(f", {encode_json(key)}: " if index else f"{encode_json(key)}: ")
+            one(item)
+            spill()
+        write("}")
 
-    def call(expr: TaskCall) -> str:
+    def call(expr: TaskCall) -> None:
         job = job_of(expr)
-        head = (f'{{"call": {encode_json(job and job.call_hash)}, '
-                f'"task": {encode_json(expr.task.fullname)}, "args": ')
+        write(f'{{"call": {encode_json(job and job.call_hash)}, '
+              f'"task": {encode_json(expr.task.fullname)}, "args": ')
         if job is None or not _recorded_arguments(job, expr):
-            return f'{head}{items(expr.args)}, "kwargs": {keyed(expr.kwargs)}}}'
+            items(expr.args)
+            write(', "kwargs": ')
+            keyed(expr.kwargs)
+            write("}")
+            return
         # The job hashed and recorded these very arguments when it was called.
         hashes = [f'{{"value": "{argument["hash"]}"}}' for argument in job.arguments]
         given = len(expr.args)
         kwargs = ", ".join(f"{encode_json(name)}: {text}"
                            for name, text in zip(expr.kwargs, hashes[given:], strict=True))
-        return f'{head}[{", ".join(hashes[:given])}], "kwargs": {{{kwargs}}}}}'
+        write(f'[{", ".join(hashes[:given])}], "kwargs": {{{kwargs}}}}}')
 
-    def node(expr: Expression) -> str:
+    def node(expr: Expression) -> None:
         if isinstance(expr, TaskCall):
-            return call(expr)
-        if isinstance(expr, GetItem):
-            return f'{{"getitem": [{one(expr.base)}, {one(expr.key)}]}}'
-        if isinstance(expr, GetAttr):
-            return f'{{"getattr": [{one(expr.base)}, {encode_json(expr.name)}]}}'
-        if isinstance(expr, Operation):
-            return f'{{"op": {encode_json(expr.name)}, "operands": {items(expr.operands)}}}'
-        if isinstance(expr, SpecialForm):
-            return f'{{"form": {encode_json(expr.kind)}, "operands": {items(expr.operands)}}}'
-        if isinstance(expr, CallValue):
-            return f'{{"callvalue": {one(expr.func)}, "args": {items(expr.args)}}}'
-        raise TypeError(f"cannot record expression {expr!r}")
+            call(expr)
+        elif isinstance(expr, GetItem):
+            write('{"getitem": [')
+            one(expr.base)
+            write(", ")
+            one(expr.key)
+            write("]}")
+        elif isinstance(expr, GetAttr):
+            write('{"getattr": [')
+            one(expr.base)
+            write(f", {encode_json(expr.name)}]}}")
+        elif isinstance(expr, Operation | SpecialForm):
+            head = "op" if isinstance(expr, Operation) else "form"
+            name = expr.name if isinstance(expr, Operation) else expr.kind
+            write(f'{{"{head}": {encode_json(name)}, "operands": ')
+            items(expr.operands)
+            write("}")
+        elif isinstance(expr, CallValue):
+            write('{"callvalue": ')
+            one(expr.func)
+            write(', "args": ')
+            items(expr.args)
+            write("}")
+        else:
+            raise TypeError(f"cannot record expression {expr!r}")
 
-    return JSONText(one(value))
+    one(value)
+    return JSONText(*chunks, "".join(pieces))
 
 
 def _recorded_arguments(job: Job, expr: TaskCall) -> bool:

@@ -36,12 +36,14 @@ _CONTAINERS = (list, tuple, dict, set, frozenset)
 
 class Reduction:
     """The reduction half of an execution: it owns the ready queue (callbacks the loop
-    runs) and remembers each expression's promise and each task call's job."""
+    runs) and remembers each expression's promise and each task call's job: in one
+    entry per expression, ``(expr, promise)``, or ``(expr, promise, job)`` once a task
+    call has its job (one dict entry per call where two would cost 80 bytes more)."""
 
     def __init__(self) -> None:
         self.ready: deque = deque()
-        self.expr_promises: dict[int, tuple[Expression, Promise]] = {}
-        self.expr_jobs: dict[int, Job] = {}
+        self.expr_promises: dict[int, tuple[Expression, Promise] | tuple[Expression, Promise, Job]
+                                 ] = {}
 
     def call(self, task: Any, call_options: dict | None, args: tuple, kwargs: dict,
              arg_sources: tuple[Source, ...], kwarg_sources: tuple[Source, ...],
@@ -50,7 +52,8 @@ class Reduction:
 
     def job_of(self, expr: TaskCall) -> Job | None:
         """The job a reduced task call became."""
-        return self.expr_jobs.get(id(expr))
+        entry = self.expr_promises.get(id(expr))
+        return entry[2] if entry is not None and len(entry) == 3 else None  # type: ignore[misc]
 
     def reduce(self, value: Any, parent: Job | None) -> Promise:
         if isinstance(value, Expression):
@@ -58,7 +61,8 @@ class Reduction:
             if entry is not None:
                 return entry[1]
             promise = self._reduce_expression(value, parent)
-            self.expr_promises[id(value)] = (value, promise)
+            # a task call with plain arguments has its entry, with its job, already
+            self.expr_promises.setdefault(id(value), (value, promise))
             return promise
         if (type(value) in _CONTAINERS or isinstance(value, tuple)) and contains_expression(value):
             return self._reduce_container(value, parent)
@@ -154,7 +158,8 @@ class Reduction:
             failed = Promise(self.ready)
             failed.reject(error)
             return failed
-        self.expr_jobs[id(expr)] = job
+        entry = self.expr_promises.get(id(expr))
+        self.expr_promises[id(expr)] = (expr, job.promise if entry is None else entry[1], job)
         if parent is not None:
             # a failed child counts too: a catch above it caches the recovery, which
             # editing the failing task must invalidate

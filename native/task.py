@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from bridge.native.binding import Binding
-from bridge.native.expression import TaskCall
+from bridge.native.expression import NO_KWARGS, TaskCall
 from bridge.native.hashing import hash_parts, hash_text, hash_value
 
 CHECK_VALID_MODES = ("full", "shallow")
@@ -114,7 +114,7 @@ class Task:
             self.source = source
 
     def __call__(self, *args: Any, **kwargs: Any) -> TaskCall:
-        return TaskCall(self, args, kwargs)
+        return TaskCall(self, args, kwargs or NO_KWARGS)
 
     def options(self, **options: Any) -> TaskOptions:
         """Override executor or scheduling options at one call site."""
@@ -218,7 +218,7 @@ class TaskOptions:
         self.call_options = options
 
     def __call__(self, *args: Any, **kwargs: Any) -> TaskCall:
-        return TaskCall(self.task, args, kwargs, self.call_options)
+        return TaskCall(self.task, args, kwargs or NO_KWARGS, self.call_options)
 
     def __getattr__(self, name: str) -> Any:
         # name, fullname, func, hash, ...: the task's own, as on redun's task.options(...)

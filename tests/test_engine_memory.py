@@ -47,24 +47,27 @@ def mem_fan(n: int) -> list:
     return [mem_leaf(i) for i in range(n)]
 
 
-def test_the_last_flush_still_records_a_run_that_let_go_of_its_jobs(workdir: Path) -> None:
+# 3,000 calls: their returned expression's JSON is written in several chunks.
+@pytest.mark.parametrize("n", [30, 3000])
+def test_the_last_flush_still_records_a_run_that_let_go_of_its_jobs(workdir: Path,
+                                                                   n: int) -> None:
     """With nothing flushed while it runs (a long flush interval), everything a fan-out
     records goes in the flush at its end, after the execution dropped its jobs and
-    expressions: every job, its arguments and the parent's returned expression."""
+    expressions: every job, its arguments and the parent's returned expression, whole."""
     settings = SchedulerSettings(flush_interval=3600)
     with Scheduler(settings) as scheduler:
-        assert scheduler.run(mem_fan(30)) == [3 * i for i in range(30)]
+        assert scheduler.run(mem_fan(n)) == [3 * i for i in range(n)]
         execution = scheduler.store.find_executions(limit=1)[0]
         assert execution["status"] == "DONE"
         graph = scheduler.store.execution_graph(execution["execution_id"])
     leaves = [job for job in graph.jobs if job["task_name"] == "mem_leaf"]
-    assert len(leaves) == 30 and {job["status"] for job in graph.jobs} == {"DONE"}
-    previews = sorted(int(graph.values[job["arguments"][0]["hash"]]["preview"])
-                      for job in leaves)
-    assert previews == list(range(30))
+    assert len(leaves) == n and {job["status"] for job in graph.jobs} == {"DONE"}
+    leaf_of = {int(graph.values[job["arguments"][0]["hash"]]["preview"]): job
+               for job in leaves}
+    assert sorted(leaf_of) == list(range(n))
     root = next(job for job in graph.jobs if job["task_name"] == "mem_fan")
     returned = graph.calls[root["call_hash"]]["returned"]["list"]
-    assert [node["call"] for node in returned] == [
-        next(job["call_hash"] for job in leaves
-             if graph.values[job["arguments"][0]["hash"]]["preview"] == str(i))
-        for i in range(30)]
+    assert returned == [
+        {"call": leaf_of[i]["call_hash"], "task": leaf_of[i]["task_name"],
+         "args": [{"value": leaf_of[i]["arguments"][0]["hash"]}], "kwargs": {}}
+        for i in range(n)]
