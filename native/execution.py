@@ -170,7 +170,6 @@ class Execution(Reduction):
                 if outcome and outcome[0][0] == "error":
                     raise outcome[0][1]
                 return None
-            self.recorder.wait_for_writes()  # a write that failed fails the execution
             self._cancel_unfinished()
             self._record_execution("DONE" if outcome[0][0] == "ok" else "FAILED")
             if outcome[0][0] == "ok":
@@ -191,7 +190,7 @@ class Execution(Reduction):
         finally:
             if not self.dryrun:  # a dry run's caller reads its jobs
                 self._forget_calls()
-            self.recorder.flush()  # the writer's rows, then the rest: all written here
+            self.recorder.flush()
             self._release_awaiting_bodies()
             if self._frozen:
                 gc.unfreeze()
@@ -221,7 +220,7 @@ class Execution(Reduction):
         try:
             outcome = self.outcomes.get(timeout=self.recorder.seconds_to_flush())
         except queue.Empty:
-            self.recorder.flush(wait=False)
+            self.recorder.flush()
             return
         self._on_outcome(outcome)
         for _ in range(MAX_OUTCOMES_PER_TICK):

@@ -1,7 +1,7 @@
 """What an execution writes to the call-graph store: its own row, job rows and their
 statuses, cache entries, values, task sources and tags, gathered in a WriteBatch and
 flushed every ``flush_interval`` while work runs (and every BATCH_JOBS new or finished jobs),
-by a writer thread while the loop goes on, and at the execution's end.
+and at the execution's end.
 
 Each job row keeps what that job read and wrote (argument files with their hashes, the
 result hash and result files), so a later execution that re-makes a file never rewrites
@@ -36,15 +36,15 @@ from bridge.native.schema import VERSION_PREFIX
 from bridge.native.script import SCRIPT_TASK_NAME
 from bridge.native.secrets import REDACTED
 from bridge.native.store import CallGraphStore, WriteBatch
-from bridge.native.store_writer import StoreWriter
 
 if TYPE_CHECKING:
     from bridge.native.job import Job
 
 
-# New job rows, or finished calls, that make a batch go to the writer before
-# ``flush_interval``: the writer writes while the loop works, and memory stays flat.
-BATCH_JOBS = 1000
+# New job rows, or finished calls, that make a batch be written before ``flush_interval``:
+# a tick that starts or ends 100,000 calls writes as it goes, and memory stays flat
+# (measured: 2,500 costs least per call at 10,000 and 100,000 calls; see benchmarks.md).
+BATCH_JOBS = 2500
 # The options a job row keeps as its resources (when the call or its task sets them).
 RESOURCE_OPTIONS = ("vcpus", "memory", "gpus", "image")
 # The pieces of a returned expression's JSON text joined into one of its chunks.
@@ -73,30 +73,14 @@ class Recorder:
         self._recorded_tasks: set[str] = set()
         self._leaf_subtrees: dict[frozenset[str], tuple[list[str], str]] = {}
         self._last_flush = time.monotonic()
-        self._writer = StoreWriter(store.flush)
-        # An in-memory SQLite database is one connection's (one thread's) own.
-        self._in_memory = store.sqlite_path is None and store.db_uri.startswith("sqlite")
 
     # -- flushing ----------------------------------------------------------------------
 
-    def flush(self, wait: bool = True) -> None:
-        """Write the pending rows. ``wait``: all written when this returns (the execution's
-        end, and callers that read the rows next), on this thread, the writer stopped;
-        else they go to the writer thread (see :mod:`bridge.native.store_writer`)."""
+    def flush(self) -> None:
         batch, self.batch = self.batch, WriteBatch()
-        self._last_flush = time.monotonic()
-        if self.dryrun:
-            return
-        if wait:
-            self._writer.finish(batch)
-        elif self._in_memory:
+        if not self.dryrun:
             self.store.flush(batch)
-        elif batch:
-            self._writer.put(batch)
-
-    def wait_for_writes(self) -> None:
-        """Return once the batches handed to the writer are written; raise a write's error."""
-        self._writer.wait()
+        self._last_flush = time.monotonic()
 
     def seconds_to_flush(self) -> float | None:
         """How long the loop may wait before the pending writes are due (None: nothing
@@ -105,7 +89,7 @@ class Recorder:
             return None
         due = self.flush_interval - (time.monotonic() - self._last_flush)
         if due <= 0:
-            self.flush(wait=False)
+            self.flush()
             return None
         return due
 
@@ -145,7 +129,7 @@ class Recorder:
         their rows would otherwise wait in memory for the tick to end."""
         self.batch.new_jobs[job.id] = self._job_row(job)
         if len(self.batch.new_jobs) >= BATCH_JOBS:
-            self.flush(wait=False)
+            self.flush()
 
     @_recorded_jobs_only
     def job_replayed(self, job: Job, result_hash: str, result_files: list) -> None:
@@ -175,7 +159,7 @@ class Recorder:
         self.batch.update_job(job.id, status=DONE, ended=now, result_hash=result_hash,
                               result_files=result_files or None)
         if len(self.batch.calls) >= BATCH_JOBS:
-            self.flush(wait=False)
+            self.flush()
 
     @_recorded_jobs_only
     def job_status(self, job: Job, status: str, error: str | None = None) -> None:

@@ -141,8 +141,8 @@ NAPS = 5000
 
 
 def test_ctrl_c_while_the_record_is_written_leaves_every_job_final(workdir: Path) -> None:
-    """Ctrl+C lands while thousands of jobs run and their rows are being written (by
-    the writer thread): the record still ends whole, every job DONE or CANCELLED."""
+    """Ctrl+C lands while thousands of jobs run and their rows are being written: the
+    record still ends whole, every job DONE or CANCELLED."""
     (workdir / "many.py").write_text(MANY_NAPS)
     process = subprocess.Popen([BRIDGE, "run", "many.py", "naps", "--n", str(NAPS)],
                                cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
