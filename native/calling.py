@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from bridge.native.file import FileError, find_files
+from bridge.native.file import SCALAR_TYPES, FileError, find_files
 from bridge.native.hashing import hash_call, hash_parts, hash_value
 from bridge.native.job import Argument, Source
 from bridge.native.secrets import REDACTED, secret_parameters
@@ -15,13 +15,10 @@ from bridge.native.values import preview
 CALL_WIDTH = 90
 
 
-# Values that hold no File, Dir or expression, and hash without looking anything up: a
-# call whose arguments are all of these (most calls) skips the walks through its values.
-SCALAR_TYPES = frozenset({str, int, float, bool, complex, type(None), bytes})
-
-
 def scalars_only(args: tuple, kwargs: dict) -> bool:
-    """Whether every argument of a call is of one of the SCALAR_TYPES."""
+    """Whether every argument of a call is of one of the SCALAR_TYPES: such a call
+    (most calls) hashes without looking anything up, and skips the walks through its
+    values."""
     for value in args:
         if type(value) not in SCALAR_TYPES:
             return False
@@ -127,7 +124,7 @@ def describe_arguments(
 
 def _describe(name: str, value: Any, value_hash: str, sources: tuple[Source, ...], key: Any,
               all_files: list[list[str]]) -> Argument:
-    files = find_files(value) if type(value) not in SCALAR_TYPES else None
+    files = find_files(value)
     if files:
         all_files.extend(files)
     # () for the many arguments that came from no call: json writes it as [] too.

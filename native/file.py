@@ -283,7 +283,8 @@ def _text(path: str | os.PathLike | _Path) -> str:
 
 # -- what the engine calls ---------------------------------------------------------------
 
-_SCALARS = frozenset({int, float, str, bytes, bool, type(None)})
+# Values that hold no File, Dir or expression: what most arguments and results are.
+SCALAR_TYPES = frozenset({str, int, float, bool, complex, type(None), bytes})
 
 
 def find_files(value: Any) -> list[list[str]]:
@@ -293,7 +294,8 @@ def find_files(value: Any) -> list[list[str]]:
     flags naming them ("stat", "temp", "content,temp"), so it is checked the same way
     (readers of these lists unpack ``uri, file_hash, *_``)."""
     cls = type(value)
-    if cls in _SCALARS or (cls in (list, tuple) and all(type(x) in _SCALARS for x in value)):
+    if cls in SCALAR_TYPES or (cls in (list, tuple)
+                               and all(type(x) in SCALAR_TYPES for x in value)):
         return []  # the common results and arguments, told without walking them
     return [_recorded(item) for item in iter_files(value)]
 

@@ -173,6 +173,8 @@ class Job:
 
     def tags(self) -> dict[str, Any]:
         """The task's tags, with the call site's (``.options(tags=...)``) over them."""
+        if not self.call_options and not self.task.tags:
+            return {}  # most calls: nothing to normalise
         call_tags = normalise_tags((self.call_options or {}).get("tags"), self.task.fullname)
         return {str(key): value for key, value in [*self.task.tags, *call_tags]}
 

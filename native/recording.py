@@ -192,7 +192,7 @@ class Recorder:
             "ended": None,
             "error": None,
             "arguments": [argument.row() for argument in job.arguments],
-            "tags": job.tags() if job.call_options or job.task.tags else {},
+            "tags": job.tags(),
             "result_hash": None,
             "result_files": None,
             "details": job_details(job),
@@ -226,9 +226,10 @@ class Recorder:
 def job_details(job: Job) -> dict | None:
     """The resources the call asked for and, for a script(), its whole command (its
     argument's preview is cut short): what `bridge report` shows beyond the call."""
-    resources = {name: value for name in RESOURCE_OPTIONS
-                 if (value := job.option(name)) is not None} \
-        if job.call_options or job.task.executor_options else {}  # none set: none to find
+    resources = {}
+    if job.call_options or job.task.executor_options:  # neither set: no resource to find
+        resources = {name: value for name in RESOURCE_OPTIONS
+                     if (value := job.option(name)) is not None}
     details: dict[str, Any] = {"resources": resources} if resources else {}
     if job.task.fullname == SCRIPT_TASK_NAME and isinstance(job.kwargs.get("command"), str):
         details["command"] = job.kwargs["command"]

@@ -137,7 +137,7 @@ class CallGraphStore(Record):
     """A store of executions, jobs, calls, values and task sources: the record's reads
     (:class:`Record`), the engine's writes, cache lookups and values.
 
-    Threads: ``flush`` may run in one thread (a background writer) while another calls
+    Threads: ``flush`` may run in one thread while another calls
     ``lookup_calls`` and ``start_reads``; two flushes must not run at once. On a SQLite
     file the writes and the reads use connections of their own (see
     :class:`~bridge.native.sqlite_file.SQLiteFile`); elsewhere the engine's pool gives
