@@ -1,7 +1,13 @@
 """What an execution writes to the call-graph store: its own row, job rows and their
 statuses, cache entries, values, task sources and tags, gathered in a WriteBatch and
-flushed every ``flush_interval`` while work runs (and every BATCH_JOBS new or finished jobs),
-and at the execution's end.
+flushed every ``flush_interval`` while work runs (and every BATCH_JOBS finished jobs or
+new values), and at the execution's end.
+
+A job's row is written once, when the job ends, if it ends soon: a call that starts and
+ends between two flushes (most calls of a fan-out) costs one insert, not an insert and
+an update. A job still running gets its RUNNING row when the loop has waited
+``flush_interval`` with nothing to do, or once it has run RUNNING_ROW_AFTER seconds,
+whichever comes first; ``bridge log`` and ``bridge report`` then show it running.
 
 Each job row keeps what that job read and wrote (argument files with their hashes, the
 result hash and result files), so a later execution that re-makes a file never rewrites
@@ -13,6 +19,7 @@ Also here: the JSON form of the expression a parent's body returned (the IR from
 from __future__ import annotations
 
 import functools
+import itertools
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -41,10 +48,19 @@ if TYPE_CHECKING:
     from bridge.native.job import Job
 
 
-# New job rows, or finished calls, that make a batch be written before ``flush_interval``:
-# a tick that starts or ends 100,000 calls writes as it goes, and memory stays flat
-# (measured: 2,500 costs least per call at 10,000 and 100,000 calls; see benchmarks.md).
+# Job rows, finished calls or new values that make a batch be written before
+# ``flush_interval``: a tick that starts or ends 100,000 calls writes as it goes, and
+# memory stays flat (measured: 2,500 costs least per call at 10,000 and 100,000 calls;
+# see benchmarks.md).
 BATCH_JOBS = 2500
+# Seconds a job runs before a flush while the loop is busy writes its RUNNING row (see
+# the module's docstring): longer than the loop takes to handle the outcomes of a tick
+# that started 10,000 calls, so those rows are each written once.
+RUNNING_ROW_AFTER = 5.0
+# Value hashes an execution remembers having written, so that a value met again (a
+# result passed on as the next call's argument) is not encoded and written twice;
+# forgotten all at once past this many (memory stays bounded at 100,000 calls).
+STORED_VALUES_KEPT = 50_000
 # The options a job row keeps as its resources (when the call or its task sets them).
 RESOURCE_OPTIONS = ("vcpus", "memory", "gpus", "image")
 # The pieces of a returned expression's JSON text joined into one of its chunks.
@@ -72,36 +88,77 @@ class Recorder:
         self.batch = WriteBatch()
         self._recorded_tasks: set[str] = set()
         self._leaf_subtrees: dict[frozenset[str], tuple[list[str], str]] = {}
+        # Started jobs whose row is not written yet, in the order they started.
+        self._unwritten: dict[str, Job] = {}
+        self._stored_values: set[str] = set()
         self._last_flush = time.monotonic()
 
     # -- flushing ----------------------------------------------------------------------
 
     def flush(self) -> None:
-        batch, self.batch = self.batch, WriteBatch()
-        if not self.dryrun:
-            self.store.flush(batch)
-        self._last_flush = time.monotonic()
+        """Write everything pending, running jobs' rows too (the loop found nothing to
+        do, or the execution ends), a batch of at most BATCH_JOBS of them at a time."""
+        while True:
+            self._write_running_rows(float("inf"))
+            self._write_batch()
+            if not self._unwritten:
+                return
 
     def seconds_to_flush(self) -> float | None:
         """How long the loop may wait before the pending writes are due (None: nothing
-        pending); flushes first when they are already due."""
-        if not self.batch:
+        pending); writes first when they are already due (the rows of running jobs
+        only once they have run RUNNING_ROW_AFTER: the loop is busy)."""
+        if not (self.batch or self._unwritten):
             return None
         due = self.flush_interval - (time.monotonic() - self._last_flush)
-        if due <= 0:
-            self.flush()
-            return None
-        return due
+        if due > 0:
+            return due
+        self._flush_due()
+        return self.flush_interval if self._unwritten else None
+
+    def _flush_due(self) -> None:
+        self._write_running_rows(time.time() - RUNNING_ROW_AFTER)
+        self._write_batch()
+
+    def _write_batch(self) -> None:
+        batch, self.batch = self.batch, WriteBatch()
+        if not self.dryrun:
+            self.store.flush(batch)
+            if len(self._stored_values) >= STORED_VALUES_KEPT:
+                self._stored_values.clear()
+            self._stored_values.update(batch.values)
+        self._last_flush = time.monotonic()
+
+    def _write_running_rows(self, started_before: float) -> None:
+        """Give the batch the RUNNING rows of the jobs that started before
+        ``started_before``, oldest first, up to BATCH_JOBS rows in the batch."""
+        room = BATCH_JOBS - len(self.batch.new_jobs)
+        for job in list(itertools.islice(self._unwritten.values(), max(room, 0))):
+            if job.started > started_before:
+                return
+            self._write_row(job)
+
+    def _write_row(self, job: Job) -> None:
+        """Put the row of a started job in the batch: later changes fold into it while
+        it is not flushed, and become updates after."""
+        if self._unwritten.pop(job.id, None) is not None:
+            self.batch.new_jobs[job.id] = self._job_row(job)
+
+    def _added_rows(self, rows: dict) -> None:
+        if len(rows) >= BATCH_JOBS:
+            self._flush_due()
 
     # -- rows --------------------------------------------------------------------------
 
     def value(self, value_hash: str, value: Any, secret: bool = False) -> None:
         """A value to store; a secret one (an argument named or marked so) is stored
         with ``***`` as its preview, so listings never show it."""
-        if not self.dryrun:
-            self.store.add_value(self.batch, value_hash, value)
-            if secret:
-                self.batch.values[value_hash]["preview"] = REDACTED
+        if self.dryrun or (value_hash in self._stored_values and not secret):
+            return  # written by an earlier flush of this execution
+        self.store.add_value(self.batch, value_hash, value)
+        if secret:
+            self.batch.values[value_hash]["preview"] = REDACTED
+        self._added_rows(self.batch.values)
 
     def task(self, task: Any) -> None:
         if task.hash in self._recorded_tasks:
@@ -124,12 +181,9 @@ class Recorder:
 
     @_recorded_jobs_only
     def job_started(self, job: Job) -> None:
-        """The job's row, as it starts running (or fails or is cancelled first). A tick
-        that starts many jobs (a parent returning 100,000 calls) writes them as it goes:
-        their rows would otherwise wait in memory for the tick to end."""
-        self.batch.new_jobs[job.id] = self._job_row(job)
-        if len(self.batch.new_jobs) >= BATCH_JOBS:
-            self.flush()
+        """The job started running (or fails or is cancelled first): its row is written
+        when it ends, or while it still runs (see the module's docstring)."""
+        self._unwritten[job.id] = job
 
     @_recorded_jobs_only
     def job_replayed(self, job: Job, result_hash: str, result_files: list) -> None:
@@ -137,6 +191,7 @@ class Recorder:
         row.update(ended=job.started, result_hash=result_hash,
                    result_files=result_files or None)
         self.batch.new_jobs[job.id] = row
+        self._added_rows(self.batch.new_jobs)
 
     @_recorded_jobs_only
     def job_done(self, job: Job, result_hash: str, result_files: list, returned: Any) -> None:
@@ -156,17 +211,21 @@ class Recorder:
             "job_id": job.id,
             "created": now,
         }
-        self.batch.update_job(job.id, status=DONE, ended=now, result_hash=result_hash,
-                              result_files=result_files or None)
-        if len(self.batch.calls) >= BATCH_JOBS:
-            self.flush()
+        self._change(job, status=DONE, ended=now, result_hash=result_hash,
+                     result_files=result_files or None)
+        self._added_rows(self.batch.calls)
 
     @_recorded_jobs_only
     def job_status(self, job: Job, status: str, error: str | None = None) -> None:
-        if job.id not in self.batch.new_jobs and job.started == 0.0:
+        if job.started == 0.0 and job.id not in self.batch.new_jobs:  # it never started
             job.started = time.time()
-            self.job_started(job)
-        self.batch.update_job(job.id, status=status, ended=time.time(), error=error)
+            self._unwritten[job.id] = job
+        self._change(job, status=status, ended=time.time(), error=error)
+
+    def _change(self, job: Job, **changes: Any) -> None:
+        self._write_row(job)
+        self.batch.update_job(job.id, **changes)
+        self._added_rows(self.batch.new_jobs)
 
     def _subtree(self, tasks: set[str] | frozenset[str]) -> tuple[list[str], str]:
         """The sorted task hashes of a subtree and their hash: a leaf's (its task's shared
@@ -201,7 +260,7 @@ class Recorder:
     @_recorded_jobs_only
     def job_output(self, job: Job, output: dict) -> None:
         """What the job's script printed (its stdout and stderr tails)."""
-        self.batch.update_job(job.id, details={**(job_details(job) or {}), **output})
+        self._change(job, details={**(job_details(job) or {}), **output})
 
     def execution(self, status: str, root_job_id: str | None, description: str,
                   started: float, tags: dict[str, str]) -> None:
