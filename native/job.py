@@ -101,6 +101,7 @@ class Job:
         "subtree_files",
         "subtree_tasks",
         "task",
+        "unwritten",
         "use_cache",
     )
 
@@ -126,6 +127,8 @@ class Job:
         self.promise = promise
         self.status = PENDING
         self.started = 0.0
+        # Started, and its row not yet in a write batch (see bridge.native.recording).
+        self.unwritten = False
         self.attempts = 0
         self.executor_name = task.option("executor", call_options)
         self.limits: dict[str, int] = (

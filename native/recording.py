@@ -1,13 +1,15 @@
 """What an execution writes to the call-graph store: its own row, job rows and their
 statuses, cache entries, values, task sources and tags, gathered in a WriteBatch and
-flushed every ``flush_interval`` while work runs (and every BATCH_JOBS finished jobs or
-new values), and at the execution's end.
+flushed every ``flush_interval`` while work runs (and every BATCH_JOBS job rows or
+finished calls), and at the execution's end.
 
 A job's row is written once, when the job ends, if it ends soon: a call that starts and
 ends between two flushes (most calls of a fan-out) costs one insert, not an insert and
 an update. A job still running gets its RUNNING row when the loop has waited
 ``flush_interval`` with nothing to do, or once it has run RUNNING_ROW_AFTER seconds,
-whichever comes first; ``bridge log`` and ``bridge report`` then show it running.
+whichever comes first (``bridge log`` and ``bridge report`` then show it running), or
+when more than UNWRITTEN_MAX jobs wait for theirs. A value is written once per
+execution (one call's result is often the next one's argument).
 
 Each job row keeps what that job read and wrote (argument files with their hashes, the
 result hash and result files), so a later execution that re-makes a file never rewrites
@@ -19,8 +21,8 @@ Also here: the JSON form of the expression a parent's body returned (the IR from
 from __future__ import annotations
 
 import functools
-import itertools
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +40,7 @@ from bridge.native.expression import (
     record_fields,
 )
 from bridge.native.hashing import hash_parts, hash_value
+from bridge.native.interrupts import interrupts_held
 from bridge.native.job import DONE, FAILED
 from bridge.native.schema import VERSION_PREFIX
 from bridge.native.script import SCRIPT_TASK_NAME
@@ -48,19 +51,23 @@ if TYPE_CHECKING:
     from bridge.native.job import Job
 
 
-# Job rows, finished calls or new values that make a batch be written before
-# ``flush_interval``: a tick that starts or ends 100,000 calls writes as it goes, and
-# memory stays flat (measured: 2,500 costs least per call at 10,000 and 100,000 calls;
-# see benchmarks.md).
+# Job rows or finished calls that make a batch be written before ``flush_interval``: a
+# tick that starts or ends 100,000 calls writes as it goes, and memory stays flat
+# (measured: 2,500 costs least per call at 10,000 and 100,000 calls; see benchmarks.md).
 BATCH_JOBS = 2500
 # Seconds a job runs before a flush while the loop is busy writes its RUNNING row (see
 # the module's docstring): longer than the loop takes to handle the outcomes of a tick
 # that started 10,000 calls, so those rows are each written once.
 RUNNING_ROW_AFTER = 5.0
+# Started jobs whose rows may wait for their end at once; past this many, the oldest are
+# written RUNNING as a tick starts more, with the values it stored (memory at 100,000
+# calls stays as when every row was written as its job started: measured, see
+# benchmarks.md).
+UNWRITTEN_MAX = 12_500
 # Value hashes an execution remembers having written, so that a value met again (a
 # result passed on as the next call's argument) is not encoded and written twice;
 # forgotten all at once past this many (memory stays bounded at 100,000 calls).
-STORED_VALUES_KEPT = 50_000
+STORED_VALUES_KEPT = 20_000
 # The options a job row keeps as its resources (when the call or its task sets them).
 RESOURCE_OPTIONS = ("vcpus", "memory", "gpus", "image")
 # The pieces of a returned expression's JSON text joined into one of its chunks.
@@ -88,8 +95,10 @@ class Recorder:
         self.batch = WriteBatch()
         self._recorded_tasks: set[str] = set()
         self._leaf_subtrees: dict[frozenset[str], tuple[list[str], str]] = {}
-        # Started jobs whose row is not written yet, in the order they started.
-        self._unwritten: dict[str, Job] = {}
+        # Started jobs whose row is not written yet (``job.unwritten``), how many, and
+        # the order they started in (with some written since, at their end).
+        self._unwritten = 0
+        self._start_order: deque[Job] = deque()
         self._stored_values: set[str] = set()
         self._last_flush = time.monotonic()
 
@@ -97,7 +106,10 @@ class Recorder:
 
     def flush(self) -> None:
         """Write everything pending, running jobs' rows too (the loop found nothing to
-        do, or the execution ends), a batch of at most BATCH_JOBS of them at a time."""
+        do, or the execution ends), a batch of at most BATCH_JOBS of them at a time.
+        First it lets go of the remembered values (the execution's last flush is its
+        peak of memory)."""
+        self._stored_values = set()
         while True:
             self._write_running_rows(float("inf"))
             self._write_batch()
@@ -121,9 +133,13 @@ class Recorder:
         self._write_batch()
 
     def _write_batch(self) -> None:
-        batch, self.batch = self.batch, WriteBatch()
-        if not self.dryrun:
-            self.store.flush(batch)
+        """Write the batch whole, or not at all (Ctrl+C waits until it is written)."""
+        if self.dryrun:
+            self.batch = WriteBatch()
+        else:
+            with interrupts_held():
+                self.store.flush(self.batch)
+                batch, self.batch = self.batch, WriteBatch()
             if len(self._stored_values) >= STORED_VALUES_KEPT:
                 self._stored_values.clear()
             self._stored_values.update(batch.values)
@@ -132,17 +148,24 @@ class Recorder:
     def _write_running_rows(self, started_before: float) -> None:
         """Give the batch the RUNNING rows of the jobs that started before
         ``started_before``, oldest first, up to BATCH_JOBS rows in the batch."""
-        room = BATCH_JOBS - len(self.batch.new_jobs)
-        for job in list(itertools.islice(self._unwritten.values(), max(room, 0))):
-            if job.started > started_before:
+        order, rows = self._start_order, self.batch.new_jobs
+        while order and len(rows) < BATCH_JOBS:
+            job = order[0]
+            if job.unwritten and job.started > started_before:
                 return
+            order.popleft()
             self._write_row(job)
 
     def _write_row(self, job: Job) -> None:
         """Put the row of a started job in the batch: later changes fold into it while
         it is not flushed, and become updates after."""
-        if self._unwritten.pop(job.id, None) is not None:
-            self.batch.new_jobs[job.id] = self._job_row(job)
+        if not job.unwritten:
+            return
+        job.unwritten = False
+        self._unwritten -= 1
+        self.batch.new_jobs[job.id] = self._job_row(job)
+        if not self._unwritten:  # let go of the ended jobs (the execution may drop them)
+            self._start_order = deque()
 
     def _added_rows(self, rows: dict) -> None:
         if len(rows) >= BATCH_JOBS:
@@ -158,7 +181,6 @@ class Recorder:
         self.store.add_value(self.batch, value_hash, value)
         if secret:
             self.batch.values[value_hash]["preview"] = REDACTED
-        self._added_rows(self.batch.values)
 
     def task(self, task: Any) -> None:
         if task.hash in self._recorded_tasks:
@@ -183,7 +205,12 @@ class Recorder:
     def job_started(self, job: Job) -> None:
         """The job started running (or fails or is cancelled first): its row is written
         when it ends, or while it still runs (see the module's docstring)."""
-        self._unwritten[job.id] = job
+        job.unwritten = True
+        self._unwritten += 1
+        self._start_order.append(job)
+        if self._unwritten > UNWRITTEN_MAX:  # a tick starting 100,000 calls: write as it goes
+            self._write_running_rows(float("inf"))
+            self._added_rows(self.batch.new_jobs)
 
     @_recorded_jobs_only
     def job_replayed(self, job: Job, result_hash: str, result_files: list) -> None:
@@ -219,7 +246,7 @@ class Recorder:
     def job_status(self, job: Job, status: str, error: str | None = None) -> None:
         if job.started == 0.0 and job.id not in self.batch.new_jobs:  # it never started
             job.started = time.time()
-            self._unwritten[job.id] = job
+            self.job_started(job)
         self._change(job, status=status, ended=time.time(), error=error)
 
     def _change(self, job: Job, **changes: Any) -> None:

@@ -1,0 +1,96 @@
+"""When a job's row reaches the store: once, at its end, for a call that ends soon; while
+it still runs, once it has run a while (even while the loop is busy with other calls)
+or once the loop has nothing to do; and never lost when a tick starts more calls than
+may wait for their rows; and a Ctrl+C that comes while a batch is written waits for the
+write to end."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections import deque
+from pathlib import Path
+
+import pytest
+
+from bridge import Scheduler, task
+from bridge.native import recording
+from bridge.native.interrupts import interrupts_held
+from bridge.native.job import FAILED, RUNNING, Argument, Job
+from bridge.native.promise import Promise
+from bridge.native.recording import RUNNING_ROW_AFTER, Recorder
+from bridge.native.settings import SchedulerSettings
+from bridge.native.store import CallGraphStore
+
+
+@task()
+def rec_leaf(x: int) -> int:
+    return x + 1
+
+
+@task()
+def rec_fan(n: int) -> list:
+    return [rec_leaf(i) for i in range(n)]
+
+
+def _started_job(recorder: Recorder, x: int, started: float) -> Job:
+    job = Job(rec_leaf, None, (x,), {}, (Argument("x", f"value-{x}"),), f"call-{x}", None,
+              Promise(deque()))
+    job.status, job.started = RUNNING, started
+    recorder.job_started(job)
+    return job
+
+
+def _statuses(store: CallGraphStore) -> dict[str, str]:
+    return {job["call_hash"]: job["status"] for job in store.execution_graph("ex").jobs}
+
+
+def test_a_long_running_job_is_shown_while_the_loop_is_busy(workdir: Path) -> None:
+    """A flush that comes due while the loop is busy writes the RUNNING row of a job that
+    has run RUNNING_ROW_AFTER seconds, not of one that just started; the flush of a loop
+    with nothing to do writes that one too; a job that ends first has one row, its end."""
+    store = CallGraphStore(f"sqlite:///{workdir / 'rec.db'}").open()
+    recorder = Recorder(store, "ex", flush_interval=1e-9)  # every flush is due at once
+    now = time.time()
+    long_running = _started_job(recorder, 1, now - RUNNING_ROW_AFTER - 1)
+    just_started = _started_job(recorder, 2, now)
+    ends_soon = _started_job(recorder, 3, now)
+    assert recorder.seconds_to_flush() is not None  # a running job's row is still owed
+    assert _statuses(store) == {"call-1": RUNNING}
+    recorder.job_status(ends_soon, FAILED, error="boom")
+    recorder.flush()  # the loop found nothing to do
+    assert _statuses(store) == {"call-1": RUNNING, "call-2": RUNNING, "call-3": FAILED}
+    recorder.job_status(long_running, FAILED, error="late")
+    recorder.flush()
+    assert _statuses(store)["call-1"] == FAILED
+    assert just_started.unwritten is False
+    store.close()
+
+
+def test_a_tick_starting_more_calls_than_may_wait_records_them_all(
+        workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past UNWRITTEN_MAX started jobs the oldest rows are written RUNNING as the tick
+    goes on, and updated at their end: every job ends DONE, with its argument."""
+    monkeypatch.setattr(recording, "UNWRITTEN_MAX", 40)
+    monkeypatch.setattr(recording, "BATCH_JOBS", 25)
+    n = 300
+    with Scheduler(SchedulerSettings(flush_interval=3600)) as scheduler:
+        assert scheduler.run(rec_fan(n)) == [i + 1 for i in range(n)]
+        execution = scheduler.store.find_executions(limit=1)[0]
+        graph = scheduler.store.execution_graph(execution["execution_id"])
+    leaves = [job for job in graph.jobs if job["task_name"] == "rec_leaf"]
+    assert len(leaves) == n and {job["status"] for job in graph.jobs} == {"DONE"}
+    assert sorted(int(graph.values[job["arguments"][0]["hash"]]["preview"])
+                  for job in leaves) == list(range(n))
+
+
+def test_ctrl_c_during_a_write_is_raised_once_the_write_ends() -> None:
+    """A real SIGINT sent while a batch is written lets the write finish, then stops the
+    run with KeyboardInterrupt as usual (and the handler is the usual one again)."""
+    steps: list[str] = []
+    with pytest.raises(KeyboardInterrupt), interrupts_held():
+        os.kill(os.getpid(), signal.SIGINT)  # its handler runs at once, as the call returns
+        steps.append("written")
+    assert steps == ["written"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
