@@ -52,10 +52,16 @@ def _json_encoder() -> Callable[[Any], str]:
 encode_json = _json_encoder()
 
 
+# The text of an empty container: most rows' lists and dicts (no files, no tags).
+_EMPTY_TEXT = {list: "[]", tuple: "[]", dict: "{}"}
+
+
 def _column_text(value: Any) -> Any:
     if value is None:
         return None
-    return value.text if type(value) is JSONText else encode_json(value)
+    if type(value) is JSONText:
+        return value.text
+    return (not value and _EMPTY_TEXT.get(type(value))) or encode_json(value)
 
 
 class Compiled(NamedTuple):

@@ -94,7 +94,7 @@ class Recorder:
         self.dryrun = dryrun
         self.batch = WriteBatch()
         self._recorded_tasks: set[str] = set()
-        self._leaf_subtrees: dict[frozenset[str], tuple[list[str], str]] = {}
+        self._leaf_subtrees: dict[frozenset[str], tuple[JSONText, str]] = {}
         # Started jobs whose row is not written yet (``job.unwritten``), how many, and
         # the order they started in (with some written since, at their end).
         self._unwritten = 0
@@ -254,14 +254,15 @@ class Recorder:
         self.batch.update_job(job.id, **changes)
         self._added_rows(self.batch.new_jobs)
 
-    def _subtree(self, tasks: set[str] | frozenset[str]) -> tuple[list[str], str]:
+    def _subtree(self, tasks: set[str] | frozenset[str]) -> tuple[list[str] | JSONText, str]:
         """The sorted task hashes of a subtree and their hash: a leaf's (its task's shared
-        set) worked out once per task."""
+        set) worked out, and encoded, once per task."""
         if type(tasks) is not frozenset:
             return _subtree_of(tasks)
         found = self._leaf_subtrees.get(tasks)
         if found is None:
-            found = self._leaf_subtrees[tasks] = _subtree_of(tasks)
+            ordered, subtree_hash = _subtree_of(tasks)
+            found = self._leaf_subtrees[tasks] = JSONText(encode_json(ordered)), subtree_hash
         return found
 
     def _job_row(self, job: Job) -> dict:
