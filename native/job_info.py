@@ -4,6 +4,7 @@ job's ids and hashes. The placeholder takes no part in the call's hash."""
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from bridge.native.hashing import hash_parts, hash_text
@@ -37,9 +38,16 @@ class JobInfo:
                 f"options={self.options})")
 
 
+_placeholders: weakref.WeakKeyDictionary[Any, list[str]] = weakref.WeakKeyDictionary()
+
+
 def _placeholder_parameters(task: Any) -> list[str]:
-    return [p.name for p in task.signature.parameters.values()
-            if isinstance(p.default, JobInfo)]
+    """The parameters whose default is a JobInfo (read once per task: asked at every call)."""
+    names = _placeholders.get(task)
+    if names is None:
+        names = _placeholders[task] = [p.name for p in task.signature.parameters.values()
+                                       if isinstance(p.default, JobInfo)]
+    return names
 
 
 def caller_parameters(task: Any) -> dict[str, Any]:
