@@ -287,3 +287,22 @@ def test_withdrawn_calls_give_back_the_share_they_were_given() -> None:
     finally:
         release.set()
         executor.stop()
+
+
+def test_a_fan_out_runs_on_as_many_threads_as_calls_run_at_once(workdir: Path) -> None:
+    """A call is handed to a thread only once it has its share, and the thread that ends a
+    call takes the next: 40 calls on 2 cores run on 2 threads, not max_workers (20)."""
+    write_workflow(workdir, """
+        import threading
+
+        @task(cache=False)
+        def where(i: int) -> str:
+            return threading.current_thread().name
+
+        @task(cache=False)
+        def main() -> list:
+            return [where(i) for i in range(40)]
+    """)
+    done = bridge(workdir, "run", "--cores", "2", "workflow.py", "main")
+    threads = set(eval(done.stdout))
+    assert 1 <= len(threads) <= 2, threads
