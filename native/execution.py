@@ -435,13 +435,14 @@ class Execution(Reduction):
             self.recorder.job_started(job)
             self._notify(job, RUNNING)
         self.running[job.id] = job
-        if job.task.is_async():
+        task = job.task
+        if task.is_async():
             allow_awaits(job.id, self.outcomes)
-        options = executor_options(job.task.executor_options, job.call_options)
+        options = executor_options(task.executor_options, job.call_options)
         args, kwargs = arguments_for_body(job, self.id, options)
-        executor.submit(Work(job.id, job.task, args, kwargs, options,
-                             job.call_hash, job.task.fullname == SCRIPT_TASK_NAME,
-                             job.option("retries", job.task.retries)))
+        executor.submit(Work(job.id, task, args, kwargs, options, job.call_hash,
+                             task.fullname == SCRIPT_TASK_NAME,
+                             task.option("retries", job.call_options, task.retries)))
 
     def _release(self, job: Job) -> None:
         self.limits.release(job.limits)

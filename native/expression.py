@@ -419,7 +419,7 @@ def unreturned_calls(created: list[TaskCall], returned: Any) -> list[TaskCall]:
     stack = [returned]
     while stack:
         node = stack.pop()
-        if id(node) in reachable:
+        if type(node) in _LEAVES or id(node) in reachable:  # a call's plain arguments
             continue
         children = _children(node)
         if isinstance(node, Expression) or children:

@@ -4,6 +4,8 @@ job's ids and hashes. The placeholder takes no part in the call's hash."""
 
 from __future__ import annotations
 
+import weakref
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 from bridge.native.hashing import hash_parts, hash_text
@@ -37,9 +39,16 @@ class JobInfo:
                 f"options={self.options})")
 
 
+_placeholders: weakref.WeakKeyDictionary[Any, list[str]] = weakref.WeakKeyDictionary()
+
+
 def _placeholder_parameters(task: Any) -> list[str]:
-    return [p.name for p in task.signature.parameters.values()
-            if isinstance(p.default, JobInfo)]
+    """The parameters whose default is a JobInfo (read once per task: asked at every call)."""
+    names = _placeholders.get(task)
+    if names is None:
+        names = _placeholders[task] = [p.name for p in task.signature.parameters.values()
+                                       if isinstance(p.default, JobInfo)]
+    return names
 
 
 def caller_parameters(task: Any) -> dict[str, Any]:
@@ -53,10 +62,14 @@ def arguments_for_body(job: Job, execution_id: str, options: dict) -> tuple[tupl
     """The job's arguments with each JobInfo (given, or a parameter's default) replaced
     by this job's; the job's own arguments unchanged when there is none."""
     args, kwargs = job.args, job.kwargs
+    # At every call: isinstance mapped in C, no Python frame per argument.
+    given = any(map(isinstance, args, repeat(JobInfo))) or (
+        bool(kwargs) and any(map(isinstance, kwargs.values(), repeat(JobInfo))))
+    placeholders = _placeholder_parameters(job.task)
+    if not placeholders and not given:
+        return args, kwargs
     positional = job.task.positional_names[:len(args)]
-    defaults = [name for name in _placeholder_parameters(job.task)
-                if name not in kwargs and name not in positional]
-    given = any(isinstance(v, JobInfo) for v in (*args, *kwargs.values()))
+    defaults = [name for name in placeholders if name not in kwargs and name not in positional]
     if not defaults and not given:
         return args, kwargs
     info = JobInfo(execution_id, job.id, job.call_hash,

@@ -242,3 +242,67 @@ def test_calls_start_in_order_and_none_overtakes_a_waiting_big_one() -> None:
     assert not capacity.admit((1, 0), "small")  # one core is free, but big came first
     assert capacity.release((1, 0)) == [((2, 4), "big")]
     assert capacity.release((2, 4)) == [((1, 0), "small")]
+
+
+def test_withdrawn_calls_give_back_the_share_they_were_given() -> None:
+    """A call given its share but not yet on a thread (all max_workers threads busy) and
+    withdrawn when the run stops gives its share back: a later call asking for every core
+    still starts. Withdrawn calls never run."""
+    import queue
+    import threading
+
+    from bridge.native.executors.base import Work
+    from bridge.native.executors.local import LocalExecutor
+    from bridge.native.task import task
+
+    started, release = threading.Event(), threading.Event()
+    ran: list[str] = []
+
+    @task(cache=False)
+    def step(name: str) -> str:
+        ran.append(name)
+        if name == "first":
+            started.set()
+            release.wait()
+        return name
+
+    outcomes: queue.SimpleQueue = queue.SimpleQueue()
+    executor = LocalExecutor("default", {"cores": 2, "max_workers": 1})
+    executor.start(outcomes.put)
+
+    def submit(name: str, vcpus: int = 1) -> None:
+        executor.submit(Work(name, step, (name,), {}, {"vcpus": vcpus}, name, False))
+
+    try:
+        submit("first")
+        assert started.wait(timeout=60)  # it runs on the only thread
+        submit("given")  # has the second core, waits for a thread
+        submit("waiting")  # waits for a core
+        assert sorted(executor.cancel_pending()) == ["given", "waiting"]
+        release.set()
+        assert outcomes.get(timeout=60).value == "first"
+        submit("whole", vcpus=2)
+        assert outcomes.get(timeout=60).value == "whole"
+        assert ran == ["first", "whole"]
+    finally:
+        release.set()
+        executor.stop()
+
+
+def test_a_fan_out_runs_on_as_many_threads_as_calls_run_at_once(workdir: Path) -> None:
+    """A call is handed to a thread only once it has its share, and the thread that ends a
+    call takes the next: 40 calls on 2 cores run on 2 threads, not max_workers (20)."""
+    write_workflow(workdir, """
+        import threading
+
+        @task(cache=False)
+        def where(i: int) -> str:
+            return threading.current_thread().name
+
+        @task(cache=False)
+        def main() -> list:
+            return [where(i) for i in range(40)]
+    """)
+    done = bridge(workdir, "run", "--cores", "2", "workflow.py", "main")
+    threads = set(eval(done.stdout))
+    assert 1 <= len(threads) <= 2, threads

@@ -48,11 +48,11 @@ class LocalExecutor(Executor):
         self.capacity: Capacity[Work | _Turn] = Capacity(
             _cores(name, options), _limit(name, options, "memory", machine_memory(),
                                           "the machine's memory"))
+        # Threads: the calls whose share is taken, in the order they were admitted.
         self._queue: queue.SimpleQueue[tuple[Work, Share] | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
-        self._idle = 0
+        self._idle = 0  # threads not running a body, less the calls queued for them
         self._lock = threading.Lock()
-        self._dispatch = threading.Lock()  # held by the thread taking the next call
         self._pool: ProcessPoolExecutor | None = None
         self._futures: dict[str, Future] = {}  # process mode: submitted, not yet reported
         self._report: Report | None = None
@@ -68,12 +68,14 @@ class LocalExecutor(Executor):
             assert self._report is not None
             self._report(Outcome(work.job_id, False, error=error))
             return
+        if self.capacity.admit(share, work):  # else it waits its turn in the capacity
+            self._start(work, share)
+
+    def _start(self, work: Work, share: Share) -> None:
+        """Run a call whose share is taken: in a worker process, or on a worker thread."""
         if self.mode == "processes":
-            if self.capacity.admit(share, work):
-                self._submit_process(work, share)
+            self._submit_process(work, share)
             return
-        # Threads: the worker that takes the call waits for its share, so this thread (the
-        # scheduler's loop) never waits on a lock the workers hold.
         self._queue.put((work, share))
         with self._lock:  # each queued call has a thread of its own (up to max_workers):
             # a body awaiting a call queued behind it must not hold the only thread
@@ -85,7 +87,7 @@ class LocalExecutor(Executor):
                 self._threads.append(thread)
                 thread.start()
             else:
-                self._idle -= 1  # the work item claims an idle thread
+                self._idle -= 1  # the call claims an idle thread
 
     def _release(self, share: Share) -> None:
         """Give a share back and start what waited for it."""
@@ -93,7 +95,7 @@ class LocalExecutor(Executor):
             if isinstance(item, _Turn):
                 item.go()
             else:
-                self._submit_process(item, admitted)
+                self._start(item, admitted)
 
     def _work_loop(self) -> None:
         report = self._report
@@ -102,27 +104,25 @@ class LocalExecutor(Executor):
         held = [DEFAULT_SHARE]  # the share of the body this thread runs
         set_share_hooks(lambda: self._release(held[0]), lambda: self._wait_turn(held[0]))
         while True:
-            with self._dispatch:  # one thread at a time takes a call and waits for its
-                item = self._queue.get()  # share: calls start in the order they came
-                if item is _STOP:
-                    return
-                work, share = item
-                turn = self._wait_turn(share, work)
-            if not turn.withdrawn:
-                held[0] = share
-                outcome = run_body(work.job_id, work.task.func, work.args, work.body_kwargs())
-                self._release(share)
-                report(outcome)
+            item = self._queue.get()
+            if item is _STOP:
+                return
+            work, share = item
+            held[0] = share
+            outcome = run_body(work.job_id, work.task.func, work.args, work.body_kwargs())
             with self._lock:
                 self._idle += 1
+            # The calls its share lets start are queued, this thread idle for them: it
+            # takes the next call itself, with no other thread woken (one per call cost a
+            # switch of threads and of the GIL).
+            self._release(share)
+            report(outcome)
 
-    def _wait_turn(self, share: Share, work: Work | None = None) -> _Turn:
-        """Wait until ``share`` is taken: for a call (``work``), or for a body back from
-        an ``await``, which waits its turn among the calls."""
-        turn = _Turn(work)
+    def _wait_turn(self, share: Share) -> None:
+        """A body back from an ``await`` waits its turn among the calls for its share."""
+        turn = _Turn()
         if not self.capacity.admit(share, turn):
             turn.wait()
-        return turn
 
     def _submit_process(self, work: Work, share: Share) -> None:
         if self._pool is None:
@@ -154,7 +154,7 @@ class LocalExecutor(Executor):
         self._report(outcome)
 
     def cancel_pending(self) -> list[str]:
-        waiting = [_withdrawn(item) for item in self.capacity.withdraw(_is_call)]
+        waiting = [item.job_id for item in self.capacity.withdraw(_is_call)]
         with self._lock:
             futures = list(self._futures.items())
         withdrawn = [job_id for job_id, future in futures if future.cancel()]
@@ -165,17 +165,19 @@ class LocalExecutor(Executor):
             except queue.Empty:
                 break
             if item is not _STOP:
-                queued.append(item[0].job_id)
+                queued.append(item)
         with self._lock:
-            self._idle += len(queued)  # the threads those items had claimed are free
-        return waiting + withdrawn + queued
+            self._idle += len(queued)  # the threads those calls had claimed are free
+        for _, share in queued:  # their shares were taken: bodies back from an await
+            self._release(share)  # may wait for them
+        return waiting + withdrawn + [work.job_id for work, _ in queued]
 
     def stop(self) -> None:
         """Bodies still running now were interrupted: threads cannot be stopped, but the
         scripts they run can; worker processes are terminated (and stop their scripts)."""
         for item in self.capacity.withdraw():
-            if isinstance(item, _Turn):  # a thread waiting for a share goes on, and stops
-                _withdrawn(item)
+            if isinstance(item, _Turn):  # a body back from an await goes on
+                item.go()
         for _ in self._threads:
             self._queue.put(_STOP)
         self._threads.clear()
@@ -194,36 +196,24 @@ class LocalExecutor(Executor):
 
 
 class _Turn:
-    """A worker thread waiting for a share, for a call (``work``) or for a body back
-    from an ``await`` (no work); a call withdrawn while it waits does not run."""
+    """A worker thread whose body, back from an ``await``, waits for its share."""
 
-    __slots__ = ("_ready", "withdrawn", "work")
+    __slots__ = ("_ready",)
 
-    def __init__(self, work: Work | None) -> None:
-        self.work = work
+    def __init__(self) -> None:
         self._ready = threading.Lock()  # held until its turn comes (cheaper than an Event)
         self._ready.acquire()
-        self.withdrawn = False
 
     def wait(self) -> None:
         self._ready.acquire()
 
     def go(self) -> None:
-        """Its turn has come (or its call was withdrawn): once, by whoever decides it."""
+        """Its turn has come (or the executor stops): once, by whoever decides it."""
         self._ready.release()
 
 
 def _is_call(item: Work | _Turn) -> bool:
-    return not isinstance(item, _Turn) or item.work is not None
-
-
-def _withdrawn(item: Work | _Turn) -> str:
-    """Withdraw a waiting call (its waiting thread, if any, goes on without running it)."""
-    if isinstance(item, Work):
-        return item.job_id
-    item.withdrawn = True
-    item.go()
-    return item.work.job_id if item.work is not None else ""
+    return isinstance(item, Work)
 
 
 def _limit(name: str, options: dict[str, Any], key: str, machine: float,
