@@ -46,8 +46,11 @@ class CallIdentity(NamedTuple):
 def identify_call(task: Any, caller_task: Any, args: tuple, kwargs: dict) -> CallIdentity:
     """Hash a call. A built-in task (``script()``, ``copy_file``) called from a body also
     hashes in the calling task's hash, so editing or bumping the wrapper re-runs the tool."""
-    arg_hashes = [_hash_argument(task, i, arg) for i, arg in enumerate(args)]
-    kwarg_hashes = {name: _hash_argument(task, name, arg) for name, arg in kwargs.items()}
+    # A scalar cannot fail to hash: it skips the guard that names a failing argument.
+    arg_hashes = [hash_value(arg) if type(arg) in SCALAR_TYPES else
+                  _hash_argument(task, i, arg) for i, arg in enumerate(args)]
+    kwarg_hashes = {name: _hash_argument(task, name, arg) for name, arg in kwargs.items()
+                    } if kwargs else {}
     return CallIdentity(call_hash_of(task, caller_task, arg_hashes, kwarg_hashes), arg_hashes,
                         kwarg_hashes)
 
@@ -124,7 +127,7 @@ def describe_arguments(
 
 def _describe(name: str, value: Any, value_hash: str, sources: tuple[Source, ...], key: Any,
               all_files: list[list[str]]) -> Argument:
-    files = find_files(value)
+    files = None if type(value) in SCALAR_TYPES else find_files(value)
     if files:
         all_files.extend(files)
     # () for the many arguments that came from no call: json writes it as [] too.

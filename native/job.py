@@ -127,7 +127,8 @@ class Job:
         self.status = PENDING
         self.started = 0.0
         self.attempts = 0
-        self.executor_name = task.option("executor", call_options)
+        self.executor_name = task.option("executor", call_options) if call_options else \
+            task.executor
         self.limits: dict[str, int] = (
             normalise_limits(call_options["limits"])
             if call_options and "limits" in call_options else task.limits
@@ -153,7 +154,8 @@ class Job:
         # options): they are in its call hash already, so only its parents keep them.
         self.context_reads: list[str] | tuple[str, ...] = ()
         # Whether this call is recorded: a prov=False task turns recording off beneath it.
-        self.prov = (parent is None or parent.prov) and bool(self.option("prov", task.prov))
+        self.prov = (parent is None or parent.prov) and bool(
+            task.option("prov", call_options, task.prov))
         # The options this call hands down to the calls beneath it (see exported_options).
         self.exported: Mapping[str, Any] = NO_OPTIONS
 

@@ -108,8 +108,24 @@ class Reduction:
             )
             result.resolve((built, sources))
 
-        gather(self.ready, [self.reduce(v, parent) for v in value]).then(on_items, result.reject)
+        gather(self.ready, self._reduce_items(value, parent)).then(on_items, result.reject)
         return result
+
+    def _reduce_items(self, values: Any, parent: Job | None) -> list[Promise]:
+        """Each item's promise. A task call with plain arguments not reduced before (each
+        call of a fan-out) starts at once, without the dispatch of ``reduce``."""
+        promises = []
+        entries = self.expr_promises
+        for value in values:
+            if type(value) is TaskCall and id(value) not in entries and scalars_only(
+                    value.args, value.kwargs):
+                promise = self._start_call(value, value.args, NO_SOURCES, value.kwargs,
+                                           NO_SOURCES, parent)
+                entries.setdefault(id(value), (value, promise))  # a call that failed
+            else:
+                promise = self.reduce(value, parent)
+            promises.append(promise)
+        return promises
 
     def _reduce_expression(self, expr: Expression, parent: Job | None) -> Promise:
         if isinstance(expr, TaskCall):
