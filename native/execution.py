@@ -371,7 +371,8 @@ class Execution(Reduction):
                  arguments: tuple[Argument, ...], call_hash: str, parent: Job | None) -> Job:
         job = Job(task, call_options, args, kwargs, arguments, call_hash, parent,
                   Promise(self.ready))
-        self._notify(job, PENDING)
+        if self.listener is not None:
+            self.listener(job, PENDING)
         if self.root_job_id is None:
             self.root_job_id = job.id
         if job.prov:

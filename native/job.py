@@ -21,6 +21,7 @@ NO_SOURCES: tuple[Source, ...] = ()
 # 100,000 calls keeps them all until it ends.
 NO_FILES: tuple[list[str], ...] = ()
 NO_OPTIONS: Mapping[str, Any] = MappingProxyType({})
+NO_CONTEXT: dict[str, Any] = {}  # never changed: a call's context is made anew
 _own_task: dict[str, frozenset[str]] = {}  # task hash -> {task hash}
 
 
@@ -149,7 +150,7 @@ class Job:
         self.returned: Any = None
         self.use_cache = True
         # The context values this call sees (its parent's, with its own update_context).
-        self.context: dict = {}
+        self.context: dict = NO_CONTEXT
         # Marks of the context values this call read (its get_context defaults and
         # options): they are in its call hash already, so only its parents keep them.
         self.context_reads: list[str] | tuple[str, ...] = ()
