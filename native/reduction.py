@@ -121,7 +121,6 @@ class Reduction:
                     value.args, value.kwargs):
                 promise = self._start_call(value, value.args, NO_SOURCES, value.kwargs,
                                            NO_SOURCES, parent)
-                entries.setdefault(id(value), (value, promise))  # a call that failed
             else:
                 promise = self.reduce(value, parent)
             promises.append(promise)
@@ -173,6 +172,7 @@ class Reduction:
         except Exception as error:
             failed = Promise(self.ready)
             failed.reject(error)
+            self.expr_promises.setdefault(id(expr), (expr, failed))
             return failed
         entry = self.expr_promises.get(id(expr))
         self.expr_promises[id(expr)] = (expr, job.promise if entry is None else entry[1], job)
