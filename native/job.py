@@ -57,13 +57,15 @@ class Argument:
         self.name, self.hash, self.sources, self.files = name, value_hash, sources, files
 
     def __getitem__(self, key: str) -> Any:
-        found = self.get(key)
+        # Read once per argument when a parent's returned expression is recorded: no
+        # call to get(), and a set for the names.
+        found = getattr(self, key) if key in _ARGUMENT_FIELDS else None
         if found is None:
             raise KeyError(key)
         return found
 
     def get(self, key: str, default: Any = None) -> Any:
-        found = getattr(self, key, None) if key in self.__slots__ else None
+        found = getattr(self, key) if key in _ARGUMENT_FIELDS else None
         return default if found is None else found
 
     def row(self) -> dict[str, Any]:
@@ -75,6 +77,9 @@ class Argument:
 
     def __repr__(self) -> str:
         return f"Argument({self.row()!r})"
+
+
+_ARGUMENT_FIELDS = frozenset(Argument.__slots__)
 
 
 class Job:

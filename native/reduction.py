@@ -251,7 +251,7 @@ def merge_subtree(parent: Job, child: Job) -> None:
 def _inherited_subtree(child: Job) -> set[str] | frozenset[str]:
     """What the child adds to its parent's subtree: its task hashes, and the context
     values read by it or beneath it, except those its own ``update_context`` decides."""
-    override = (child.call_options or {}).get("_context")
+    override = child.call_options.get("_context") if child.call_options else None
     if not override and not child.context_reads:
         return child.subtree_tasks
     inherited = {*child.subtree_tasks, *child.context_reads}
