@@ -110,13 +110,23 @@ def describe_arguments(
     identity: CallIdentity,
     arg_sources: tuple[Source, ...],
     kwarg_sources: tuple[Source, ...],
+    scalars: bool = False,
 ) -> tuple[tuple[Argument, ...], list[list[str]]]:
     """Each argument's name, value hash, sources (the upstream calls it came from) and
     the [uri, hash] of each file it holds, as read for this call (a file built into an
     argument in a body, a script's staged inputs, stays traceable, and an execution keeps
-    the hashes it saw); and all those files together, for the validity of its parents."""
-    arguments = []
+    the hashes it saw); and all those files together, for the validity of its parents.
+    ``scalars``: every argument is a scalar (no files in it)."""
     all_files: list[list[str]] = []
+    if scalars and not arg_sources and not kwarg_sources:  # a name and a hash each
+        names = task.positional_names
+        arguments = [Argument(names[index] if index < len(names) else argument_name(task, index),
+                              arg_hash) for index, arg_hash in enumerate(identity.arg_hashes)]
+        if identity.kwarg_hashes:
+            arguments += [Argument(name, arg_hash)
+                          for name, arg_hash in identity.kwarg_hashes.items()]
+        return tuple(arguments), all_files
+    arguments = []
     for index, (value, arg_hash) in enumerate(zip(args, identity.arg_hashes, strict=True)):
         arguments.append(_describe(argument_name(task, index), value, arg_hash, arg_sources,
                                    index, all_files))
@@ -127,7 +137,7 @@ def describe_arguments(
 
 def _describe(name: str, value: Any, value_hash: str, sources: tuple[Source, ...], key: Any,
               all_files: list[list[str]]) -> Argument:
-    files = None if type(value) in SCALAR_TYPES else find_files(value)
+    files = find_files(value)
     if files:
         all_files.extend(files)
     # () for the many arguments that came from no call: json writes it as [] too.

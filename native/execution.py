@@ -290,11 +290,11 @@ class Execution(Reduction):
                                                                 kwargs, parent, marks)
         if scalars_only(args, kwargs):  # nothing to look at: no file walks, no stat cache
             found = self._identify(task, call_options, args, kwargs, arg_sources,
-                                   kwarg_sources, parent, context)
+                                   kwarg_sources, parent, context, scalars=True)
         else:  # files in the arguments: hashing and describing them read one look each
             with one_look_per_path():
                 found = self._identify(task, call_options, args, kwargs, arg_sources,
-                                       kwarg_sources, parent, context)
+                                       kwarg_sources, parent, context, scalars=False)
         if type(found) is Job:
             return found
         call_hash, key, arguments, argument_files = found
@@ -337,7 +337,7 @@ class Execution(Reduction):
 
     def _identify(self, task: Any, call_options: dict | None, args: tuple, kwargs: dict,
                   arg_sources: tuple[Source, ...], kwarg_sources: tuple[Source, ...],
-                  parent: Job | None, context: dict
+                  parent: Job | None, context: dict, scalars: bool
                   ) -> Job | tuple[str, str, tuple[Argument, ...], list[list[str]]]:
         """The job of an identical call already made (in the same context), else the new
         call's hash, its key in ``jobs_by_hash``, its arguments and argument files."""
@@ -351,7 +351,7 @@ class Execution(Reduction):
         if job is not None:
             return job
         return (identity.call_hash, key, *describe_arguments(
-            task, args, kwargs, identity, arg_sources, kwarg_sources))
+            task, args, kwargs, identity, arg_sources, kwarg_sources, scalars))
 
     def _record_argument_values(self, job: Job) -> bool:
         """Store each argument's value under its hash (a secret one without a preview);
