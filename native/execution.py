@@ -33,7 +33,6 @@ Invariants
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import gc
 import queue
@@ -87,7 +86,6 @@ if TYPE_CHECKING:
     from bridge.native.scheduler import Scheduler
 
 MAX_OUTCOMES_PER_TICK = 2000
-_NO_FILES = contextlib.nullcontext()
 FREEZE_EVERY = 1000
 
 class ExecutionCancelled(Exception):
