@@ -3,13 +3,11 @@ runs calls while their share of its cores and memory fits (:mod:`.capacity`)."""
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import queue
 import signal
 import threading
-from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bridge.native.awaiting import set_share_hooks
 from bridge.native.children import Children, own_children, terminate_children
@@ -25,6 +23,9 @@ from bridge.native.executors.capacity import (
     machine_memory,
 )
 from bridge.native.runner import Outcome, dump_outcome, load_outcome, run_body
+
+if TYPE_CHECKING:  # the process pool's modules load with the first process call
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 DEFAULT_THREADS = 20
 _STOP = None
@@ -126,6 +127,9 @@ class LocalExecutor(Executor):
 
     def _submit_process(self, work: Work, share: Share) -> None:
         if self._pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
             self._pool = ProcessPoolExecutor(
                 self.max_workers, mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_worker_process,
