@@ -105,6 +105,8 @@ class CachePolicy:
             return False
         if reads and not marks_unchanged(reads, job.context):
             return False
+        if not (root or cached.subtree_files or cached.result_files):
+            return True  # no file to check (a leaf of plain values)
         full = job.option("check_valid", job.task.check_valid) == "full"
         if root:  # the run's result is handed over: its files must all be there
             if not files_unchanged(cached.result_files, temp_may_be_gone=False):

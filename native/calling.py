@@ -46,8 +46,11 @@ class CallIdentity(NamedTuple):
 def identify_call(task: Any, caller_task: Any, args: tuple, kwargs: dict) -> CallIdentity:
     """Hash a call. A built-in task (``script()``, ``copy_file``) called from a body also
     hashes in the calling task's hash, so editing or bumping the wrapper re-runs the tool."""
-    arg_hashes = [_hash_argument(task, i, arg) for i, arg in enumerate(args)]
-    kwarg_hashes = {name: _hash_argument(task, name, arg) for name, arg in kwargs.items()}
+    # A scalar cannot fail to hash: it skips the guard that names a failing argument.
+    arg_hashes = [hash_value(arg) if type(arg) in SCALAR_TYPES else
+                  _hash_argument(task, i, arg) for i, arg in enumerate(args)]
+    kwarg_hashes = {name: _hash_argument(task, name, arg) for name, arg in kwargs.items()
+                    } if kwargs else {}
     return CallIdentity(call_hash_of(task, caller_task, arg_hashes, kwarg_hashes), arg_hashes,
                         kwarg_hashes)
 
@@ -107,13 +110,23 @@ def describe_arguments(
     identity: CallIdentity,
     arg_sources: tuple[Source, ...],
     kwarg_sources: tuple[Source, ...],
+    scalars: bool = False,
 ) -> tuple[tuple[Argument, ...], list[list[str]]]:
     """Each argument's name, value hash, sources (the upstream calls it came from) and
     the [uri, hash] of each file it holds, as read for this call (a file built into an
     argument in a body, a script's staged inputs, stays traceable, and an execution keeps
-    the hashes it saw); and all those files together, for the validity of its parents."""
-    arguments = []
+    the hashes it saw); and all those files together, for the validity of its parents.
+    ``scalars``: every argument is a scalar (no files in it)."""
     all_files: list[list[str]] = []
+    if scalars and not arg_sources and not kwarg_sources:  # a name and a hash each
+        names = task.positional_names
+        arguments = [Argument(names[index] if index < len(names) else argument_name(task, index),
+                              arg_hash) for index, arg_hash in enumerate(identity.arg_hashes)]
+        if identity.kwarg_hashes:
+            arguments += [Argument(name, arg_hash)
+                          for name, arg_hash in identity.kwarg_hashes.items()]
+        return tuple(arguments), all_files
+    arguments = []
     for index, (value, arg_hash) in enumerate(zip(args, identity.arg_hashes, strict=True)):
         arguments.append(_describe(argument_name(task, index), value, arg_hash, arg_sources,
                                    index, all_files))

@@ -33,7 +33,6 @@ Invariants
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import gc
 import queue
@@ -87,7 +86,6 @@ if TYPE_CHECKING:
     from bridge.native.scheduler import Scheduler
 
 MAX_OUTCOMES_PER_TICK = 2000
-_NO_FILES = contextlib.nullcontext()
 FREEZE_EVERY = 1000
 
 class ExecutionCancelled(Exception):
@@ -279,31 +277,26 @@ class Execution(Reduction):
         """The job for a call: an identical call already in this execution, or a new one
         that is looked up in the cache or run."""
         args, kwargs = self.handles.enter(args, kwargs, parent.id if parent else None)
-        context = self._context_of(parent, call_options)
-        if parent is not None and parent.exported:  # the call site's own options win
-            call_options = {**parent.exported, **(call_options or {})}
         marks: list[str] = []
-        if task.context_parameters:  # get_context(...) defaults: read them for this call
-            kwargs = {**kwargs, **_read_all(
-                context, task.context_parameters_left(args, kwargs), marks)}
-        if task.context_options:  # get_context(...) options: the call site's win
-            call_options = {**_read_all(context, task.context_options, marks),
-                            **(call_options or {})}
-        # Files in the arguments: hashing them and describing them read one look each.
-        with _NO_FILES if scalars_only(args, kwargs) else one_look_per_path():
-            try:
-                identity = identify_call(task, parent.task if parent else None, args, kwargs)
-            except UnhashableArgumentError as error:
-                return self._unidentified(task, call_options, args, kwargs, parent, error)
-            # One job per call and context: the same call in two contexts may differ.
-            key = identity.call_hash + (self._context_hash(context) if context else "")
-            job = self.jobs_by_hash.get(key)
-            if job is not None:
-                return job
-            arguments, argument_files = describe_arguments(
-                task, args, kwargs, identity, arg_sources, kwarg_sources)
-        job = self._new_job(task, call_options, args, kwargs, arguments, identity.call_hash,
-                            parent)
+        if call_options is None and (parent is None or not parent.exported) and not (
+                task.context_parameters or task.context_options):
+            # Most calls (a fan-out's leaves): no options, none handed down, no context
+            # read; their context is their caller's.
+            context = parent.context if parent is not None else self.context
+        else:
+            context, call_options, kwargs = self._apply_context(task, call_options, args,
+                                                                kwargs, parent, marks)
+        if scalars_only(args, kwargs):  # nothing to look at: no file walks, no stat cache
+            found = self._identify(task, call_options, args, kwargs, arg_sources,
+                                   kwarg_sources, parent, context, scalars=True)
+        else:  # files in the arguments: hashing and describing them read one look each
+            with one_look_per_path():
+                found = self._identify(task, call_options, args, kwargs, arg_sources,
+                                       kwarg_sources, parent, context, scalars=False)
+        if type(found) is Job:
+            return found
+        call_hash, key, arguments, argument_files = found
+        job = self._new_job(task, call_options, args, kwargs, arguments, call_hash, parent)
         if argument_files:
             job.argument_files = argument_files
         job.exported = exported_options(job)
@@ -324,6 +317,40 @@ class Execution(Reduction):
             self._submit(job)
         return job
 
+    def _apply_context(self, task: Any, call_options: dict | None, args: tuple,
+                       kwargs: dict, parent: Job | None, marks: list[str]
+                       ) -> tuple[dict, dict | None, dict]:
+        """The context a call sees, and its options and keyword arguments with what its
+        caller hands down and its ``get_context`` reads (their marks added to ``marks``)."""
+        context = self._context_of(parent, call_options)
+        if parent is not None and parent.exported:  # the call site's own options win
+            call_options = {**parent.exported, **(call_options or {})}
+        if task.context_parameters:  # get_context(...) defaults: read them for this call
+            kwargs = {**kwargs, **_read_all(
+                context, task.context_parameters_left(args, kwargs), marks)}
+        if task.context_options:  # get_context(...) options: the call site's win
+            call_options = {**_read_all(context, task.context_options, marks),
+                            **(call_options or {})}
+        return context, call_options, kwargs
+
+    def _identify(self, task: Any, call_options: dict | None, args: tuple, kwargs: dict,
+                  arg_sources: tuple[Source, ...], kwarg_sources: tuple[Source, ...],
+                  parent: Job | None, context: dict, scalars: bool
+                  ) -> Job | tuple[str, str, tuple[Argument, ...], list[list[str]]]:
+        """The job of an identical call already made (in the same context), else the new
+        call's hash, its key in ``jobs_by_hash``, its arguments and argument files."""
+        try:
+            identity = identify_call(task, parent.task if parent else None, args, kwargs)
+        except UnhashableArgumentError as error:
+            return self._unidentified(task, call_options, args, kwargs, parent, error)
+        # One job per call and context: the same call in two contexts may differ.
+        key = identity.call_hash + (self._context_hash(context) if context else "")
+        job = self.jobs_by_hash.get(key)
+        if job is not None:
+            return job
+        return (identity.call_hash, key, *describe_arguments(
+            task, args, kwargs, identity, arg_sources, kwarg_sources, scalars))
+
     def _record_argument_values(self, job: Job) -> bool:
         """Store each argument's value under its hash (a secret one without a preview);
         False when one cannot be stored, and the job has failed with the reason."""
@@ -342,7 +369,8 @@ class Execution(Reduction):
                  arguments: tuple[Argument, ...], call_hash: str, parent: Job | None) -> Job:
         job = Job(task, call_options, args, kwargs, arguments, call_hash, parent,
                   Promise(self.ready))
-        self._notify(job, PENDING)
+        if self.listener is not None:
+            self.listener(job, PENDING)
         if self.root_job_id is None:
             self.root_job_id = job.id
         if job.prov:
@@ -393,23 +421,26 @@ class Execution(Reduction):
             return
         hits = self.cache.find_hits(jobs)
         subtrees = SharedSubtrees()
+        now = time.time()  # one tick replays the batch: one start time for its jobs
         for job in jobs:
             hit = hits.get(job.id)
             if hit is not None:
-                self._replay(job, *hit, subtrees)
+                self._replay(job, *hit, subtrees, now)
             elif self._record_argument_values(job):
                 self._submit(job)
 
-    def _replay(self, job: Job, cached: CachedCall, value: Any, subtrees: SharedSubtrees
-                ) -> None:
-        job.status, job.started = CACHED, time.time()
+    def _replay(self, job: Job, cached: CachedCall, value: Any, subtrees: SharedSubtrees,
+                now: float) -> None:
+        job.status, job.started = CACHED, now
         job.subtree_tasks, job.subtree_files = subtrees.of(cached)
         job.subtree_counts = cached.subtree_counts
         if self.drift.unchecked:
             self.drift.check_hashes(cached.subtree_tasks)
-        self._notify(job, CACHED)
+        if self.listener is not None:
+            self.listener(job, CACHED)
         self.recorder.job_replayed(job, cached.result_hash, cached.result_files)
-        self.temp_files.produced(job, cached.result_files, ran=False)
+        if cached.result_files:
+            self.temp_files.produced(job, cached.result_files, ran=False)
         job.promise.resolve((value, (((), job.call_hash, ()),)))
 
     def _submit(self, job: Job) -> None:

@@ -21,6 +21,7 @@ NO_SOURCES: tuple[Source, ...] = ()
 # 100,000 calls keeps them all until it ends.
 NO_FILES: tuple[list[str], ...] = ()
 NO_OPTIONS: Mapping[str, Any] = MappingProxyType({})
+NO_CONTEXT: dict[str, Any] = {}  # never changed: a call's context is made anew
 _own_task: dict[str, frozenset[str]] = {}  # task hash -> {task hash}
 
 
@@ -56,13 +57,15 @@ class Argument:
         self.name, self.hash, self.sources, self.files = name, value_hash, sources, files
 
     def __getitem__(self, key: str) -> Any:
-        found = self.get(key)
+        # Read once per argument when a parent's returned expression is recorded: no
+        # call to get(), and a set for the names.
+        found = getattr(self, key) if key in _ARGUMENT_FIELDS else None
         if found is None:
             raise KeyError(key)
         return found
 
     def get(self, key: str, default: Any = None) -> Any:
-        found = getattr(self, key, None) if key in self.__slots__ else None
+        found = getattr(self, key) if key in _ARGUMENT_FIELDS else None
         return default if found is None else found
 
     def row(self) -> dict[str, Any]:
@@ -74,6 +77,9 @@ class Argument:
 
     def __repr__(self) -> str:
         return f"Argument({self.row()!r})"
+
+
+_ARGUMENT_FIELDS = frozenset(Argument.__slots__)
 
 
 class Job:
@@ -130,7 +136,8 @@ class Job:
         # Started, and its row not yet in a write batch (see bridge.native.recording).
         self.unwritten = False
         self.attempts = 0
-        self.executor_name = task.option("executor", call_options)
+        self.executor_name = task.option("executor", call_options) if call_options else \
+            task.executor
         self.limits: dict[str, int] = (
             normalise_limits(call_options["limits"])
             if call_options and "limits" in call_options else task.limits
@@ -151,12 +158,13 @@ class Job:
         self.returned: Any = None
         self.use_cache = True
         # The context values this call sees (its parent's, with its own update_context).
-        self.context: dict = {}
+        self.context: dict = NO_CONTEXT
         # Marks of the context values this call read (its get_context defaults and
         # options): they are in its call hash already, so only its parents keep them.
         self.context_reads: list[str] | tuple[str, ...] = ()
         # Whether this call is recorded: a prov=False task turns recording off beneath it.
-        self.prov = (parent is None or parent.prov) and bool(self.option("prov", task.prov))
+        self.prov = (parent is None or parent.prov) and bool(
+            task.option("prov", call_options, task.prov))
         # The options this call hands down to the calls beneath it (see exported_options).
         self.exported: Mapping[str, Any] = NO_OPTIONS
 

@@ -47,8 +47,11 @@ class Promise:
         self.state, self.value = Promise.RESOLVED, value
         if self._on_value is not None:
             self._ready.append((self._on_value, value))
-            if self._more is not None:
-                self._ready.extend((on_value, value) for on_value in self._more[::2])
+            more = self._more
+            if more is not None and len(more) == 2:  # most often one more pair: a gather's
+                self._ready.append((more[0], value))
+            elif more is not None:
+                self._ready.extend([(on_value, value) for on_value in more[::2]])
         self._forget_callbacks()
 
     def reject(self, error: BaseException) -> None:

@@ -108,8 +108,23 @@ class Reduction:
             )
             result.resolve((built, sources))
 
-        gather(self.ready, [self.reduce(v, parent) for v in value]).then(on_items, result.reject)
+        gather(self.ready, self._reduce_items(value, parent)).then(on_items, result.reject)
         return result
+
+    def _reduce_items(self, values: Any, parent: Job | None) -> list[Promise]:
+        """Each item's promise. A task call with plain arguments not reduced before (each
+        call of a fan-out) starts at once, without the dispatch of ``reduce``."""
+        promises = []
+        entries = self.expr_promises
+        for value in values:
+            if type(value) is TaskCall and id(value) not in entries and scalars_only(
+                    value.args, value.kwargs):
+                promise = self._start_call(value, value.args, NO_SOURCES, value.kwargs,
+                                           NO_SOURCES, parent)
+            else:
+                promise = self.reduce(value, parent)
+            promises.append(promise)
+        return promises
 
     def _reduce_expression(self, expr: Expression, parent: Job | None) -> Promise:
         if isinstance(expr, TaskCall):
@@ -157,6 +172,7 @@ class Reduction:
         except Exception as error:
             failed = Promise(self.ready)
             failed.reject(error)
+            self.expr_promises.setdefault(id(expr), (expr, failed))
             return failed
         entry = self.expr_promises.get(id(expr))
         self.expr_promises[id(expr)] = (expr, job.promise if entry is None else entry[1], job)
@@ -235,7 +251,7 @@ def merge_subtree(parent: Job, child: Job) -> None:
 def _inherited_subtree(child: Job) -> set[str] | frozenset[str]:
     """What the child adds to its parent's subtree: its task hashes, and the context
     values read by it or beneath it, except those its own ``update_context`` decides."""
-    override = (child.call_options or {}).get("_context")
+    override = child.call_options.get("_context") if child.call_options else None
     if not override and not child.context_reads:
         return child.subtree_tasks
     inherited = {*child.subtree_tasks, *child.context_reads}

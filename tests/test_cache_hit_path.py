@@ -150,3 +150,37 @@ def test_a_miss_that_cannot_store_its_argument_fails_with_the_stores_message(
         assert "ENOTDIR" in failed["error"]
         with pytest.raises(StoreError):  # nothing half-written under its hash
             scheduler.store.load_value(failed["arguments"][0]["hash"])
+
+
+@task()
+def hp_repeats(n: int, bump: int) -> list:
+    # one call object twice in the list, one call made twice, and one lazy argument
+    shared = hp_source(n)
+    return [shared, shared, hp_source(n), hp_source(hp_marker(n)), bump]
+
+
+@task()
+def hp_misfit(n: int) -> list:
+    bad = hp_source(n, n)  # one argument too many: the call cannot be bound
+    return [bad, bad]
+
+
+def test_a_fan_out_of_plain_calls_keeps_one_job_per_call(scheduler: Scheduler) -> None:
+    """A list's plain calls start without reduce's dispatch: a call object listed twice,
+    or an equal call made twice, is still one job, and a hit is still CACHED."""
+    assert scheduler.run(hp_repeats(2, 0)) == [20, 20, 20, 20, 0]
+    _, jobs = _jobs(scheduler)
+    assert sorted((job["task_name"], job["status"]) for job in jobs.values()) == [
+        ("hp_marker", "DONE"), ("hp_repeats", "DONE"), ("hp_source", "DONE")]
+    assert scheduler.run(hp_repeats(2, 1)) == [20, 20, 20, 20, 1]
+    _, jobs = _jobs(scheduler)
+    assert sorted((job["task_name"], job["status"]) for job in jobs.values()) == [
+        ("hp_marker", "CACHED"), ("hp_repeats", "DONE"), ("hp_source", "CACHED")]
+
+
+def test_a_listed_call_that_cannot_be_bound_fails_its_parent(scheduler: Scheduler) -> None:
+    with pytest.raises(TypeError, match="hp_source was called with arguments"):
+        scheduler.run(hp_misfit(3))
+    _, jobs = _jobs(scheduler)
+    assert [(job["task_name"], job["status"]) for job in jobs.values()] == [
+        ("hp_misfit", "FAILED")]

@@ -7,7 +7,6 @@ import os
 import queue
 import signal
 import threading
-from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
 from bridge.native.awaiting import set_share_hooks
@@ -25,8 +24,8 @@ from bridge.native.executors.capacity import (
 )
 from bridge.native.runner import Outcome, dump_outcome, load_outcome, run_body
 
-if TYPE_CHECKING:
-    from concurrent.futures import ProcessPoolExecutor
+if TYPE_CHECKING:  # the process pool's modules load with the first process call
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 DEFAULT_THREADS = 20
 _STOP = None
@@ -128,8 +127,6 @@ class LocalExecutor(Executor):
 
     def _submit_process(self, work: Work, share: Share) -> None:
         if self._pool is None:
-            # Imported on first use: most runs use threads, and these imports are a tenth
-            # of a 1,000-call run.
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
