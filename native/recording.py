@@ -389,10 +389,16 @@ def serialize_expression(value: Any, recorder: Recorder,
             spill()
         write("}")
 
+    task_texts: dict[str, str] = {}  # a fan-out's calls name one task: encoded once
+
     def call(expr: TaskCall) -> None:
         job = job_of(expr)
-        write(f'{{"call": {encode_json(job and job.call_hash)}, '
-              f'"task": {encode_json(expr.task.fullname)}, "args": ')
+        name = expr.task.fullname
+        task_text = task_texts.get(name)
+        if task_text is None:
+            task_text = task_texts[name] = encode_json(name)
+        call_text = f'"{job.call_hash}"' if job else "null"  # hex: nothing to escape
+        write(f'{{"call": {call_text}, "task": {task_text}, "args": ')
         if job is None or not _recorded_arguments(job, expr):
             items(expr.args)
             write(', "kwargs": ')

@@ -42,7 +42,7 @@ LOOKUP_CHUNK = 500
 LOOKUP_SQL = (
     "SELECT calls.call_hash, calls.result_hash, calls.subtree_tasks, "
     "calls.result_files, calls.subtree_files, calls.subtree_counts, stored_values.data, "
-    "stored_values.location "
+    "stored_values.location, calls.created "
     "FROM calls JOIN stored_values ON stored_values.value_hash = calls.result_hash"
 )
 TASK_SOURCES_SQL = "SELECT task_hash, source_hash FROM task_sources"
@@ -388,17 +388,21 @@ class CallGraphStore(Record):
         decoded value (the calls of one task mostly record the same subtree and files):
         treat those values as read-only."""
         found: dict[str, list[CachedCall]] = {}
+        created: dict[int, float] = {}  # by id(entry): most calls have one entry, unsorted
         decode = _shared_decoder()
         mark = self._mark
         with self._reads() as query:
             for chunk in chunks(list(call_hashes), LOOKUP_CHUNK):
-                sql = where_in(LOOKUP_SQL, "calls.call_hash", len(chunk), mark,
-                               "ORDER BY calls.created DESC")
+                sql = where_in(LOOKUP_SQL, "calls.call_hash", len(chunk), mark)
                 for (call_hash, result_hash, tasks_, files, subtree, counts, data,
-                     location) in query(sql, chunk):
-                    found.setdefault(call_hash, []).append(CachedCall(
-                        call_hash, result_hash, decode(tasks_), decode(files),
-                        decode(subtree), decode(counts), data, location))
+                     location, when) in query(sql, chunk):
+                    entry = CachedCall(call_hash, result_hash, decode(tasks_), decode(files),
+                                       decode(subtree), decode(counts), data, location)
+                    created[id(entry)] = when
+                    found.setdefault(call_hash, []).append(entry)
+        for entries in found.values():
+            if len(entries) > 1:
+                entries.sort(key=lambda entry: created[id(entry)], reverse=True)
         return found
 
     def start_reads(self, cached: bool, pinned: Iterable[str]) -> StartReads:

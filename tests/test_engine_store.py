@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, select, update
 
 from bridge import Scheduler, task
 from bridge.native import schema
-from bridge.native.store import CallGraphStore, StoreError
+from bridge.native.store import CallGraphStore, StoreError, WriteBatch
 
 
 @task()
@@ -253,3 +253,23 @@ def test_an_execution_graph_indexes_the_jobs_it_holds_now() -> None:
     graph.jobs = [job("shown")]
     assert list(graph.by_id) == ["shown"] and graph.by_call["h"]["job_id"] == "shown"
     assert [child["job_id"] for child in graph.children(None)] == ["shown"]
+
+
+def test_a_calls_cache_entries_are_looked_up_newest_first(workdir: Path) -> None:
+    """Entries of one call hash (recorded under different subtrees) come newest first,
+    whatever order they were written in: the newest valid one is the one replayed."""
+    store = CallGraphStore(f"sqlite:///{workdir / 'entries.db'}").open()
+    batch = WriteBatch()
+    for subtree, created in (("s1", 300.0), ("s2", 100.0), ("s3", 200.0)):
+        store.add_value(batch, f"value-{subtree}", subtree)
+        batch.calls[("call", subtree)] = {
+            "call_hash": "call", "subtree_hash": subtree, "task_hash": "task",
+            "result_hash": f"value-{subtree}", "subtree_tasks": ["task"], "result_files": [],
+            "subtree_files": [], "subtree_counts": None, "returned": None,
+            "job_id": f"job-{subtree}", "created": created}
+    store.flush(batch)
+    entries = store.lookup_calls(["call", "other"])
+    assert [entry.result_hash for entry in entries["call"]] == [
+        "value-s1", "value-s3", "value-s2"]
+    assert "other" not in entries
+    store.close()
