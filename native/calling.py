@@ -119,9 +119,8 @@ def describe_arguments(
     ``scalars``: every argument is a scalar (no files in it)."""
     all_files: list[list[str]] = []
     if scalars and not arg_sources and not kwarg_sources:  # a name and a hash each
-        names = task.positional_names
-        arguments = [Argument(names[index] if index < len(names) else argument_name(task, index),
-                              arg_hash) for index, arg_hash in enumerate(identity.arg_hashes)]
+        arguments = [Argument(argument_name(task, index), arg_hash)
+                     for index, arg_hash in enumerate(identity.arg_hashes)]
         if identity.kwarg_hashes:
             arguments += [Argument(name, arg_hash)
                           for name, arg_hash in identity.kwarg_hashes.items()]

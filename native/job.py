@@ -136,8 +136,8 @@ class Job:
         # Started, and its row not yet in a write batch (see bridge.native.recording).
         self.unwritten = False
         self.attempts = 0
-        self.executor_name = task.option("executor", call_options) if call_options else \
-            task.executor
+        self.executor_name = (task.option("executor", call_options) if call_options
+                              else task.executor)
         self.limits: dict[str, int] = (
             normalise_limits(call_options["limits"])
             if call_options and "limits" in call_options else task.limits
