@@ -244,7 +244,7 @@ class Recorder:
 
     @_recorded_jobs_only
     def job_status(self, job: Job, status: str, error: str | None = None) -> None:
-        if job.started == 0.0 and job.id not in self.batch.new_jobs:  # it never started
+        if job.started == 0.0:  # it never started: no row yet
             job.started = time.time()
             self.job_started(job)
         self._change(job, status=status, ended=time.time(), error=error)

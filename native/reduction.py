@@ -112,15 +112,14 @@ class Reduction:
         return result
 
     def _reduce_items(self, values: Any, parent: Job | None) -> list[Promise]:
-        """Each item's promise. A task call with plain arguments not reduced before (each
-        call of a fan-out) starts at once, without the dispatch of ``reduce``."""
+        """Each item's promise. A task call not reduced before (each call of a fan-out)
+        goes straight to ``_reduce_task_call``, without the dispatch of ``reduce``."""
         promises = []
         entries = self.expr_promises
         for value in values:
-            if type(value) is TaskCall and id(value) not in entries and scalars_only(
-                    value.args, value.kwargs):
-                promise = self._start_call(value, value.args, NO_SOURCES, value.kwargs,
-                                           NO_SOURCES, parent)
+            if type(value) is TaskCall and id(value) not in entries:
+                promise = self._reduce_task_call(value, parent)
+                entries.setdefault(id(value), (value, promise))  # as reduce() keeps it
             else:
                 promise = self.reduce(value, parent)
             promises.append(promise)
