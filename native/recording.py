@@ -1,15 +1,15 @@
 """What an execution writes to the call-graph store: its own row, job rows and their
 statuses, cache entries, values, task sources and tags, gathered in a WriteBatch and
-flushed every ``flush_interval`` while work runs (and every BATCH_JOBS job rows or
-finished calls), and at the execution's end.
+flushed every ``flush_interval`` while work runs (and every BATCH_JOBS job rows, finished
+calls or values), and at the execution's end.
 
 A job's row is written once, when the job ends, if it ends soon: a call that starts and
-ends between two flushes (most calls of a fan-out) costs one insert, not an insert and
-an update. A job still running gets its RUNNING row when the loop has waited
-``flush_interval`` with nothing to do, or once it has run RUNNING_ROW_AFTER seconds,
-whichever comes first (``bridge log`` and ``bridge report`` then show it running), or
-when more than UNWRITTEN_MAX jobs wait for theirs. A value is written once per
-execution (one call's result is often the next one's argument).
+ends between two flushes (most calls of a fan-out, even of 100,000 calls) costs one
+insert, not an insert and an update. A job still running gets its RUNNING row when the
+loop has waited ``flush_interval`` with nothing to do, or once it has run
+RUNNING_ROW_AFTER seconds, whichever comes first (``bridge log`` and ``bridge report``
+then show it running). A value is written once per execution (one call's result is often
+the next one's argument).
 
 Each job row keeps what that job read and wrote (argument files with their hashes, the
 result hash and result files), so a later execution that re-makes a file never rewrites
@@ -51,19 +51,16 @@ if TYPE_CHECKING:
     from bridge.native.job import Job
 
 
-# Job rows or finished calls that make a batch be written before ``flush_interval``: a
-# tick that starts or ends 100,000 calls writes as it goes, and memory stays flat
-# (measured: 2,500 costs least per call at 10,000 and 100,000 calls; see benchmarks.md).
-BATCH_JOBS = 2500
+# Job rows, finished calls or values that make a batch be written before
+# ``flush_interval``: a tick that starts or ends 100,000 calls writes as it goes, and
+# memory stays flat. Each commit writes every page its rows touched in the tables'
+# hash-keyed indexes; larger batches touch each page for more rows (measured at 100,000
+# calls: 10,000 costs least, within the 250 MB memory target; see benchmarks.md).
+BATCH_JOBS = 10_000
 # Seconds a job runs before a flush while the loop is busy writes its RUNNING row (see
-# the module's docstring): longer than the loop takes to handle the outcomes of a tick
-# that started 10,000 calls, so those rows are each written once.
-RUNNING_ROW_AFTER = 5.0
-# Started jobs whose rows may wait for their end at once; past this many, the oldest are
-# written RUNNING as a tick starts more, with the values it stored (memory at 100,000
-# calls stays as when every row was written as its job started: measured, see
-# benchmarks.md).
-UNWRITTEN_MAX = 12_500
+# the module's docstring): longer than the loop takes to start 100,000 calls in one tick,
+# so that their rows are each written once, at their end.
+RUNNING_ROW_AFTER = 30.0
 # Value hashes an execution remembers having written, so that a value met again (a
 # result passed on as the next call's argument) is not encoded and written twice;
 # forgotten all at once past this many (memory stays bounded at 100,000 calls).
@@ -181,6 +178,7 @@ class Recorder:
         self.store.add_value(self.batch, value_hash, value)
         if secret:
             self.batch.values[value_hash]["preview"] = REDACTED
+        self._added_rows(self.batch.values)  # a tick that starts 100,000 calls stores theirs
 
     def task(self, task: Any) -> None:
         if task.hash in self._recorded_tasks:
@@ -208,9 +206,6 @@ class Recorder:
         job.unwritten = True
         self._unwritten += 1
         self._start_order.append(job)
-        if self._unwritten > UNWRITTEN_MAX:  # a tick starting 100,000 calls: write as it goes
-            self._write_running_rows(float("inf"))
-            self._added_rows(self.batch.new_jobs)
 
     @_recorded_jobs_only
     def job_replayed(self, job: Job, result_hash: str, result_files: list) -> None:

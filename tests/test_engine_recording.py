@@ -1,8 +1,8 @@
 """When a job's row reaches the store: once, at its end, for a call that ends soon; while
 it still runs, once it has run a while (even while the loop is busy with other calls)
 or once the loop has nothing to do; and never lost when a tick starts more calls than
-may wait for their rows; and a Ctrl+C that comes while a batch is written waits for the
-write to end."""
+a batch holds; and a Ctrl+C that comes while a batch is written waits for the write to
+end."""
 
 from __future__ import annotations
 
@@ -68,11 +68,10 @@ def test_a_long_running_job_is_shown_while_the_loop_is_busy(workdir: Path) -> No
     store.close()
 
 
-def test_a_tick_starting_more_calls_than_may_wait_records_them_all(
+def test_a_tick_starting_more_calls_than_a_batch_holds_records_them_all(
         workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Past UNWRITTEN_MAX started jobs the oldest rows are written RUNNING as the tick
-    goes on, and updated at their end: every job ends DONE, with its argument."""
-    monkeypatch.setattr(recording, "UNWRITTEN_MAX", 40)
+    """A tick that starts more calls than a batch holds writes their argument values as
+    it goes, and each job's row at its end: every job ends DONE, with its argument."""
     monkeypatch.setattr(recording, "BATCH_JOBS", 25)
     n = 300
     with Scheduler(SchedulerSettings(flush_interval=3600)) as scheduler:
