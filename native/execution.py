@@ -203,6 +203,8 @@ class Execution(Reduction):
             while ready:
                 callback, argument = ready.popleft()
                 callback(argument)
+            if self.recorder.write_failure is not None:
+                raise self.recorder.write_failure
             if self.pending_lookups:
                 self._process_lookups()
             elif outcome and outcome[0][0] == "error" and not self.stopping:

@@ -98,6 +98,7 @@ class Recorder:
         self._start_order: deque[Job] = deque()
         self._stored_values: set[str] = set()
         self._last_flush = time.monotonic()
+        self.write_failure: Exception | None = None  # see _write_between_calls
 
     # -- flushing ----------------------------------------------------------------------
 
@@ -168,6 +169,17 @@ class Recorder:
         if len(rows) >= BATCH_JOBS:
             self._flush_due()
 
+    def _write_between_calls(self) -> None:
+        """Write a batch that filled up while a call was being made (with its argument
+        values). A failed write is not that call's failure: it is kept in
+        ``write_failure``, which ends the execution at the loop's next step, and the
+        batch is not tried again until the execution's last flush."""
+        if self.write_failure is None:
+            try:
+                self._flush_due()
+            except Exception as error:
+                self.write_failure = error
+
     # -- rows --------------------------------------------------------------------------
 
     def value(self, value_hash: str, value: Any, secret: bool = False) -> None:
@@ -178,7 +190,8 @@ class Recorder:
         self.store.add_value(self.batch, value_hash, value)
         if secret:
             self.batch.values[value_hash]["preview"] = REDACTED
-        self._added_rows(self.batch.values)  # a tick that starts 100,000 calls stores theirs
+        if len(self.batch.values) >= BATCH_JOBS:  # a tick that starts 100,000 calls
+            self._write_between_calls()
 
     def task(self, task: Any) -> None:
         if task.hash in self._recorded_tasks:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import time
 from collections import deque
 from pathlib import Path
@@ -21,7 +22,7 @@ from bridge.native.job import FAILED, RUNNING, Argument, Job
 from bridge.native.promise import Promise
 from bridge.native.recording import RUNNING_ROW_AFTER, Recorder
 from bridge.native.settings import SchedulerSettings
-from bridge.native.store import CallGraphStore
+from bridge.native.store import CallGraphStore, WriteBatch
 
 
 @task()
@@ -82,6 +83,30 @@ def test_a_tick_starting_more_calls_than_a_batch_holds_records_them_all(
     assert len(leaves) == n and {job["status"] for job in graph.jobs} == {"DONE"}
     assert sorted(int(graph.values[job["arguments"][0]["hash"]]["preview"])
                   for job in leaves) == list(range(n))
+
+
+def test_a_write_failing_while_a_tick_starts_calls_fails_the_run_once(
+        workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch that fills with argument values while a tick starts calls, and cannot be
+    written, fails the run with the store's error, not each call after it with its own
+    try. The failure is made here (a store that is full on its second write);
+    tests/test_store_write_faults.py fills a real file system."""
+    monkeypatch.setattr(recording, "BATCH_JOBS", 25)
+    writes: list[int] = []
+    real_flush = CallGraphStore.flush
+
+    def flush_then_fill_up(store: CallGraphStore, batch: WriteBatch) -> None:
+        writes.append(len(batch.values))
+        if len(writes) > 1:
+            raise sqlite3.OperationalError("database or disk is full")
+        real_flush(store, batch)
+
+    monkeypatch.setattr(CallGraphStore, "flush", flush_then_fill_up)
+    with Scheduler(SchedulerSettings(flush_interval=3600)) as scheduler, \
+            pytest.raises(sqlite3.OperationalError, match="disk is full"):
+        scheduler.run(rec_fan(300))
+    assert writes[1] >= 25  # the tick's argument values filled the batch
+    assert len(writes) < 10  # when full, and as the run ends: not once per call after it
 
 
 def test_ctrl_c_during_a_write_is_raised_once_the_write_ends() -> None:
