@@ -189,6 +189,8 @@ class Execution(Reduction):
             if not self.dryrun:  # a dry run's caller reads its jobs
                 self._forget_calls()
             self.recorder.flush()
+            if not self.dryrun:
+                self.store.checkpoint()
             self._release_awaiting_bodies()
             if self._frozen:
                 gc.unfreeze()

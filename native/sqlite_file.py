@@ -18,7 +18,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from urllib.parse import quote, unquote
 
 from bridge.native.sqlite_sql import META_TABLE
@@ -29,6 +29,12 @@ _FILE_URI = re.compile(r"sqlite(?:\+pysqlite)?:///([^?]*)")
 DAMAGED_ERRORS = frozenset({"SQLITE_NOTADB", "SQLITE_CORRUPT"})
 # Seconds between tries to switch a new file to write-ahead logging (see _use_wal).
 WAL_RETRY_DELAYS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
+# Pages the write-ahead log may hold before a commit copies them into the database
+# (SQLite's default: 1,000). Job ids and hashes are random keys: each batch of a
+# 100,000-call run touches most pages of the hash-keyed indexes again, and a checkpoint
+# after every commit copied them all each time. The execution's end checkpoints
+# (``SQLiteFile.checkpoint``), so the log stays that large only while a big run writes.
+WAL_AUTOCHECKPOINT_PAGES = 25_000
 
 
 def _bound_as_is(value: object) -> object:
@@ -76,6 +82,7 @@ def apply_pragmas(connection: sqlite3.Connection) -> None:
         "SELECT name FROM sqlite_master WHERE type = 'table'")}
     if not tables or META_TABLE in tables:
         _use_wal(cursor)
+        cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
     cursor.close()
 
 
@@ -147,6 +154,16 @@ class SQLiteFile:
                 self._writer = self._connect()
             with self._writer:
                 yield self._writer
+
+    def checkpoint(self) -> None:
+        """Copy what the write-ahead log holds into the database, as far as readers
+        allow (see WAL_AUTOCHECKPOINT_PAGES). One that cannot run now (the file locked
+        or full) leaves the log as it is: the next checkpoint copies it."""
+        with self._write_lock:
+            if self._writer is None:
+                return
+            with suppress(sqlite3.OperationalError):
+                self._writer.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def close(self) -> None:
         """Close both connections; the next use opens them again."""

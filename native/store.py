@@ -188,6 +188,11 @@ class CallGraphStore(Record):
         """False for a SQLite store whose file is not there yet; a server is assumed up."""
         return self.sqlite_path is None or self.sqlite_path.exists()
 
+    def checkpoint(self) -> None:
+        """At an execution's end: a SQLite file's write-ahead log copied into it."""
+        if self._file is not None:
+            self._file.checkpoint()
+
     def close(self) -> None:
         if self._file is not None:
             self._file.close()

@@ -1,16 +1,19 @@
-"""A new SQLite store file that several processes open at once: each connection switches it
-to write-ahead logging, and SQLite refuses the switch at once (no busy wait) to a connection
-that finds another one writing. Racing first runs then failed now and then with "cannot open
-the store: database is locked"; the switch is now tried again."""
+"""A SQLite store file's write-ahead log. A new file that several processes open at once:
+each connection switches it to write-ahead logging, and SQLite refuses the switch at once
+(no busy wait) to a connection that finds another one writing. Racing first runs then failed
+now and then with "cannot open the store: database is locked"; the switch is now tried
+again. And what a run wrote is in the database file once the run returns."""
 
 from __future__ import annotations
 
 import sqlite3
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
+from bridge import Scheduler, task
 from bridge.native import sqlite_file
 
 
@@ -27,3 +30,27 @@ def test_a_new_file_is_switched_to_wal_while_another_connection_writes(
     assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     connection.close()
     other.close()
+
+
+@task()
+def wal_leaf(x: int) -> int:
+    return x + 1
+
+
+@task()
+def wal_fan(n: int) -> list:
+    return [wal_leaf(i) for i in range(n)]
+
+
+def test_a_run_leaves_its_record_in_the_database_file_itself(tmp_path: Path) -> None:
+    """The write-ahead log may hold many pages while a run writes; when the run returns,
+    they are in the database file, so a copy of that file alone (a backup, a store sent
+    to a colleague) holds the run, with the scheduler still open."""
+    path = tmp_path / "bridge.db"
+    with Scheduler(db_uri=f"sqlite:///{path}") as scheduler:
+        assert scheduler.run(wal_fan(300)) == list(range(1, 301))
+        copy = tmp_path / "copy.db"
+        copy.write_bytes(path.read_bytes())  # the -wal file left behind
+        with closing(sqlite3.connect(copy)) as conn:
+            jobs = conn.execute("SELECT status, count(*) FROM jobs GROUP BY status").fetchall()
+    assert jobs == [("DONE", 301)]
