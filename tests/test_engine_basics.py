@@ -270,3 +270,58 @@ def test_calling_a_lazy_value_is_lazy_too(scheduler: Scheduler) -> None:
     assert scheduler.run(basics_pick_function("len")([1, 2, 3])) == 3
     doubled = basics_pair(3)["double"]  # 6
     assert scheduler.run(basics_pick_function("sorted")(doubled * [1, 0])) == [0] * 6 + [1] * 6
+
+
+NESTED_TASKS = '''
+import contextlib
+from bridge import task
+
+class Steps:
+    @task(namespace="nested_defs")
+    def in_class(x: int) -> int:
+        return x + 1
+
+if True:
+    @task(namespace="nested_defs")
+    def in_if(x: int) -> int:
+        return x + 2
+
+try:
+    raise ValueError
+except ValueError:
+    @task(namespace="nested_defs")
+    def in_except(x: int) -> int:
+        return x + 3
+
+with contextlib.nullcontext():
+    @task(namespace="nested_defs")
+    def in_with(x: int) -> int:
+        return x + 4
+
+match 1:
+    case 1:
+        @task(namespace="nested_defs")
+        def in_case(x: int) -> int:
+            return x + 5
+
+def factory():
+    @task(namespace="nested_defs")
+    def in_function(x: int) -> int:
+        return x + 6
+    return in_function
+
+made = factory()
+'''
+
+
+def test_tasks_defined_inside_blocks_hash_their_own_source(tmp_path, monkeypatch) -> None:
+    """A task defined in a class, an if, an except, a with, a match case or another
+    function is hashed by its own source (editing it re-runs it), not by bytecode."""
+    (tmp_path / "nested_tasks.py").write_text(NESTED_TASKS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = __import__("nested_tasks")
+    found = [module.Steps.in_class, module.in_if, module.in_except, module.in_with,
+             module.in_case, module.made]
+    for defined, offset in zip(found, range(1, 7), strict=True):
+        assert defined.source.startswith(f"def {defined.name}(x: int) -> int:")
+        assert defined.source.endswith(f"return x + {offset}")
