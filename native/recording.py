@@ -41,7 +41,7 @@ from bridge.native.expression import (
 )
 from bridge.native.hashing import hash_parts, hash_value
 from bridge.native.interrupts import interrupts_held
-from bridge.native.job import DONE, FAILED
+from bridge.native.job import DONE, FAILED, arguments_text
 from bridge.native.schema import VERSION_PREFIX
 from bridge.native.script import SCRIPT_TASK_NAME
 from bridge.native.secrets import REDACTED
@@ -286,7 +286,7 @@ class Recorder:
             "started": job.started,
             "ended": None,
             "error": None,
-            "arguments": [argument.row() for argument in job.arguments],
+            "arguments": arguments_text(job.arguments),
             "tags": job.tags(),
             "result_hash": None,
             "result_files": None,
