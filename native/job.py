@@ -8,7 +8,6 @@ from collections.abc import Collection, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from bridge.native.bulk import JSONText, encode_json
 from bridge.native.promise import Promise
 from bridge.native.task import normalise_limits, normalise_tags
 
@@ -76,28 +75,11 @@ class Argument:
             row["files"] = self.files
         return row
 
-    def json_text(self) -> str:
-        """:meth:`row` as JSON text, the text ``json.dumps`` writes. Most arguments came
-        from no call and hold no file: theirs is formatted directly (the encoder took
-        most of the time of binding a job's row); a hash is hex, nothing to escape."""
-        if self.sources or self.files:
-            return encode_json(self.row())
-        name = _NAME_TEXTS.get(self.name)
-        if name is None:
-            name = _NAME_TEXTS[self.name] = encode_json(self.name)
-        return f'{{"name": {name}, "hash": "{self.hash}", "sources": []}}'
-
     def __repr__(self) -> str:
         return f"Argument({self.row()!r})"
 
 
 _ARGUMENT_FIELDS = frozenset(Argument.__slots__)
-_NAME_TEXTS: dict[str, str] = {}  # a parameter's name as JSON text
-
-
-def arguments_text(arguments: Iterable[Argument]) -> JSONText:
-    """A job row's ``arguments`` column, encoded."""
-    return JSONText(f"[{', '.join([argument.json_text() for argument in arguments])}]")
 
 
 class Job:

@@ -41,14 +41,14 @@ from bridge.native.expression import (
 )
 from bridge.native.hashing import hash_parts, hash_value
 from bridge.native.interrupts import interrupts_held
-from bridge.native.job import DONE, FAILED, arguments_text
+from bridge.native.job import DONE, FAILED
 from bridge.native.schema import VERSION_PREFIX
 from bridge.native.script import SCRIPT_TASK_NAME
 from bridge.native.secrets import REDACTED
 from bridge.native.store import CallGraphStore, WriteBatch
 
 if TYPE_CHECKING:
-    from bridge.native.job import Job
+    from bridge.native.job import Argument, Job
 
 
 # Job rows, finished calls or values that make a batch be written before
@@ -316,6 +316,26 @@ class Recorder:
             self.batch.tags.append(
                 {"entity_kind": kind, "entity_id": entity_id, "key": str(key), "value": str(value)}
             )
+
+
+def arguments_text(arguments: tuple[Argument, ...]) -> JSONText:
+    """A job row's ``arguments`` column: the JSON text of each argument's row, as
+    ``json.dumps`` writes it. Most arguments came from no call and hold no file: theirs
+    is formatted directly (the encoder took most of the time of binding a job's row); a
+    hash is hex, nothing to escape."""
+    texts = []
+    for argument in arguments:
+        if argument.sources or argument.files:
+            texts.append(encode_json(argument.row()))
+            continue
+        name = _NAME_TEXTS.get(argument.name)
+        if name is None:
+            name = _NAME_TEXTS[argument.name] = encode_json(argument.name)
+        texts.append(f'{{"name": {name}, "hash": "{argument.hash}", "sources": []}}')
+    return JSONText(f"[{', '.join(texts)}]")
+
+
+_NAME_TEXTS: dict[str, str] = {}  # a parameter's name as JSON text
 
 
 def job_details(job: Job) -> dict | None:

@@ -6,11 +6,13 @@ end."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
 import time
 from collections import deque
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -118,3 +120,32 @@ def test_ctrl_c_during_a_write_is_raised_once_the_write_ends() -> None:
         steps.append("written")
     assert steps == ["written"]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+@task()
+def rec_named(naïve: int, upstream: int) -> int:  # a name that JSON escapes
+    return naïve + upstream
+
+
+@task()
+def rec_named_fan() -> int:
+    return rec_named(1, upstream=rec_leaf(2))
+
+
+def test_job_rows_record_each_argument_as_json_writes_it(workdir: Path) -> None:
+    """A job row's arguments, written without the JSON encoder for most arguments, read
+    back as json.dumps would have written them: a name JSON escapes, a constant, and an
+    argument that came from another call with its source."""
+    with Scheduler(SchedulerSettings(flush_interval=3600)) as scheduler:
+        assert scheduler.run(rec_named_fan()) == 4
+        execution = scheduler.store.find_executions(limit=1)[0]
+        graph = scheduler.store.execution_graph(execution["execution_id"])
+    with closing(sqlite3.connect(workdir / ".bridge" / "bridge.db")) as conn:
+        texts = dict(conn.execute("SELECT job_id, arguments FROM jobs"))
+    named = next(job for job in graph.jobs if job["task_name"] == "rec_named")
+    leaf = next(job for job in graph.jobs if job["task_name"] == "rec_leaf")
+    assert [argument["name"] for argument in named["arguments"]] == ["naïve", "upstream"]
+    assert named["arguments"][0]["sources"] == []
+    assert named["arguments"][1]["sources"] == [[[], leaf["call_hash"], []]]
+    for job in graph.jobs:
+        assert texts[job["job_id"]] == json.dumps(job["arguments"])
