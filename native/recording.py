@@ -98,7 +98,7 @@ class Recorder:
         self._start_order: deque[Job] = deque()
         self._stored_values: set[str] = set()
         self._last_flush = time.monotonic()
-        self.write_failure: Exception | None = None  # see _write_between_calls
+        self.write_failure: Exception | None = None  # see _added_rows
 
     # -- flushing ----------------------------------------------------------------------
 
@@ -166,15 +166,11 @@ class Recorder:
             self._start_order = deque()
 
     def _added_rows(self, rows: dict) -> None:
-        if len(rows) >= BATCH_JOBS:
-            self._flush_due()
-
-    def _write_between_calls(self) -> None:
-        """Write a batch that filled up while a call was being made (with its argument
-        values). A failed write is not that call's failure: it is kept in
+        """Write the batch once ``rows`` fill it. This happens while a call is made,
+        replayed or ends: a failed write is not that call's failure. It is kept in
         ``write_failure``, which ends the execution at the loop's next step, and the
         batch is not tried again until the execution's last flush."""
-        if self.write_failure is None:
+        if len(rows) >= BATCH_JOBS and self.write_failure is None:
             try:
                 self._flush_due()
             except Exception as error:
@@ -190,8 +186,7 @@ class Recorder:
         self.store.add_value(self.batch, value_hash, value)
         if secret:
             self.batch.values[value_hash]["preview"] = REDACTED
-        if len(self.batch.values) >= BATCH_JOBS:  # a tick that starts 100,000 calls
-            self._write_between_calls()
+        self._added_rows(self.batch.values)  # a tick that starts 100,000 calls fills it
 
     def task(self, task: Any) -> None:
         if task.hash in self._recorded_tasks:
