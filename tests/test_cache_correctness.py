@@ -261,3 +261,35 @@ def test_a_dry_run_writes_no_values(workdir: Path) -> None:
     dry = bridge(workdir, "run", "--dryrun", "workflow.py", "size", "--text", "y" * 500)
     assert "WOULD RUN" in dry.stdout
     assert sorted(p.name for p in (workdir / ".bridge").rglob("*")) == before
+
+
+TASK_IN_BLOCKS = """
+    import os
+
+    if os.environ.get("NO_SUCH_VARIABLE") is None:
+        @task()
+        def step(x: int) -> int:
+            ran("step")
+            return x + 1
+
+    try:
+        import no_such_module  # noqa: F401
+    except ImportError:
+        @task()
+        def main(x: int) -> int:
+            ran("main")
+            return step(x)
+"""
+
+
+def test_editing_a_task_defined_inside_a_block_runs_it_again(workdir: Path) -> None:
+    """Tasks defined under an `if` and in an `except` (optional imports) are hashed by
+    their own source: editing one re-runs it, and a run without edits replays."""
+    write_workflow(workdir, TASK_IN_BLOCKS)
+    assert bridge(workdir, "run", "workflow.py", "main", "--x", "1").stdout.strip() == "2"
+    assert ran_tasks(workdir) == ["main", "step"]
+    assert bridge(workdir, "run", "workflow.py", "main", "--x", "1").stdout.strip() == "2"
+    assert ran_tasks(workdir) == []
+    write_workflow(workdir, TASK_IN_BLOCKS.replace("return x + 1", "return x + 10"))
+    assert bridge(workdir, "run", "workflow.py", "main", "--x", "1").stdout.strip() == "11"
+    assert ran_tasks(workdir) == ["main", "step"]
