@@ -189,7 +189,8 @@ class CallGraphStore(Record):
         return self.sqlite_path is None or self.sqlite_path.exists()
 
     def checkpoint(self) -> None:
-        """At an execution's end: a SQLite file's write-ahead log copied into it."""
+        """At an execution's end: a SQLite file's write-ahead log copied into it, when it
+        holds more than a few MB (see ``sqlite_file.WAL_KEPT_BYTES``)."""
         if self._file is not None:
             self._file.checkpoint()
 
