@@ -13,7 +13,8 @@ import json
 import json.encoder
 from collections.abc import Callable, Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, NamedTuple
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sqlalchemy import Dialect, Table
@@ -64,26 +65,37 @@ def _column_text(value: Any) -> Any:
     return (not value and _EMPTY_TEXT.get(type(value))) or encode_json(value)
 
 
-class Compiled(NamedTuple):
+class Compiled:
     """A statement's SQL, whether its parameters are positional, and each bound
     parameter's name (in the order a positional paramstyle wants them) and whether it
     is JSON."""
 
-    sql: str
-    positional: bool
-    params: tuple[tuple[str, bool], ...]
+    __slots__ = ("_json_at", "_values_of", "params", "positional", "sql")
+
+    def __init__(self, sql: str, positional: bool, params: tuple[tuple[str, bool], ...]
+                 ) -> None:
+        self.sql, self.positional, self.params = sql, positional, params
+        get = itemgetter(*(name for name, _ in params))
+        # A row's values in the statement's order, read in C (one getter, not a lookup
+        # per column); the JSON ones are then encoded in place.
+        self._values_of: Callable[[dict], tuple] = (
+            get if len(params) > 1 else lambda row: (get(row),))
+        self._json_at = tuple(i for i, (_, is_json) in enumerate(params) if is_json)
 
     def bind(self, rows: Sequence[dict]) -> list:
         """``rows`` as ``executemany`` takes them for this statement."""
-        encode = _column_text
-        spec = self.params
-        values = [
-            tuple([encode(row[name]) if is_json else row[name] for name, is_json in spec])
-            for row in rows
-        ]
+        values_of, json_at, encode = self._values_of, self._json_at, _column_text
+        values: list = []
+        for row in rows:
+            row_values = values_of(row)
+            if json_at:
+                row_values = list(row_values)
+                for at in json_at:
+                    row_values[at] = encode(row_values[at])
+            values.append(row_values)
         if self.positional:
             return values
-        names = [name for name, _ in spec]
+        names = [name for name, _ in self.params]
         return [dict(zip(names, v, strict=True)) for v in values]
 
 
