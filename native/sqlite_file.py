@@ -36,10 +36,11 @@ WAL_RETRY_DELAYS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
 # (``SQLiteFile.checkpoint``), so the log stays that large only while a big run writes.
 WAL_AUTOCHECKPOINT_PAGES = 25_000
 # What the log may keep at an execution's end: about SQLite's default 1,000 pages of 4 KB.
-# A checkpoint syncs the log and the database to disk (most of its cost: ~10 ms here, a
-# tenth of a 1,000-call run), so a smaller log waits for a later run's end, or the store's
-# close; and once checkpointed, the log file is cut back to this size when next reused.
+# A checkpoint syncs the log and the database to disk (~10 ms here even for a 1,000-call
+# run's log, a tenth of the run), so a smaller log waits for a later run's end, or the
+# store's close; and once checkpointed, the log file is cut back to this size when reused.
 WAL_KEPT_BYTES = 4 * 1024 * 1024
+CHECKPOINT_THREAD = "bridge-wal-checkpoint"
 
 
 def _bound_as_is(value: object) -> object:
@@ -163,12 +164,22 @@ class SQLiteFile:
 
     def checkpoint(self) -> None:
         """Copy what the write-ahead log holds into the database, as far as readers
-        allow, once it holds more than WAL_KEPT_BYTES (see WAL_AUTOCHECKPOINT_PAGES). One
-        that cannot run now (the file locked or full) leaves the log as it is: the next
-        checkpoint copies it. Measured by the log file's size: frames are written from its
-        start again after a checkpoint, over a file cut back to WAL_KEPT_BYTES."""
+        allow, once it holds more than WAL_KEPT_BYTES (see WAL_AUTOCHECKPOINT_PAGES), in a
+        thread of its own (CHECKPOINT_THREAD): most of a checkpoint is waiting for the disk
+        to take the log and the database, which no reader needs (what they read is the same
+        before and after), so the run's result does not wait for it. Closing the store, or
+        the process's exit, waits for it. Measured by the log file's size: frames are
+        written from its start again after a checkpoint, over a file cut back to
+        WAL_KEPT_BYTES."""
+        if self._writer is None or self._log_bytes() <= WAL_KEPT_BYTES:
+            return
+        threading.Thread(target=self._checkpoint, name=CHECKPOINT_THREAD).start()
+
+    def _checkpoint(self) -> None:
+        """One that cannot run now (the file locked or full) leaves the log as it is: the
+        next checkpoint copies it."""
         with self._write_lock:
-            if self._writer is None or self._log_bytes() <= WAL_KEPT_BYTES:
+            if self._writer is None:  # closed meanwhile: the close checkpointed it
                 return
             with suppress(sqlite3.OperationalError):
                 self._writer.execute("PRAGMA wal_checkpoint(PASSIVE)")

@@ -8,6 +8,7 @@ the log past what it keeps, or once the store closes."""
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from contextlib import closing
 from pathlib import Path
@@ -47,13 +48,16 @@ def test_a_run_that_fills_the_log_leaves_its_record_in_the_database_file_itself(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The write-ahead log may hold many pages while a run writes; when the run returns
-    having left more than the log keeps (a few MB; lowered here so 300 calls pass it), they
-    are in the database file, so a copy of that file alone (a backup, a store sent to a
-    colleague) holds the run, with the scheduler still open."""
+    having left more than the log keeps (a few MB; lowered here so 300 calls pass it), a
+    thread copies them into the database file, so a copy of that file alone (a backup, a
+    store sent to a colleague) holds the run, with the scheduler still open."""
     monkeypatch.setattr(sqlite_file, "WAL_KEPT_BYTES", 64 * 1024)
     path = tmp_path / "bridge.db"
     with Scheduler(db_uri=f"sqlite:///{path}") as scheduler:
         assert scheduler.run(wal_fan(300)) == list(range(1, 301))
+        for thread in threading.enumerate():  # a checkpoint still copying: wait for it
+            if thread.name == sqlite_file.CHECKPOINT_THREAD:
+                thread.join()
         assert _jobs_in_copy_of(path, tmp_path) == [("DONE", 301)]
 
 
