@@ -82,6 +82,18 @@ class Compiled:
             get if len(params) > 1 else lambda row: (get(row),))
         self._json_at = tuple(i for i, (_, is_json) in enumerate(params) if is_json)
 
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Compiled) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"Compiled{self._key()!r}"
+
+    def _key(self) -> tuple[str, bool, tuple[tuple[str, bool], ...]]:
+        return self.sql, self.positional, self.params
+
     def bind(self, rows: Sequence[dict]) -> list:
         """``rows`` as ``executemany`` takes them for this statement."""
         values_of, json_at, encode = self._values_of, self._json_at, _column_text
