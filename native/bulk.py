@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 import json.encoder
 from collections.abc import Callable, Sequence
-from functools import cached_property
+from functools import cached_property, lru_cache
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from sqlalchemy import Dialect, Table
@@ -65,38 +65,19 @@ def _column_text(value: Any) -> Any:
     return (not value and _EMPTY_TEXT.get(type(value))) or encode_json(value)
 
 
-class Compiled:
+class Compiled(NamedTuple):
     """A statement's SQL, whether its parameters are positional, and each bound
     parameter's name (in the order a positional paramstyle wants them) and whether it
     is JSON."""
 
-    __slots__ = ("_json_at", "_values_of", "params", "positional", "sql")
-
-    def __init__(self, sql: str, positional: bool, params: tuple[tuple[str, bool], ...]
-                 ) -> None:
-        self.sql, self.positional, self.params = sql, positional, params
-        get = itemgetter(*(name for name, _ in params))
-        # A row's values in the statement's order, read in C (one getter, not a lookup
-        # per column); the JSON ones are then encoded in place.
-        self._values_of: Callable[[dict], tuple] = (
-            get if len(params) > 1 else lambda row: (get(row),))
-        self._json_at = tuple(i for i, (_, is_json) in enumerate(params) if is_json)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Compiled) and self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        return f"Compiled{self._key()!r}"
-
-    def _key(self) -> tuple[str, bool, tuple[tuple[str, bool], ...]]:
-        return self.sql, self.positional, self.params
+    sql: str
+    positional: bool
+    params: tuple[tuple[str, bool], ...]
 
     def bind(self, rows: Sequence[dict]) -> list:
         """``rows`` as ``executemany`` takes them for this statement."""
-        values_of, json_at, encode = self._values_of, self._json_at, _column_text
+        values_of, json_at = _row_reader(self.params)
+        encode = _column_text
         values: list = []
         for row in rows:
             row_values = values_of(row)
@@ -109,6 +90,17 @@ class Compiled:
             return values
         names = [name for name, _ in self.params]
         return [dict(zip(names, v, strict=True)) for v in values]
+
+
+@lru_cache(maxsize=256)
+def _row_reader(params: tuple[tuple[str, bool], ...]
+                ) -> tuple[Callable[[dict], tuple], tuple[int, ...]]:
+    """How ``Compiled.bind`` reads a row: its values in the statement's order, by one
+    getter that reads them in C (not a lookup and a test per column), and the positions
+    of the JSON ones, encoded in place."""
+    get = itemgetter(*(name for name, _ in params))
+    values_of = get if len(params) > 1 else lambda row: (get(row),)
+    return values_of, tuple(i for i, (_, is_json) in enumerate(params) if is_json)
 
 
 def compile_bulk(statement: Any, table: Table, dialect: Dialect) -> Compiled:
