@@ -8,6 +8,7 @@ the log past what it keeps, or once the store closes."""
 from __future__ import annotations
 
 import sqlite3
+import subprocess
 import threading
 import time
 from contextlib import closing
@@ -17,6 +18,7 @@ import pytest
 
 from bridge import Scheduler, task
 from bridge.native import sqlite_file
+from workflows import BRIDGE, bridge, write_workflow
 
 
 def test_a_new_file_is_switched_to_wal_while_another_connection_writes(
@@ -76,3 +78,40 @@ def _jobs_in_copy_of(path: Path, tmp_path: Path) -> list[tuple[str, int]]:
     copy.write_bytes(path.read_bytes())
     with closing(sqlite3.connect(copy)) as conn:
         return conn.execute("SELECT status, count(*) FROM jobs GROUP BY status").fetchall()
+
+
+FAN = """
+@task()
+def leaf(i: int, offset: int) -> int:
+    return i + offset
+
+
+@task()
+def fan(n: int, offset: int = 0) -> list:
+    return [leaf(i, offset) for i in range(n)]
+"""
+
+
+def test_bridge_runs_in_two_processes_at_once_leave_both_in_the_database_file(
+        workdir: Path) -> None:
+    """Two `bridge run`s of one workflow at once on one store, their arguments spelled two
+    ways: once both processes have exited, a copy of `bridge.db` alone (its -wal file left
+    behind) holds both executions, whole, and a third run replays them."""
+    write_workflow(workdir, FAN)
+    runs = [subprocess.Popen([BRIDGE, "run", "workflow.py", "fan", *args], cwd=workdir,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for args in (["--n", "300"], ["--n=300", "--offset", "1"])]
+    for run in runs:
+        _, errors = run.communicate(timeout=120)
+        assert run.returncode == 0, errors
+    database = workdir / ".bridge" / "bridge.db"
+    copy = workdir / "copy.db"
+    copy.write_bytes(database.read_bytes())
+    with closing(sqlite3.connect(copy)) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        executions = conn.execute(
+            "SELECT executions.status, count(*) FROM jobs JOIN executions USING "
+            "(execution_id) GROUP BY execution_id ORDER BY 1").fetchall()
+    assert executions == [("DONE", 301), ("DONE", 301)]
+    replay = bridge(workdir, "run", "workflow.py", "fan", "--n", "300", "--offset=1")
+    assert "CACHED" in replay.stderr
