@@ -34,6 +34,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from core import child_env
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 REDUN = ROOT / ".bench-venv" / "bin" / "redun"
@@ -61,12 +63,6 @@ def main(n: int = {tasks}) -> list:
 class Timing:
     wall: float
     cpu: float
-
-
-def child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    return env
 
 
 def run_once(command: list[str], cwd: Path) -> tuple[Timing, str]:

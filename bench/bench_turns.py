@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import statistics
 import subprocess
@@ -32,6 +31,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from core import child_env
 
 BENCH = Path(__file__).resolve().parent
 FIELDS = ("wall", "process_cpu", "loop_cpu", "switches")
@@ -65,10 +66,9 @@ def child(root: str, size: int, incremental: bool) -> None:
 
 
 def run(root: str, size: int, incremental: bool) -> dict[str, float]:
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
     command = [sys.executable, __file__, "--child", root, str(size)]
     done = subprocess.run(command + (["--incremental"] if incremental else []),
-                          capture_output=True, text=True, env=env, check=False)
+                          capture_output=True, text=True, env=child_env(), check=False)
     if done.returncode:
         sys.exit(done.stderr.strip())
     return json.loads(done.stdout.strip().splitlines()[-1])
