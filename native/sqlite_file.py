@@ -29,12 +29,17 @@ _FILE_URI = re.compile(r"sqlite(?:\+pysqlite)?:///([^?]*)")
 DAMAGED_ERRORS = frozenset({"SQLITE_NOTADB", "SQLITE_CORRUPT"})
 # Seconds between tries to switch a new file to write-ahead logging (see _use_wal).
 WAL_RETRY_DELAYS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
-# Pages the write-ahead log may hold before a commit copies them into the database
-# (SQLite's default: 1,000). Job ids and hashes are random keys: each batch of a
-# 100,000-call run touches most pages of the hash-keyed indexes again, and a checkpoint
-# after every commit copied them all each time. The execution's end checkpoints
-# (``SQLiteFile.checkpoint``), so the log stays that large only while a big run writes.
-WAL_AUTOCHECKPOINT_PAGES = 25_000
+# The page size of a new store's file (SQLite's default: 4 KB; a file keeps the size it
+# was made with). Job ids and hashes are random keys, so a big run's rows go into its
+# indexes at random places; with 16 KB pages the trees are shallower and a batch touches
+# fewer pages: a 100,000-call first run about 10% faster (docs/benchmarks.md).
+PAGE_BYTES = 16_384
+# What the write-ahead log may hold before a commit copies it into the database (SQLite's
+# default: 1,000 pages). Each batch of a 100,000-call run touches most pages of the
+# hash-keyed indexes again, and a checkpoint after every commit copied them all each
+# time. The execution's end checkpoints (``SQLiteFile.checkpoint``), so the log stays
+# that large only while a big run writes.
+WAL_AUTOCHECKPOINT_BYTES = 100 * 1024 * 1024
 # What the log may keep at an execution's end: about SQLite's default 1,000 pages of 4 KB.
 # A checkpoint syncs the log and the database to disk (~10 ms here even for a 1,000-call
 # run's log, a tenth of the run), so a smaller log waits for a later run's end, or the
@@ -87,8 +92,11 @@ def apply_pragmas(connection: sqlite3.Connection) -> None:
     tables = {row[0] for row in cursor.execute(
         "SELECT name FROM sqlite_master WHERE type = 'table'")}
     if not tables or META_TABLE in tables:
+        if not tables:  # a new file (or one made elsewhere and still empty): its page size
+            cursor.execute(f"PRAGMA page_size={PAGE_BYTES}")
         _use_wal(cursor)
-        cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
+        page_bytes = cursor.execute("PRAGMA page_size").fetchone()[0]
+        cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_BYTES // page_bytes}")
         cursor.execute(f"PRAGMA journal_size_limit={WAL_KEPT_BYTES}")
     cursor.close()
 
@@ -164,7 +172,7 @@ class SQLiteFile:
 
     def checkpoint(self) -> None:
         """Copy what the write-ahead log holds into the database, as far as readers
-        allow, once it holds more than WAL_KEPT_BYTES (see WAL_AUTOCHECKPOINT_PAGES), in a
+        allow, once it holds more than WAL_KEPT_BYTES (see WAL_AUTOCHECKPOINT_BYTES), in a
         thread of its own (CHECKPOINT_THREAD): most of a checkpoint is waiting for the disk
         to take the log and the database, which no reader needs (what they read is the same
         before and after), so the run's result does not wait for it. Closing the store, or

@@ -72,6 +72,33 @@ def test_closing_the_scheduler_leaves_a_small_run_in_the_database_file(tmp_path:
     assert _jobs_in_copy_of(path, tmp_path) == [("DONE", 301)]
 
 
+def test_a_store_made_with_smaller_pages_is_used_as_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A new store's file has pages of PAGE_BYTES (16 KB: big runs write faster into
+    their indexes on random keys). A store an earlier bridge made with SQLite's 4 KB
+    pages is opened as it is: the next run replays what it holds and adds its own
+    record, and the file is not rewritten to the new size."""
+    old, new = tmp_path / "old.db", tmp_path / "new.db"
+    with monkeypatch.context() as earlier_bridge:
+        earlier_bridge.setattr(sqlite_file, "PAGE_BYTES", 4096)
+        with Scheduler(db_uri=f"sqlite:///{old}") as scheduler:
+            assert scheduler.run(wal_fan(20)) == list(range(1, 21))
+    for path in (old, new):
+        with Scheduler(db_uri=f"sqlite:///{path}") as scheduler:
+            assert scheduler.run(wal_fan(21)) == list(range(1, 22))
+    with closing(sqlite3.connect(old)) as conn:
+        assert conn.execute("PRAGMA page_size").fetchone() == (4096,)
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        latest = conn.execute(
+            "SELECT status, count(*) FROM jobs WHERE execution_id = (SELECT execution_id "
+            "FROM executions ORDER BY started DESC LIMIT 1) GROUP BY status ORDER BY 1"
+        ).fetchall()
+    assert latest == [("CACHED", 20), ("DONE", 2)]  # the new leaf and the parent ran
+    with closing(sqlite3.connect(new)) as conn:
+        assert conn.execute("PRAGMA page_size").fetchone() == (sqlite_file.PAGE_BYTES,)
+
+
 def _jobs_in_copy_of(path: Path, tmp_path: Path) -> list[tuple[str, int]]:
     """Job statuses in a copy of the database file alone (its -wal file left behind)."""
     copy = tmp_path / "copy.db"
