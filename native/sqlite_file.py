@@ -31,8 +31,8 @@ DAMAGED_ERRORS = frozenset({"SQLITE_NOTADB", "SQLITE_CORRUPT"})
 WAL_RETRY_DELAYS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
 # The page size of a new store's file (SQLite's default: 4 KB; a file keeps the size it
 # was made with). Job ids and hashes are random keys, so a big run's rows go into its
-# indexes at random places; with 16 KB pages the trees are shallower and a batch touches
-# fewer pages: a 100,000-call first run about 10% faster (docs/benchmarks.md).
+# indexes at random places; with 16 KB pages those trees have fewer, larger pages, and a
+# 100,000-call first run was about 8% faster in turns (docs/benchmarks.md).
 PAGE_BYTES = 16_384
 # What the write-ahead log may hold before a commit copies it into the database (SQLite's
 # default: 1,000 pages). Each batch of a 100,000-call run touches most pages of the
