@@ -7,6 +7,7 @@ the log past what it keeps, or once the store closes."""
 
 from __future__ import annotations
 
+import importlib.util
 import sqlite3
 import subprocess
 import threading
@@ -73,21 +74,25 @@ def test_closing_the_scheduler_leaves_a_small_run_in_the_database_file(tmp_path:
 
 
 def test_a_store_made_with_smaller_pages_is_used_as_it_is(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    workdir: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A new store's file has pages of PAGE_BYTES (16 KB: big runs write faster into
     their indexes on random keys). A store an earlier bridge made with SQLite's 4 KB
-    pages is opened as it is: the next run replays what it holds and adds its own
-    record, and the file is not rewritten to the new size."""
-    old, new = tmp_path / "old.db", tmp_path / "new.db"
+    pages is opened as it is: the next `bridge run` replays what it holds and adds its
+    own record, and the file is not rewritten to the new size."""
+    write_workflow(workdir, FAN)
+    store = workdir / ".bridge" / "bridge.db"
+    store.parent.mkdir()
+    spec = importlib.util.spec_from_file_location("workflow", workdir / "workflow.py")
+    workflow = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(workflow)
     with monkeypatch.context() as earlier_bridge:
         earlier_bridge.setattr(sqlite_file, "PAGE_BYTES", 4096)
-        with Scheduler(db_uri=f"sqlite:///{old}") as scheduler:
-            assert scheduler.run(wal_fan(20)) == list(range(1, 21))
-    for path in (old, new):
-        with Scheduler(db_uri=f"sqlite:///{path}") as scheduler:
-            assert scheduler.run(wal_fan(21)) == list(range(1, 22))
-    with closing(sqlite3.connect(old)) as conn:
+        with Scheduler(db_uri=f"sqlite:///{store}") as scheduler:
+            assert scheduler.run(workflow.fan(20)) == list(range(20))
+    upgraded = bridge(workdir, "run", "workflow.py", "fan", "--n=21")
+    assert "CACHED" in upgraded.stderr
+    with closing(sqlite3.connect(store)) as conn:
         assert conn.execute("PRAGMA page_size").fetchone() == (4096,)
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         latest = conn.execute(
@@ -95,7 +100,11 @@ def test_a_store_made_with_smaller_pages_is_used_as_it_is(
             "FROM executions ORDER BY started DESC LIMIT 1) GROUP BY status ORDER BY 1"
         ).fetchall()
     assert latest == [("CACHED", 20), ("DONE", 2)]  # the new leaf and the parent ran
-    with closing(sqlite3.connect(new)) as conn:
+    elsewhere = workdir / "new"
+    elsewhere.mkdir()
+    write_workflow(elsewhere, FAN)
+    bridge(elsewhere, "run", "workflow.py", "fan", "--n", "3")
+    with closing(sqlite3.connect(elsewhere / ".bridge" / "bridge.db")) as conn:
         assert conn.execute("PRAGMA page_size").fetchone() == (sqlite_file.PAGE_BYTES,)
 
 
