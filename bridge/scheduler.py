@@ -4,7 +4,6 @@ job's ``JobInfo``, ``Traceback`` and the control-flow forms."""
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
 from bridge.lazy import lazy_getattr
@@ -41,7 +40,9 @@ class Scheduler(NativeScheduler):
     ``Scheduler(config=Config.load(dir))`` or ``Scheduler(config={...})`` configure it."""
 
     def __init__(self, config: Any = None, *, db_uri: str | None = None) -> None:
-        super().__init__(_settings(config), db_uri=db_uri or os.environ.get("BRIDGE_DB_URI"))
+        # BRIDGE_DB_URI is in the settings already, a relative SQLite path taken from the
+        # config folder as `bridge log` takes it; ``db_uri`` given here wins, as it is.
+        super().__init__(_settings(config), db_uri=db_uri)
 
     def add_executor(self, executor: Executor) -> None:
         """Use ``executor`` for the tasks that name it (``@task(executor=name)``), in place

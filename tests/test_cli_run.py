@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
-from cli_helpers import assert_user_error, invoke, write_workflow
+from cli_helpers import assert_user_error, invoke, subprocess_env, write_workflow
 
 
 def test_lists_tasks_and_shows_task_help(workdir: Path) -> None:
@@ -178,6 +180,22 @@ def test_bridge_config_and_db_uri_overrides(workdir: Path, tmp_path_factory) -> 
     assert db.exists()
     listed = invoke("log", env={"BRIDGE_DB_URI": f"sqlite:///{db}"})
     assert listed.output.count("Exec ") == 1
+
+
+def test_a_relative_db_uri_is_one_store_for_run_the_python_api_and_log(workdir: Path) -> None:
+    """A relative SQLite BRIDGE_DB_URI is taken from the config folder, as a relative
+    db_uri in bridge.ini is: `bridge run`, a script's `Scheduler()` and `bridge log` all
+    use that one file (run and a script once used the working directory, log the folder)."""
+    write_workflow(workdir)
+    env = {"BRIDGE_DB_URI": "sqlite:///team.db"}
+    assert invoke("run", "wf.py", "main", "--n", "2", env=env).exit_code == 0
+    (workdir / "script.py").write_text(
+        "from bridge import Scheduler\nimport wf\n\nScheduler().run(wf.main(3))\n")
+    subprocess.run([sys.executable, "script.py"], cwd=workdir, check=True,
+                   env=subprocess_env(**env))
+    assert (workdir / ".bridge" / "team.db").exists()
+    assert not (workdir / "team.db").exists()
+    assert invoke("log", env=env).output.count("Exec ") == 2
 
 
 def test_a_failure_is_shown_where_it_started_not_at_every_parent(workdir: Path) -> None:
