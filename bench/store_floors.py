@@ -48,7 +48,12 @@ from bridge.native.sqlite_file import SQLiteFile
 from bridge.native.store import LOOKUP_CHUNK, LOOKUP_SQL
 
 FANOUT = 1000
-TABLES = ("jobs", "calls", "stored_values")
+# The row each model copies: a leaf's, so each row is the size a fan-out's rows are.
+LEAF_ROWS = {"jobs": "WHERE task_name = 'add_one'",
+             "calls": "WHERE call_hash IN (SELECT call_hash FROM jobs "
+                      "WHERE task_name = 'add_one')",
+             "stored_values": "WHERE type_name = 'int'"}
+TABLES = tuple(LEAF_ROWS)
 # The columns each model writes with a key of its own (the rest copied from a real row).
 RANDOM_KEYS = {"jobs": ("job_id", "call_hash", "result_hash"),
                "calls": ("call_hash", "result_hash", "job_id"),
@@ -71,6 +76,12 @@ def child(db: str, workflow: str, *args: str) -> None:
     print(time.perf_counter() - start)
 
 
+def template(conn, table: str, where: str = "") -> tuple[list[str], list]:
+    """The columns of ``table`` and one of its rows, as a list to fill in."""
+    cursor = conn.execute(f"SELECT * FROM {table} {where} LIMIT 1")
+    return [column[0] for column in cursor.description], list(cursor.fetchone())
+
+
 def insert_sql(table: str, columns: list[str]) -> str:
     return (f"INSERT INTO {table} ({', '.join(columns)}) "
             f"VALUES ({', '.join('?' * len(columns))})")
@@ -81,9 +92,10 @@ def hit_floor(db: str) -> tuple[float, int]:
     store ``db`` that ``fanout_bump(FANOUT, 0)`` left, and how many were found."""
     store = SQLiteFile(db)
     with store.reading() as conn:
-        template = conn.execute("SELECT * FROM jobs WHERE task_name = 'add_one' LIMIT 1")
-        columns = [column[0] for column in template.description]
-        row = list(template.fetchone())
+        columns, row = template(conn, "jobs", LEAF_ROWS["jobs"])
+    at = {name: columns.index(name) for name in ("job_id", "execution_id", "call_hash",
+                                                  "status", "arguments")}
+    row[at["status"]] = "CACHED"
     leaf, execution_id = workflows.add_one, os.urandom(16).hex()
     start = time.perf_counter()
     rows, call_hashes = [], []
@@ -91,9 +103,9 @@ def hit_floor(db: str) -> tuple[float, int]:
         arg_hash = hash_value(i)
         call_hash = call_hash_of(leaf, None, [arg_hash], {})
         call_hashes.append(call_hash)
-        row[0], row[1], row[3], row[7] = f"{random.getrandbits(128):032x}", execution_id, \
-            call_hash, "CACHED"
-        row[11] = f'[{{"name": "x", "hash": "{arg_hash}", "sources": []}}]'
+        row[at["job_id"]] = f"{random.getrandbits(128):032x}"
+        row[at["execution_id"]], row[at["call_hash"]] = execution_id, call_hash
+        row[at["arguments"]] = f'[{{"name": "x", "hash": "{arg_hash}", "sources": []}}]'
         rows.append(tuple(row))
     found = 0
     with store.reading() as conn:
@@ -113,11 +125,7 @@ def write_floor(folder: str, calls: int) -> float:
     if not os.path.exists(template_db):
         workflows.make_scheduler(template_db).run(workflows.fanout(10))
     with SQLiteFile(template_db).reading() as conn:
-        templates = {}
-        for table in TABLES:
-            cursor = conn.execute(f"SELECT * FROM {table} LIMIT 1")
-            columns = [column[0] for column in cursor.description]
-            templates[table] = (columns, list(cursor.fetchone()))
+        templates = {table: template(conn, table, LEAF_ROWS[table]) for table in TABLES}
     db = f"{folder}/writes-{calls}-{random.getrandbits(32):x}.db"
     workflows.make_scheduler(db)  # the schema, as bridge makes a new store
     store = SQLiteFile(db)
