@@ -81,10 +81,11 @@ class Compiled(NamedTuple):
         values: list = []
         for row in rows:
             row_values = values_of(row)
-            if json_at:
-                row_values = list(row_values)
+            if json_at:  # a tuple again after: SQLAlchemy's executemany takes no lists
+                as_list = list(row_values)
                 for at in json_at:
-                    row_values[at] = encode(row_values[at])
+                    as_list[at] = encode(as_list[at])
+                row_values = tuple(as_list)
             values.append(row_values)
         if self.positional:
             return values

@@ -4,6 +4,8 @@ show their calls as Python writes them, option lookups on ``task.options(...)``,
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bridge import Scheduler, cond, task
 from bridge.scheduler import JobInfo
 
@@ -125,3 +127,31 @@ def test_exported_options_reach_every_call_beneath(scheduler: Scheduler) -> None
     # an exported option is not one of the executor's own
     assert middle.export_options(my_option=1).get_task_options() == {"my_option": 1}
     assert partial.get_task_options() == {"my_option": 6}
+
+
+LEAF_RUNS: list[int] = []
+
+
+@task
+def counted_leaf(x: int) -> int:
+    LEAF_RUNS.append(x)
+    return x + 1
+
+
+@task
+def counted_fan(n: int) -> list:
+    return [counted_leaf(i) for i in range(n)]
+
+
+def test_an_in_memory_store_caches_for_its_scheduler_only(workdir: Path) -> None:
+    """``Scheduler(db_uri="sqlite:///:memory:")``, the throwaway store the redun guide
+    names: its rows (JSON columns among them) are written, a second run of the same
+    scheduler replays from them, and a new scheduler starts with nothing."""
+    LEAF_RUNS.clear()
+    throwaway = Scheduler(db_uri="sqlite:///:memory:")
+    assert throwaway.run(counted_fan(3)) == [1, 2, 3]
+    assert throwaway.run(counted_fan(4)) == [1, 2, 3, 4]
+    assert LEAF_RUNS == [0, 1, 2, 3]
+    assert Scheduler(db_uri="sqlite:///:memory:").run(counted_fan(2)) == [1, 2]
+    assert LEAF_RUNS == [0, 1, 2, 3, 0, 1]
+    assert not (workdir / ".bridge" / "bridge.db").exists()
