@@ -335,7 +335,7 @@ class _Planner:
         while above is not None and above.job is None:
             above = above.parent
         job.context = above.job.context if above is not None and above.job else {}
-        job.use_cache = self.execution.use_cache and job.option("cache", task.cache)
+        job.use_cache = self.execution.use_cache and task.cache
         return job
 
     def _register_outputs(self, node: PlanNode, template: dict) -> None:

@@ -4,6 +4,8 @@ from typing import Any
 
 from bridge.native.partial import PartialTask
 from bridge.native.task import (
+    CacheCheckValid,
+    CacheScope,
     Task,
     TaskError,
     TaskRegistry,
@@ -33,6 +35,7 @@ def get_task_registry() -> TaskRegistry:
 
 
 __all__ = [
-    "PartialTask", "SchedulerTaskUnsupported", "Task", "TaskError", "TaskRegistry",
-    "get_current_namespace", "get_task_registry", "namespace", "scheduler_task", "task",
+    "CacheCheckValid", "CacheScope", "PartialTask", "SchedulerTaskUnsupported", "Task",
+    "TaskError", "TaskRegistry", "get_current_namespace", "get_task_registry", "namespace",
+    "scheduler_task", "task",
 ]

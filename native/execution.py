@@ -79,6 +79,7 @@ from bridge.native.runner import Outcome, UnstorableResultError, error_text, war
 from bridge.native.script import SCRIPT_TASK_NAME, ScriptError
 from bridge.native.secrets import secret_parameters
 from bridge.native.store import CachedCall
+from bridge.native.task import CacheScope, call_cache_scope
 from bridge.native.temp_files import TempFiles
 from bridge.native.values import ValueStoreError
 
@@ -290,13 +291,16 @@ class Execution(Reduction):
         else:
             context, call_options, kwargs = self._apply_context(task, call_options, args,
                                                                 kwargs, parent, marks)
+        scope = task.cache_scope if call_options is None else call_cache_scope(task,
+                                                                                call_options)
+        shared = scope is not CacheScope.NONE  # an identical call of this run may stand in
         if scalars_only(args, kwargs):  # nothing to look at: no file walks, no stat cache
             found = self._identify(task, call_options, args, kwargs, arg_sources,
-                                   kwarg_sources, parent, context, scalars=True)
+                                   kwarg_sources, parent, context, True, shared)
         else:  # files in the arguments: hashing and describing them read one look each
             with one_look_per_path():
                 found = self._identify(task, call_options, args, kwargs, arg_sources,
-                                       kwarg_sources, parent, context, scalars=False)
+                                       kwarg_sources, parent, context, False, shared)
         if type(found) is Job:
             return found
         call_hash, key, arguments, argument_files = found
@@ -310,8 +314,7 @@ class Execution(Reduction):
         self.jobs_by_hash[key] = job
         if len(self.jobs_by_hash) - self._jobs_at_freeze >= FREEZE_EVERY:
             self._freeze_long_lived()
-        job.use_cache = self.use_cache and job.prov and task.option("cache", call_options,
-                                                                      task.cache)
+        job.use_cache = self.use_cache and job.prov and scope is CacheScope.BACKEND
         if self.cache.may_hit(job):
             # Its argument values are recorded only if the lookup misses: a hit's are
             # stored already, by the call that left the entry.
@@ -339,17 +342,18 @@ class Execution(Reduction):
 
     def _identify(self, task: Any, call_options: dict | None, args: tuple, kwargs: dict,
                   arg_sources: tuple[Source, ...], kwarg_sources: tuple[Source, ...],
-                  parent: Job | None, context: dict, scalars: bool
+                  parent: Job | None, context: dict, scalars: bool, shared: bool
                   ) -> Job | tuple[str, str, tuple[Argument, ...], list[list[str]]]:
-        """The job of an identical call already made (in the same context), else the new
-        call's hash, its key in ``jobs_by_hash``, its arguments and argument files."""
+        """The job of an identical call already made (in the same context) when it may
+        be ``shared``, else the new call's hash, its key in ``jobs_by_hash``, its
+        arguments and argument files."""
         try:
             identity = identify_call(task, parent.task if parent else None, args, kwargs)
         except UnhashableArgumentError as error:
             return self._unidentified(task, call_options, args, kwargs, parent, error)
         # One job per call and context: the same call in two contexts may differ.
         key = identity.call_hash + (self._context_hash(context) if context else "")
-        job = self.jobs_by_hash.get(key)
+        job = self.jobs_by_hash.get(key) if shared else None
         if job is not None:
             return job
         return (identity.call_hash, key, *describe_arguments(

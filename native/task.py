@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import enum
 import functools
 import importlib
 import importlib.util
@@ -30,6 +31,42 @@ Tags = list[tuple[str, Any]]
 
 class TaskError(Exception):
     """A task was declared or called in a way bridge cannot accept."""
+
+
+class CacheScope(enum.StrEnum):
+    """Where a call's result may come from instead of its body running (redun's names;
+    ``cache=True`` is ``BACKEND``, ``cache=False`` is ``CSE``)."""
+
+    NONE = "NONE"  # nowhere: every call runs, even one identical to another of its run
+    CSE = "CSE"  # an identical call of the same execution only
+    BACKEND = "BACKEND"  # also the cache entries earlier executions left (the default)
+
+
+class CacheCheckValid(enum.StrEnum):
+    """redun's names for ``check_valid``'s modes (equal to the strings)."""
+
+    FULL = "full"
+    SHALLOW = "shallow"
+
+
+def cache_scope(value: Any, where: str) -> CacheScope:
+    """``value``, a CacheScope or its name in any case, as a CacheScope."""
+    try:
+        return CacheScope(value.upper() if type(value) is str else value)
+    except ValueError:
+        raise TaskError(f"{where}: cache_scope={value!r} is not one of "
+                        f"{', '.join(scope.value for scope in CacheScope)}") from None
+
+
+def call_cache_scope(task: Task, call_options: dict | None) -> CacheScope:
+    """A call's cache scope: its call site's ``cache_scope`` or ``cache`` (those handed
+    down to it among them), else its task's."""
+    if call_options:
+        if "cache_scope" in call_options:
+            return cache_scope(call_options["cache_scope"], f"a call of {task.fullname}")
+        if "cache" in call_options:
+            return CacheScope.BACKEND if call_options["cache"] else CacheScope.CSE
+    return task.cache_scope
 
 
 class TaskNameError(TaskError, ValueError):
@@ -86,7 +123,6 @@ class Task:
         _check_names(self.name, self.namespace)
         self.fullname = f"{self.namespace}.{self.name}" if self.namespace else self.name
         self.version = version
-        self.cache = cache
         self.check_valid = check_valid
         self.executor = executor
         self.limits = normalise_limits(limits)
@@ -95,6 +131,14 @@ class Task:
         # Options handed down to every call beneath this task's calls (redun's export).
         self.export_keys = frozenset(export_options or ())
         self.executor_options = {**(options or {}), **(export_options or {})}
+        scope = self.executor_options.get("cache_scope")
+        if scope is None:
+            cache = self.executor_options.get("cache", cache)
+            self.cache_scope = CacheScope.BACKEND if cache else CacheScope.CSE
+        else:
+            self.cache_scope = self.executor_options["cache_scope"] = cache_scope(
+                scope, f"task {func.__qualname__}")
+        self.cache = self.cache_scope is CacheScope.BACKEND
         self.prov = bool(prov)
         self.tags = normalise_tags(tags, f"task {self.name}")
         self.signature = inspect.signature(func)

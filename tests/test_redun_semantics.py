@@ -19,6 +19,7 @@ from bridge import Scheduler, apply_tags, catch, get_context, task
 from bridge.native import schema
 from bridge.native.control import no_prov
 from bridge.native.task import TaskError
+from bridge.task import CacheCheckValid, CacheScope
 from workflows import bridge, ran_tasks, write_workflow
 
 STYLE = Path(__file__).parent / "redun_style"
@@ -432,3 +433,51 @@ def test_context_in_task_options_picks_the_executor(workdir: Path) -> None:
     bridge(workdir, "run", "workflow.py", "tool")
     job = bridge(workdir, "log", "-").stdout.split("Job ")[1].split()[0]
     assert "Executor: spare" in bridge(workdir, "log", job).stdout
+
+
+SCOPE_RUNS: list[str] = []
+
+
+@task(cache_scope="NONE")
+def scope_none(x: int) -> int:
+    SCOPE_RUNS.append("none")
+    return x
+
+
+@task(cache_scope=CacheScope.CSE, check_valid=CacheCheckValid.SHALLOW)
+def scope_cse(x: int) -> int:
+    SCOPE_RUNS.append("cse")
+    return x
+
+
+@task()
+def scope_backend(x: int) -> int:
+    SCOPE_RUNS.append("backend")
+    return x
+
+
+@task(cache=False)
+def scope_calls(x: int) -> list[int]:
+    return [scope_none(x), scope_none(x), scope_cse(x), scope_cse(x), scope_backend(x),
+            scope_backend(x), scope_backend.options(cache_scope="none")(x + 1)]
+
+
+def test_cache_scope_says_where_a_result_may_come_from(scheduler: Scheduler) -> None:
+    """redun's cache scopes: NONE runs every call, even two identical ones in one run;
+    CSE (``cache=False``) shares a call within its run only; BACKEND (the default) also
+    replays what an earlier run left. A call site's scope, in any case, wins."""
+    SCOPE_RUNS.clear()
+    assert scheduler.run(scope_calls(1)) == [1, 1, 1, 1, 1, 1, 2]
+    assert sorted(SCOPE_RUNS) == ["backend", "backend", "cse", "none", "none"]
+    SCOPE_RUNS.clear()
+    assert scheduler.run(scope_calls(1)) == [1, 1, 1, 1, 1, 1, 2]
+    assert sorted(SCOPE_RUNS) == ["backend", "cse", "none", "none"]
+    assert not scope_none.cache and not scope_cse.cache and scope_backend.cache
+
+
+def test_an_unknown_cache_scope_names_the_task_and_the_scopes() -> None:
+    with pytest.raises(TaskError, match=r"task .*everywhere: cache_scope='ALL' is not one "
+                                        r"of NONE, CSE, BACKEND"):
+        @task(cache_scope="ALL")
+        def everywhere() -> int:
+            return 1
