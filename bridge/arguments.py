@@ -10,7 +10,7 @@ import typing
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
-from bridge.native.custom_values import get_type_registry
+from bridge.native.custom_values import get_type_registry, parse_plain
 from bridge.native.file import Dir, File
 from bridge.native.job_info import caller_parameters
 from bridge.native.secrets import REDACTED, secret_parameters
@@ -195,7 +195,7 @@ def convert(text: str, hint: Any, flag: str, owner: str) -> Any:
             except Exception as error:  # the user's parser: keep its message, on one line
                 raise ValueError(" ".join(str(error).split())) from None
         if callable(hint):
-            return hint(text)
+            return parse_plain(hint, text)
     except (ValueError, TypeError, json.JSONDecodeError) as error:
         name = getattr(hint, "__name__", str(hint))
         raise ArgumentError(f"{owner}: {flag} expects {name}, got {text!r} ({error})") from None

@@ -11,6 +11,7 @@ replayed: it runs again, as for a File that changed.
 
 from __future__ import annotations
 
+import datetime
 import importlib
 from collections.abc import Iterator
 from typing import Any, ClassVar
@@ -91,8 +92,24 @@ class TypeRegistry:
     def parse_arg(self, raw_type: type, arg: str) -> Any:
         value_type = self.get_type(raw_type)
         if value_type is None:
-            return raw_type(arg)
+            return parse_plain(raw_type, arg)
         return value_type.parse_arg(raw_type, arg)
+
+
+# Types whose command-line text is ISO 8601: ``2022-07-01``, ``2022-07-01 10:05:33 +0400``.
+ISO_TYPES = (datetime.datetime, datetime.date, datetime.time)
+
+
+def parse_plain(raw_type: Any, arg: str) -> Any:
+    """A command-line text as a type no Value class handles: dates and times from ISO
+    8601, anything else by calling the type on the text."""
+    if raw_type in ISO_TYPES:
+        try:
+            return raw_type.fromisoformat(arg)
+        except ValueError:
+            raise ValueError("give it in ISO 8601, such as 2022-07-01, 2022-07-01T10:05:33 "
+                             "or 2022-07-01 10:05:33 +0400") from None
+    return raw_type(arg)
 
 
 _registry = TypeRegistry()

@@ -41,6 +41,21 @@ def test_arguments_are_parsed_from_type_hints(workdir: Path) -> None:
                       "--sizes", "x")
 
 
+def test_dates_and_times_are_given_in_iso_8601(workdir: Path) -> None:
+    (workdir / "dates.py").write_text(
+        "import datetime\nfrom bridge import task\n\n"
+        "@task()\n"
+        "def when(at: datetime.datetime, day: datetime.date, time: datetime.time | None = None"
+        ") -> str:\n"
+        "    return f'{at.isoformat()} {day.isoformat()} {time}'\n")
+    result = invoke("run", "dates.py", "when", "--at", "2022-07-01 10:05:33 +0400",
+                    "--day", "2022-07-02", "--time", "08:30")
+    assert result.exit_code == 0, result.output
+    assert "2022-07-01T10:05:33+04:00 2022-07-02 08:30:00" in result.stdout
+    assert_user_error(invoke("run", "dates.py", "when", "--at", "yesterday", "--day", "2022-07-02"),
+                      "--at", "datetime", "'yesterday'", "ISO 8601")
+
+
 def test_dashes_and_underscores_and_a_module_path(workdir: Path) -> None:
     write_workflow(workdir)
     dashed = invoke("run", "-m", "wf", "main", "--n", "3", "--out-dir", "o1")

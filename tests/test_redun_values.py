@@ -4,6 +4,7 @@ and custom value examples, run through `bridge run`."""
 
 from __future__ import annotations
 
+import datetime
 import os
 import pickle
 import shutil
@@ -159,6 +160,18 @@ def test_a_proxy_value_hashes_and_parses_a_class_it_does_not_own(scheduler: Sche
     assert ran["norm"] == 1
     parsed = get_type_registry().parse_arg(Point, "1,2")
     assert (parsed.x, parsed.y) == (1, 2)
+
+
+def test_the_registry_parses_dates_and_times_from_iso_8601() -> None:
+    registry = get_type_registry()
+    assert registry.parse_arg(datetime.datetime, "2022-07-01") == datetime.datetime(2022, 7, 1)
+    assert registry.parse_arg(datetime.datetime, "2022-07-01 10:05:33 +0400") == \
+        datetime.datetime(2022, 7, 1, 10, 5, 33,
+                          tzinfo=datetime.timezone(datetime.timedelta(hours=4)))
+    assert registry.parse_arg(datetime.date, "2022-07-01") == datetime.date(2022, 7, 1)
+    assert registry.parse_arg(int, "12") == 12
+    with pytest.raises(ValueError, match="ISO 8601"):
+        registry.parse_arg(datetime.date, "July 1st")
 
 
 @dataclass
