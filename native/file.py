@@ -97,6 +97,10 @@ class _Path:
     def uri(self) -> str:
         return self.path
 
+    def get_hash(self, data: bytes | None = None) -> str:
+        """The hash (redun's spelling of ``.hash``)."""
+        return self.hash
+
     def basename(self) -> str:
         return posixpath.basename(self.path.rstrip("/"))
 
@@ -152,6 +156,29 @@ class File(_Path):
         data = self.filesystem.read_bytes(self.path)
         return data if "b" in mode else data.decode(encoding or "utf-8")
 
+    def readlines(self, mode: str = "r", encoding: str | None = None) -> list[str] | list[bytes]:
+        """The lines, each with its line ending, as ``open(...).readlines()`` gives them."""
+        with self.open(mode, encoding) as handle:
+            return handle.readlines()
+
+    def touch(self, times: tuple[float, float] | None = None) -> None:
+        """Make the file empty if it is missing; locally, set its times (now, or
+        ``times``: access and modification)."""
+        self.filesystem.touch(self.path, times)
+
+    def isfile(self) -> bool:
+        return self.filesystem.isfile(self.path)
+
+    def isdir(self) -> bool:
+        return self.filesystem.isdir(self.path)
+
+    def shell_copy_to(self, dest_path: str) -> str:
+        """A shell command that copies this file to ``dest_path``, local or on S3."""
+        target = get_filesystem(dest_path)
+        if target.name == "local":
+            return self.filesystem.shell_download(self.path, dest_path)
+        return target.shell_upload(self.path, dest_path)
+
     def write(self, data: str | bytes, mode: str | None = None, encoding: str | None = None
               ) -> File:
         """Write all of ``data`` (text or bytes) and return this File."""
@@ -179,8 +206,11 @@ class File(_Path):
         return target
 
     def stage(self, local: str | None = None) -> StagingFile:
-        """Pair this (remote) file with a local path, for script()."""
-        return StagingFile(local if local is not None else self.basename(), self)
+        """Pair this (remote) file with a local path, for script(): by default its own
+        name in the working folder, or in ``local`` when that ends with ``/``."""
+        if local is None or local.endswith("/"):
+            local = (local or "") + self.basename()
+        return StagingFile(local, self)
 
 
 class Dir(_Path):
@@ -210,8 +240,19 @@ class Dir(_Path):
     def file(self, relative: str) -> File:
         return File(self.filesystem.join(self.path, relative), self.identity)
 
-    def rel_path(self, file: File) -> str:
-        return file.path[len(self.path):].lstrip("/")
+    def rel_path(self, path: File | str) -> str:
+        """The relative path from this folder to ``path`` (a File or a path), as
+        ``os.path.relpath`` gives it: a file beneath it gives its path within it."""
+        return posixpath.relpath(path.path if isinstance(path, _Path) else os.fspath(path),
+                                 self.path)
+
+    def mkdir(self) -> None:
+        """Make the folder, and its parents (nothing to make on S3)."""
+        self.filesystem.mkdir(self.path)
+
+    def rmdir(self, recursive: bool = False) -> None:
+        """Remove the folder; one that holds files only with ``recursive``."""
+        self.filesystem.rmdir(self.path, recursive)
 
     def size(self) -> int:
         return sum(file.size() for file in self.files())

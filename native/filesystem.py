@@ -62,6 +62,24 @@ class FileSystem:
     def isdir(self, path: str) -> bool:
         raise NotImplementedError
 
+    def isfile(self, path: str) -> bool:
+        return self.exists(path)
+
+    def touch(self, path: str, times: tuple[float, float] | None = None) -> None:
+        """Make an empty file unless ``path`` exists (object stores keep no times)."""
+        if not self.exists(path):
+            self.write_bytes(path, b"")
+
+    def mkdir(self, path: str) -> None:
+        """Make a folder (and its parents): object stores need none before a write."""
+
+    def rmdir(self, path: str, recursive: bool = False) -> None:
+        """Remove a folder: with ``recursive``, everything beneath it too."""
+        if recursive:
+            self.remove(path)
+        elif self.walk(path):
+            raise _not_empty(path)
+
     def walk(self, path: str, mode: str | None = None) -> list[tuple[str, str]]:
         """(path, identity) of every file beneath a folder, sorted by path."""
         raise NotImplementedError
@@ -133,6 +151,31 @@ class LocalFileSystem(FileSystem):
 
     def isdir(self, path: str) -> bool:
         return os.path.isdir(path)
+
+    def isfile(self, path: str) -> bool:
+        return os.path.isfile(path)
+
+    def touch(self, path: str, times: tuple[float, float] | None = None) -> None:
+        if not os.path.exists(path):
+            makedirs_for(path)
+            open(path, "ab").close()
+            if times is None:
+                return
+        os.utime(path, times)
+
+    def mkdir(self, path: str) -> None:
+        os.makedirs(path, exist_ok=True)
+
+    def rmdir(self, path: str, recursive: bool = False) -> None:
+        if not os.path.isdir(path):
+            return
+        if recursive:
+            shutil.rmtree(path)
+            return
+        try:
+            os.rmdir(path)
+        except OSError:
+            raise _not_empty(path) from None
 
     def walk(self, path: str, mode: str | None = None) -> list[tuple[str, str]]:
         found = []
@@ -211,6 +254,11 @@ def copy_path(src: str, dest: str) -> None:
 def makedirs_for(path: str) -> None:
     parent = os.path.dirname(os.path.abspath(path))
     os.makedirs(parent, exist_ok=True)
+
+
+def _not_empty(path: str) -> FileError:
+    return FileError(f"{path}: the folder is not empty (rmdir(recursive=True) removes what "
+                     "it holds)")
 
 
 def _shell_cp(source: str, target: str, recursive: bool) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -107,6 +108,33 @@ def test_staging_pairs_remote_and_local(tmp_path: Path) -> None:
     assert staged.unstage().read() == "changed"
     assert isinstance(Dir(tmp_path).stage("d"), StagingDir)
     assert pickle.loads(pickle.dumps(staged)) == staged
+
+
+def test_redun_file_and_dir_methods(tmp_path: Path) -> None:
+    """The File and Dir methods redun's scripts call, on local disk."""
+    made = File(tmp_path / "new" / "empty.txt")
+    made.touch()
+    assert made.isfile() and not made.isdir() and made.read() == ""
+    assert made.get_hash() == made.hash
+    made.touch((1_000_000, 2_000_000))
+    assert os.path.getmtime(made.path) == 2_000_000
+    lines = File(tmp_path / "lines.txt").write("a\nb\n")
+    assert lines.readlines() == ["a\n", "b\n"] and lines.readlines("rb") == [b"a\n", b"b\n"]
+    folder = Dir(tmp_path / "out" / "deep")
+    folder.mkdir()
+    assert folder.exists() and File(folder.path).isdir()
+    assert folder.rel_path(str(tmp_path)) == "../.." and Dir(tmp_path).rel_path(made) == \
+        "new/empty.txt"
+    copy = File(folder.path + "/copied.txt")
+    subprocess.run(lines.shell_copy_to(copy.path), shell=True, check=True)
+    assert copy.read() == "a\nb\n"
+    with pytest.raises(FileError, match="not empty"):
+        folder.rmdir()
+    folder.rmdir(recursive=True)
+    assert not folder.exists()
+    Dir(tmp_path / "out").rmdir()
+    assert not os.path.exists(tmp_path / "out")
+    assert File("s3://bucket/k/reads.fq").stage("lanes/").local.path == "lanes/reads.fq"
 
 
 def test_find_files_and_files_unchanged(tmp_path: Path) -> None:

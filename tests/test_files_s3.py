@@ -73,6 +73,26 @@ def test_s3_dir(s3_bucket: str, tmp_path: Path) -> None:
     assert [local.rel_path(f) for f in local] == ["b.txt", "sub/a.txt"]
 
 
+def test_s3_redun_file_and_dir_methods(s3_bucket: str, tmp_path: Path) -> None:
+    """The File and Dir methods redun's scripts call, on S3: a touch makes an empty
+    object, a folder is a prefix (nothing to make), and removing one removes its keys."""
+    marker = File(f"s3://{s3_bucket}/flags/done")
+    marker.touch()
+    assert marker.isfile() and not marker.isdir() and marker.read() == ""
+    assert File(f"s3://{s3_bucket}/flags").isdir()
+    folder = Dir(f"s3://{s3_bucket}/made")
+    folder.mkdir()
+    folder.file("a/b.txt").write("b")
+    assert folder.rel_path(f"s3://{s3_bucket}/made/a/b.txt") == "a/b.txt"
+    with pytest.raises(FileError, match="not empty"):
+        folder.rmdir()
+    folder.rmdir(recursive=True)
+    assert not folder.exists()
+    local = File(tmp_path / "x.txt").write("x")
+    command = local.shell_copy_to(f"s3://{s3_bucket}/up/x.txt")
+    assert command.startswith("aws s3 cp") and command.endswith(f"s3://{s3_bucket}/up/x.txt")
+
+
 def test_value_store_on_s3(s3_bucket: str) -> None:
     store = ValueStore(f"s3://{s3_bucket}/values")
     location = store.put("ab" * 32, b"payload")
