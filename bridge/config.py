@@ -41,7 +41,7 @@ from bridge.native.settings import (
     SchedulerSettings,
     builtin_executors,
 )
-from bridge.redun_config import hint, section_hint
+from bridge.redun_config import MODES, hint, section_hint
 
 __all__ = ["CONFIG_FILE", "Config", "ConfigError", "context_values"]
 
@@ -75,6 +75,12 @@ class LocalExecutorConfig(_Section):
     max_workers: int | None = Field(None, ge=1)
     cores: float | None = Field(None, gt=0, description="default: the machine's CPU count")
     memory: float | None = Field(None, gt=0, description="GiB; default: the machine's")
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _redun_mode(cls, mode: Any) -> Any:
+        """redun's ``thread`` and ``process`` are bridge's ``threads`` and ``processes``."""
+        return MODES.get(mode, mode)
 
 
 class DockerExecutorConfig(_Section):
@@ -161,8 +167,16 @@ class Config(_Section):
     executors: dict[str, ExecutorConfig] = Field(default_factory=dict)
 
     def __init__(self, config_dict: dict[str, Any] | None = None, /, **data: Any) -> None:
-        """``Config({"scheduler": {...}})`` as redun users write it, or keywords."""
-        super().__init__(**{**(config_dict or {}), **data})
+        """``Config({"scheduler": {...}})`` as redun users write it (with bridge.ini's
+        section names as keys, ``"executors.default"`` among them), or keywords; a
+        mistake in the dict is a ConfigError that names the section and the key."""
+        if config_dict is None:  # keywords, as pydantic's own validation (load) passes them
+            super().__init__(**data)
+            return
+        try:
+            super().__init__(**_nested_sections({**config_dict, **data}))
+        except ValidationError as error:
+            raise ConfigError(_describe(error, "Config(...)")) from None
 
     @classmethod
     def load(cls, config_dir: str | os.PathLike | None = None) -> Config:
@@ -264,6 +278,18 @@ def _read_ini(path: Path) -> dict[str, Any]:
     return data
 
 
+def _nested_sections(data: dict[str, Any]) -> dict[str, Any]:
+    """Section names as keys (``"executors.gpu": {...}``) nested as the model holds them
+    (``"executors": {"gpu": {...}}``)."""
+    named = {key: value for key, value in data.items() if key.startswith("executors.")}
+    if not named:
+        return data
+    nested = {key: value for key, value in data.items() if key not in named}
+    nested["executors"] = {**(nested.get("executors") or {}),
+                           **{key.split(".", 1)[1]: value for key, value in named.items()}}
+    return nested
+
+
 def _parse_tags(text: str, path: Path, section: str) -> dict[str, str]:
     tags = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
@@ -274,7 +300,7 @@ def _parse_tags(text: str, path: Path, section: str) -> dict[str, str]:
     return tags
 
 
-def _describe(error: ValidationError, path: Path) -> str:
+def _describe(error: ValidationError, path: Path | str) -> str:
     problems = []
     for item in error.errors():
         location = [str(part) for part in item["loc"]]

@@ -70,7 +70,7 @@ def _settings(config: Any) -> SchedulerSettings:
     from bridge.config import Config
 
     if isinstance(config, dict):
-        return Config.model_validate(config).to_settings()
+        return Config(config).to_settings()
     if isinstance(config, Config):
         return config.to_settings()
     raise TypeError(f"Scheduler(config=...) takes a Config, a dict or None, not {type(config)}")

@@ -4,9 +4,13 @@ show their calls as Python writes them, option lookups on ``task.options(...)``,
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import pytest
+
 from bridge import Scheduler, cond, task
+from bridge.config import Config, ConfigError
 from bridge.scheduler import JobInfo
 
 
@@ -155,3 +159,19 @@ def test_an_in_memory_store_caches_for_its_scheduler_only(workdir: Path) -> None
     assert Scheduler(db_uri="sqlite:///:memory:").run(counted_fan(2)) == [1, 2]
     assert LEAF_RUNS == [0, 1, 2, 3, 0, 1]
     assert not (workdir / ".bridge" / "bridge.db").exists()
+
+
+@task
+def body_pid() -> int:
+    return os.getpid()
+
+
+def test_a_config_dict_takes_section_names_and_redun_spellings(workdir: Path) -> None:
+    """``Config({...})`` as redun's scripts and tests write it: bridge.ini's section names
+    as keys, redun's ``mode = process``; a redun-only key gets the hint bridge.ini gives."""
+    config = Config({"executors.default": {"type": "local", "mode": "process"}})
+    with Scheduler(config=config) as scheduler:
+        assert scheduler.run(body_pid()) != os.getpid()
+    with pytest.raises(ConfigError, match=r"Config\(\.\.\.\): \[scheduler\] ignore_warnings: "
+                                          r"unknown key \(a redun key"):
+        Scheduler(config={"scheduler": {"ignore_warnings": "bridge.Warning"}})
