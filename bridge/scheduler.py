@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from bridge.threads import Thread, fork_thread, join_thread  # noqa: F401  (redun's names)
 
 __all__ = [
-    "JobInfo", "NoCurrentScheduler", "Scheduler", "Traceback", "apply_tags", "catch", "cond",
-    "get_current_scheduler", "run", "seq", "set_current_scheduler", "throw",
+    "DryRunResult", "JobInfo", "NoCurrentScheduler", "Scheduler", "Traceback", "apply_tags",
+    "catch", "cond", "get_current_scheduler", "run", "seq", "set_current_scheduler", "throw",
 ]
 
 _schedulers: dict[str | None, Scheduler] = {}
@@ -35,6 +35,15 @@ _LAZY = {
 __getattr__ = lazy_getattr(globals(), _LAZY)
 
 
+class DryRunResult(Exception):
+    """``Scheduler.run(expr, dryrun=True)`` found calls that would run, and ran none: the
+    message is the dry run's report; ``would_run`` holds those calls' jobs."""
+
+    def __init__(self, report: str, would_run: list) -> None:
+        super().__init__(report)
+        self.would_run = would_run
+
+
 class Scheduler(NativeScheduler):
     """``Scheduler()`` uses ``.bridge/`` in the working directory (or ``BRIDGE_CONFIG``);
     ``Scheduler(config=Config.load(dir))`` or ``Scheduler(config={...})`` configure it."""
@@ -43,6 +52,23 @@ class Scheduler(NativeScheduler):
         # BRIDGE_DB_URI is in the settings already, a relative SQLite path taken from the
         # config folder as `bridge log` takes it; ``db_uri`` given here wins, as it is.
         super().__init__(_settings(config), db_uri=db_uri)
+
+    def run(self, expr: Any, *, dryrun: bool = False, **options: Any) -> Any:
+        """Evaluate ``expr`` (see the options of bridge.native's ``Scheduler.run``). With
+        ``dryrun=True``, as in redun, nothing runs and nothing is recorded: the value is
+        returned when every call it needs is a cache hit, else DryRunResult says which
+        calls would run and why (what ``bridge run --dryrun`` prints)."""
+        if not dryrun:
+            return super().run(expr, **options)
+        from bridge.dryrun import report
+        from bridge.dryrun_plan import plan_run
+
+        execution = self.dryrun(expr, cache=options.get("cache", True),
+                                context=options.get("context"),
+                                accept_versions=options.get("accept_versions"))
+        if execution.replayed is not None:
+            return execution.replayed[0]
+        raise DryRunResult(report(execution, plan_run(execution)), execution.would_run)
 
     def add_executor(self, executor: Executor) -> None:
         """Use ``executor`` for the tasks that name it (``@task(executor=name)``), in place

@@ -122,6 +122,8 @@ class Execution(Reduction):
         # collect in `would_run` (their children stay unknown: their bodies never run).
         self.dryrun = dryrun
         self.would_run: list[Job] = []
+        # After a dry run: (its value,) when every call it needed was a cache hit.
+        self.replayed: tuple[Any] | None = None
         self.store = scheduler.store
         self.id = execution_id or str(uuid.uuid4())
         self.use_cache = use_cache
@@ -168,6 +170,7 @@ class Execution(Reduction):
             if self.dryrun:  # an error (an argument that cannot be hashed) still says so
                 if outcome and outcome[0][0] == "error":
                     raise outcome[0][1]
+                self.replayed = (outcome[0][1],) if outcome else None
                 return None
             self._cancel_unfinished()
             self._record_execution("DONE" if outcome[0][0] == "ok" else "FAILED")

@@ -89,16 +89,18 @@ class Scheduler:
         with current_scheduler(self):
             return execution.run(expr)
 
-    def dryrun(self, expr: Any, *, cache: bool = True,
+    def dryrun(self, expr: Any, *, cache: bool = True, context: dict | None = None,
                accept_versions: Mapping[str, str] | None = None) -> Any:
         """Look ``expr`` up in the cache without running or recording anything: the
         returned Execution's ``would_run`` lists the calls that would run (their own
         children are unknown until their bodies run), ``jobs_by_hash`` every call seen,
-        ``drift.drifting`` the pinned tasks whose source drifted (not accepted)."""
+        ``drift.drifting`` the pinned tasks whose source drifted (not accepted), and
+        ``replayed`` holds the value when nothing would run."""
         self._task_hashes = None
         set_content_limit(self.settings.content_hash_limit)
         execution = Execution(self, use_cache=cache, description="dry run", dryrun=True,
-                              context=self.settings.context, accept_versions=accept_versions)
+                              context=merge_contexts(self.settings.context, context or {}),
+                              accept_versions=accept_versions)
         execution.run(expr)
         return execution
 

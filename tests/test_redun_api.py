@@ -11,7 +11,7 @@ import pytest
 
 from bridge import Scheduler, cond, task
 from bridge.config import Config, ConfigError
-from bridge.scheduler import JobInfo
+from bridge.scheduler import DryRunResult, JobInfo
 
 
 @task
@@ -175,3 +175,20 @@ def test_a_config_dict_takes_section_names_and_redun_spellings(workdir: Path) ->
     with pytest.raises(ConfigError, match=r"Config\(\.\.\.\): \[scheduler\] ignore_warnings: "
                                           r"unknown key \(a redun key"):
         Scheduler(config={"scheduler": {"ignore_warnings": "bridge.Warning"}})
+
+
+def test_run_with_dryrun_runs_nothing_and_returns_a_fully_cached_value(
+        scheduler: Scheduler) -> None:
+    """redun's ``scheduler.run(expr, dryrun=True)``: calls that would run raise
+    DryRunResult (its message says which and why) and run nothing; once every call is
+    cached, the dry run returns the value."""
+    LEAF_RUNS.clear()
+    with pytest.raises(DryRunResult, match=r"WOULD RUN  .*counted_fan") as would:
+        scheduler.run(counted_fan(2), dryrun=True)
+    assert [job.task.fullname for job in would.value.would_run] == [counted_fan.fullname]
+    assert LEAF_RUNS == []
+    assert scheduler.run(counted_fan(2)) == [1, 2]
+    assert scheduler.run(counted_fan(2), dryrun=True) == [1, 2]
+    with pytest.raises(DryRunResult, match="new argument values: n"):
+        scheduler.run(counted_fan(3), dryrun=True)
+    assert LEAF_RUNS == [0, 1]
