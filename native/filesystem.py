@@ -42,6 +42,8 @@ class FileSystem:
         raise NotImplementedError
 
     def open(self, path: str, mode: str = "r", encoding: str | None = None) -> IO[Any]:
+        if "b" in mode and encoding is not None:  # as Python's open() refuses it
+            raise ValueError(f"{path}: binary mode {mode!r} takes no encoding")
         binary = self._open_binary(path, mode.replace("t", "").replace("b", ""))
         return binary if "b" in mode else io.TextIOWrapper(binary, encoding=encoding or "utf-8")
 

@@ -135,6 +135,8 @@ def test_redun_file_and_dir_methods(tmp_path: Path) -> None:
     Dir(tmp_path / "out").rmdir()
     assert not os.path.exists(tmp_path / "out")
     assert File("s3://bucket/k/reads.fq").stage("lanes/").local.path == "lanes/reads.fq"
+    with pytest.raises(ValueError, match="binary mode 'rb' takes no encoding"):
+        lines.open("rb", encoding="utf-8")
 
 
 def test_find_files_and_files_unchanged(tmp_path: Path) -> None:
