@@ -517,7 +517,7 @@ class Execution(Reduction):
                 self._fail(job, outcome.error, outcome.traceback)
             return
         if outcome.unreturned:
-            warn_unreturned(job.task.fullname, outcome.unreturned)
+            warn_unreturned(job.task, outcome.unreturned)
         value = outcome.value
         if not contains_expression(value):
             self._finish(job, value)

@@ -64,6 +64,13 @@ class Expression:
             "on it, or do the test inside a task that receives the evaluated value"
         )
 
+    def __format__(self, spec: str) -> str:
+        raise TypeError(
+            f"{self!r} is lazy and has no text yet: an f-string or format() would write the "
+            "call, not its value. Build the text inside a task that receives the evaluated "
+            "value (f\"{expr!r}\" still shows the call itself)"
+        )
+
     def __await__(self):
         """``await expr`` in an async task's body: the value, evaluated by the scheduler
         under the awaiting job (see bridge.native.awaiting)."""

@@ -85,13 +85,16 @@ def run_body(job_id: str, func: Any, args: tuple, kwargs: dict) -> Outcome:
     return Outcome(job_id, True, value=value, unreturned=unreturned, output=_body_output.get())
 
 
-def warn_unreturned(task_name: str, unreturned: list[str]) -> None:
+def warn_unreturned(task: Any, unreturned: list[str]) -> None:
+    """Warn at the task's own definition (its file and line), where the mistake is, not
+    at the scheduler line that found it."""
     shown = ", ".join(unreturned[:5]) + (" ..." if len(unreturned) > 5 else "")
-    warnings.warn(
-        f"task {task_name} built {len(unreturned)} task call(s) it did not return, so they "
-        f"will not run: {shown}. Return them (or pass them to what you return).",
-        UnreturnedExpressionWarning,
-        stacklevel=2,
+    code = inspect.unwrap(task.func).__code__
+    warnings.warn_explicit(
+        f"task {task.fullname} built {len(unreturned)} task call(s) it did not return, so "
+        f"they will not run: {shown}. Return them (or pass them to what you return).",
+        UnreturnedExpressionWarning, code.co_filename, code.co_firstlineno,
+        module=task.func.__module__,
     )
 
 

@@ -155,6 +155,25 @@ def test_truth_testing_an_expression_is_refused() -> None:
         bool(basics_add(1, 2))
 
 
+@task()
+def basics_name(i: int) -> str:
+    return f"s{i}"
+
+
+@task()
+def basics_path(i: int) -> str:
+    return f"out/{basics_name(i)}.txt"  # the name is lazy here: a mistake
+
+
+def test_formatting_an_expression_into_text_is_refused(scheduler: Scheduler) -> None:
+    """An f-string of a lazy call in a body would write the call's text (a wrong file
+    name, a wrong cached result): the body fails instead, and says what to do."""
+    with pytest.raises(TypeError, match=r"basics_name\(1\) is lazy and has no text yet.*"
+                                        "inside a task that receives the evaluated value"):
+        scheduler.run(basics_path(1))
+    assert f"{basics_name(1)!r}" == f"{basics_name.fullname}(1)"
+
+
 def test_two_tasks_with_one_name_clash_with_a_clear_error() -> None:
     def first(x: int) -> int:
         return x

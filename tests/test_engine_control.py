@@ -159,8 +159,12 @@ def test_expressions_built_and_not_returned_warn(scheduler: Scheduler) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         assert scheduler.run(ctl_forgets(3)) == 3
-    messages = [str(w.message) for w in caught if w.category is UnreturnedExpressionWarning]
-    assert messages and "ctl_forgets" in messages[0] and "ctl_double" in messages[0]
+    found = [w for w in caught if w.category is UnreturnedExpressionWarning]
+    assert found and "ctl_forgets" in str(found[0].message) and "ctl_double" in str(
+        found[0].message)
+    # shown where the task is written, not where the scheduler noticed
+    assert (found[0].filename, found[0].lineno) == (
+        __file__, ctl_forgets.func.__code__.co_firstlineno)
 
 
 @task(cache=False)
