@@ -65,6 +65,11 @@ def test_viz_of_an_execution_by_id_prefix_colours_failures(recorded: Path) -> No
 def test_viz_bad_inputs(recorded: Path) -> None:
     assert_user_error(invoke("viz", "-o", "graph.jpeg"), ".png")
     assert_user_error(invoke("viz", "nosuch", "-o", "g.svg"), "nosuch")
+    for command in (["viz", "-o", "nodir/g.svg"], ["report", "-o", "nodir/r.html"],
+                    ["run", "--dryrun", "--viz", "nodir/plan.dot", "wf.py", "main"],
+                    ["viz", "--dryrun", "-o", "nodir/plan.svg", "wf.py", "main"]):
+        assert_user_error(invoke(*command), "nodir/", "cannot write", "folder exists")
+    assert not Path("nodir").exists()
 
 
 def test_init_writes_a_valid_commented_config_and_a_store(workdir: Path) -> None:

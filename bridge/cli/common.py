@@ -61,6 +61,21 @@ def _mention_redun_config(config_dir: str) -> None:
                    err=True)
 
 
+def write_output(path: str, data: bytes | str, what: str) -> None:
+    """Write what a command made (``what``: "report", ...) to ``path``: a folder that is
+    missing or cannot be written is one line naming the path, not a traceback."""
+    try:
+        if isinstance(data, bytes):
+            with open(path, "wb") as handle:
+                handle.write(data)
+        else:
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(data)
+    except OSError as error:
+        raise UserError(f"{path}: cannot write the {what} ({error.strerror}): check that "
+                        "its folder exists and can be written") from None
+
+
 config_option = click.option("--config", "config_dir", metavar="DIR",
                              help="Config folder (default .bridge, or BRIDGE_CONFIG).")
 

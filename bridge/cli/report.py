@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from bridge.cli.common import UserError, config_option, open_record
+from bridge.cli.common import UserError, config_option, open_record, write_output
 
 
 @click.command()
@@ -28,11 +28,7 @@ def report(ident: str, output: str, config_dir: str | None) -> None:
         raise UserError(str(error)) from None
     finally:
         store.close()
-    try:
-        with open(output, "w", encoding="utf-8") as handle:
-            handle.write(render(data))
-    except OSError as error:
-        raise UserError(f"-o {output}: cannot write the report ({error.strerror})") from None
+    write_output(output, render(data), "report")
     graph_note = data["graph"]["note"]
     note = f" (without the call graph: {graph_note})" if graph_note else ""
     click.echo(f"Wrote the report of execution {row['execution_id'][:8]} "

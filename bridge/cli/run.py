@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from bridge.cli.common import UserError, config_option, load_settings, parse_pairs
+from bridge.cli.common import UserError, config_option, load_settings, parse_pairs, write_output
 from bridge.cli.task_command import (
     COMMAND_HEAD,
     HELP_WORD,
@@ -197,8 +197,7 @@ def _dryrun(scheduler: Any, expr: Any, no_cache: bool, accept: dict[str, str],
         if viz_output:
             data = render(to_dot(plan_graph(roots), {}, "Dry run plan (nothing ran)"),
                           output_format(viz_output, "--viz"))
-            with open(viz_output, "wb") as handle:
-                handle.write(data)
+            write_output(viz_output, data, "plan's graph")
     except (StoreError, ArgumentFileError, VizError) as error:
         raise UserError(str(error)) from None
     click.echo(text)

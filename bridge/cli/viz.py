@@ -7,7 +7,7 @@ import os
 
 import click
 
-from bridge.cli.common import UserError, config_option, open_record
+from bridge.cli.common import UserError, config_option, open_record, write_output
 
 
 def output_format(output: str, option: str = "-o") -> str:
@@ -102,6 +102,5 @@ def viz(ctx: click.Context, ident: str, output: str, config_dir: str | None,
         raise UserError(str(error)) from None
     finally:
         store.close()
-    with open(output, "wb") as handle:
-        handle.write(data)
+    write_output(output, data, "call graph")
     click.echo(f"Wrote the call graph of execution {row['execution_id'][:8]} to {output}")
