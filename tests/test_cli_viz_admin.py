@@ -145,6 +145,10 @@ def test_version_and_help_in_a_real_process(workdir: Path) -> None:
     version = subprocess.run([BRIDGE, "--version"], capture_output=True, text=True,
                              env=subprocess_env(), check=True)
     assert version.stdout.startswith("bridge, version")
+    # python -m bridge: the command where another `bridge` (iproute2's) comes first
+    as_module = subprocess.run([str(Path(BRIDGE).parent / "python"), "-m", "bridge", "--version"],
+                               capture_output=True, text=True, env=subprocess_env(), check=True)
+    assert as_module.stdout == version.stdout
     helped = subprocess.run([BRIDGE, "--help"], capture_output=True, text=True,
                             env=subprocess_env(), check=True)
     for command in ("run", "log", "viz", "init", "db"):
