@@ -289,18 +289,21 @@ def render_call(view: dict) -> str:
 def files_view(store: Any, execution_id: str | None, jobs: list[dict] | None = None) -> dict:
     """Every file the recorded jobs read (a File in an argument) or wrote (a File in the
     result of a call that ran, not a parent passing its child's result on), with the
-    hash each job saw: an execution's files keep their hashes after later runs. ``jobs``
-    are the execution's job rows, when the caller has them already."""
+    hash a job saw: an execution's files keep their hashes after later runs. One
+    execution's file shows as its first job saw it; over all executions (no
+    ``execution_id``), as the newest job saw it. ``jobs`` are the execution's job rows,
+    when the caller has them already."""
     if jobs is None:
         jobs = queries.find_jobs(store, execution_id=execution_id, limit=None)
     parents = {job["parent_id"] for job in jobs}
     files: dict[str, dict] = {}
+    newest = execution_id is None
 
     def note(path: str, file_hash: str, mark: str, at: float) -> None:
         entry = files.setdefault(path, {"path": path, "hash": file_hash, "time": at,
                                         "read": False, "written": False})
         entry[mark] = True
-        if at < entry["time"]:
+        if newest and at >= entry["time"]:  # the jobs come oldest first
             entry["hash"], entry["time"] = file_hash, at
 
     for job in sorted(jobs, key=lambda j: j["started"]):

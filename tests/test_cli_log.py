@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bridge import File
 from cli_helpers import assert_user_error, invoke, write_workflow
 
 
@@ -81,6 +82,29 @@ def test_files_with_read_and_write_marks(three_steps: Path) -> None:
     lines = {line.split()[-1]: line.split()[-2] for line in result.output.splitlines()}
     assert lines == {"out/data.txt": "rw", "out/squares.txt": "rw", "out/total.txt": "w"}
     assert "out/data.txt" in invoke("log", "-", "--file").output
+
+
+def test_the_file_list_shows_each_file_as_last_written_and_each_execution_as_it_was(
+        workdir: Path) -> None:
+    (workdir / "rewrite.py").write_text(
+        "from bridge import File, task\n\n"
+        "@task()\n"
+        "def main(n: int = 1) -> File:\n"
+        "    return File('out.txt').write(str(n))\n")
+    hashes = []
+    for n in ("1", "2"):
+        assert invoke("run", "rewrite.py", "main", "--n", n).exit_code == 0
+        hashes.append(File("out.txt").hash[:8])
+    assert hashes[0] != hashes[1]
+
+    def listed(*args: str) -> str:
+        rows = [line.split() for line in invoke("log", *args, "--file").output.splitlines()]
+        return next(row[1] for row in rows if row and row[-1] == "out.txt")
+
+    assert listed() == hashes[1]  # over all executions: the newest
+    executions = json.loads(invoke("log", "--format", "json").output)["executions"]
+    first = executions[-1]["execution_id"]  # listed newest first
+    assert listed(first[:8]) == hashes[0]  # an execution keeps what it wrote
 
 
 def test_unknown_ids_and_paths(three_steps: Path) -> None:
