@@ -41,6 +41,11 @@ class _Given(NamedTuple):
     inline: bool  # ``--name=value``
 
 
+# What may follow a bool flag as its value (no task argument is positional, so nothing
+# else could be meant): ``--verbose false``, ``--flag none`` for an Optional[bool].
+_FLAG_WORDS = frozenset({"true", "false", "yes", "no", "1", "0", "none"})
+
+
 def _scan(task: Task, argv: list[str], hints: dict[str, Any]) -> Iterator[_Given]:
     params = {name.replace("_", "-"): p for name, p in caller_parameters(task).items()}
     index = 0
@@ -58,7 +63,12 @@ def _scan(task: Task, argv: list[str], hints: dict[str, Any]) -> Iterator[_Given
                 f"task {task.fullname} has no argument --{key}; its arguments: "
                 + ", ".join(f"--{name}" for name in params), token)
         if _is_bool(_hint(param, hints)) and not sep:
-            yield _Given(param, f"--{key}", None, negated, index, False)
+            following = argv[index + 1] if index + 1 < len(argv) else ""
+            if not negated and following.lower() in _FLAG_WORDS:  # --verbose false
+                index += 1
+                yield _Given(param, f"--{key}", following, False, index, False)
+            else:
+                yield _Given(param, f"--{key}", None, negated, index, False)
         elif sep:
             yield _Given(param, f"--{key}", inline, negated, index, True)
         elif index + 1 < len(argv):

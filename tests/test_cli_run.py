@@ -36,6 +36,10 @@ def test_arguments_are_parsed_from_type_hints(workdir: Path) -> None:
                     "--folder", "lanes", "--limit", "none")
     assert others.exit_code == 0, others.output
     assert "3 0.5 ['a'] File:in.txt red False None [1, 20] Dir:lanes" in others.stdout
+    spelled = invoke("run", "wf.py", "kinds", "--count", "3", "--ratio=0.5", "--names", "a",
+                     "--verbose", "false", "--path", "in.txt", "--color", "red")
+    assert spelled.exit_code == 0, spelled.output  # a bool flag's value as its own token
+    assert "3 0.5 ['a'] File:in.txt red False None" in spelled.stdout
     assert_user_error(invoke("run", "wf.py", "kinds", "--count", "3", "--ratio=0.5", "--names",
                              "a", "--path", "p", "--color", "red", "--sizes", "1,x"),
                       "--sizes", "x")
