@@ -98,7 +98,7 @@ class _Path:
         return self.path
 
     def get_hash(self, data: bytes | None = None) -> str:
-        """The hash (redun's spelling of ``.hash``)."""
+        """The hash: redun's spelling of ``.hash`` (its ``data`` is not used)."""
         return self.hash
 
     def basename(self) -> str:
