@@ -200,16 +200,24 @@ class CallGraphStore(Record):
         if "engine" in self.__dict__:
             super().close()
 
+    def _missing(self) -> StoreError:
+        """No store where this config points: most often a command run from another
+        folder than the project's, since `bridge run` makes the store itself."""
+        return StoreError(
+            f"no bridge store at {self.safe_uri}: nothing has run with this config yet. Run "
+            "from the project's folder (or point --config or BRIDGE_CONFIG at its config "
+            "folder), or make an empty store with `bridge init`")
+
     def open(self, create: bool = True) -> CallGraphStore:
         """Check the schema version, creating the schema in an empty database."""
         if not self.exists():
             if not create:
-                raise StoreError(f"no bridge store at {self.safe_uri}: run `bridge init` first")
+                raise self._missing()
             self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
         version = self.version()
         if version is None:
             if not create:
-                raise StoreError(f"no bridge store at {self.safe_uri}: run `bridge init` first")
+                raise self._missing()
             with self._opening():
                 version = self._create_schema()
         if version != SCHEMA_VERSION:

@@ -114,7 +114,9 @@ def test_unknown_ids_and_paths(three_steps: Path) -> None:
 
 
 def test_log_without_a_store(workdir: Path) -> None:
-    assert_user_error(invoke("log"), "bridge init")
+    # most often the wrong folder: the message says so before `bridge init`
+    assert_user_error(invoke("log"), "no bridge store at", "project's folder", "--config",
+                      "bridge init")
 
 
 def test_provenance_and_files_on_postgresql(workdir: Path, postgres_uri: str) -> None:
