@@ -114,7 +114,8 @@ def render_executions(view: dict) -> str:
         return "No executions recorded yet: `bridge run FILE TASK` records one."
     lines = ["Recent executions:", ""]
     for ex in view["executions"]:
-        lines.append(f"{_execution_line(ex, 8)}  ({ex['jobs']} jobs, {ex['duration']})")
+        jobs = "1 job" if ex["jobs"] == 1 else f"{ex['jobs']} jobs"
+        lines.append(f"{_execution_line(ex, 8)}  ({jobs}, {ex['duration']})")
     return "\n".join(lines)
 
 

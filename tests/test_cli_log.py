@@ -96,6 +96,7 @@ def test_the_file_list_shows_each_file_as_last_written_and_each_execution_as_it_
         assert invoke("run", "rewrite.py", "main", "--n", n).exit_code == 0
         hashes.append(File("out.txt").hash[:8])
     assert hashes[0] != hashes[1]
+    assert invoke("log").output.count("(1 job, ") == 2  # one job each, said so
 
     def listed(*args: str) -> str:
         rows = [line.split() for line in invoke("log", *args, "--file").output.splitlines()]
