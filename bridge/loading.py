@@ -77,9 +77,12 @@ def find_task(module: ModuleType, name: str) -> Task:
     name first (so a task of another module loaded earlier in the process, of the same full
     name, is not picked instead), then any task of that full name, such as one it imports."""
     own = workflow_tasks(module)
-    candidates = [t for t in own if t.fullname == name] + [
-        t for t in own if t.name == name and t.fullname != name]
-    candidates += [t for t in registry if t.fullname == name and t not in candidates]
+    candidates: list[Task] = []
+    # as in argument names, dashes stand for underscores (`main-if` for `main_if`)
+    for spelled in dict.fromkeys((name, name.replace("-", "_"))):
+        candidates += [t for t in own if t.fullname == spelled] + [
+            t for t in own if t.name == spelled and t.fullname != spelled]
+        candidates += [t for t in registry if t.fullname == spelled and t not in candidates]
     if not candidates:
         known = ", ".join(sorted(t.fullname for t in workflow_tasks(module))) or "none"
         raise WorkflowError(f"no task {name!r} in {module.__file__}; its tasks: {known}")

@@ -69,6 +69,9 @@ def test_dashes_and_underscores_and_a_module_path(workdir: Path) -> None:
     assert underscored.exit_code == 0
     all_row = next(line for line in underscored.output.splitlines() if "| ALL" in line)
     assert all_row.split()[-6:] == ["0", "0", "0", "4", "0", "4"]  # the same call, replayed
+    # a task's name too: where-am-i is where_am_i, and an unknown one is named as typed
+    assert invoke("run", "wf.py", "where-am-i").exit_code == 0
+    assert_user_error(invoke("run", "wf.py", "where-are-we"), "'where-are-we'", "where_am_i")
 
 
 def test_final_status_table_counts_done_then_cached(workdir: Path) -> None:
