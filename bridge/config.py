@@ -253,6 +253,22 @@ def _read_ini(path: Path) -> dict[str, Any]:
     parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=("#",))
     try:
         parser.read(path)
+    except configparser.DuplicateOptionError as error:
+        raise ConfigError(f"{path}: line {error.lineno}: [{error.section}] {error.option} is "
+                          "set twice in the section: keep one") from None
+    except configparser.DuplicateSectionError as error:
+        raise ConfigError(f"{path}: line {error.lineno}: section [{error.section}] appears "
+                          "twice: merge its keys into the first") from None
+    except configparser.MissingSectionHeaderError as error:
+        raise ConfigError(f"{path}: line {error.lineno}: {error.line.strip()!r} comes before "
+                          "any [section]: start the file with one, such as [backend]") from None
+    except configparser.ParsingError as error:
+        import ast  # configparser keeps each bad line as its repr
+
+        lineno, shown = error.errors[0]
+        raise ConfigError(f"{path}: line {lineno}: cannot parse "
+                          f"{ast.literal_eval(shown).strip()!r}: write key = value, a "
+                          "[section] or a # comment") from None
     except configparser.Error as error:
         raise ConfigError(f"{path}: cannot parse: {error}") from None
     data: dict[str, Any] = {"executors": {}}

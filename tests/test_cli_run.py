@@ -189,6 +189,14 @@ def test_config_errors_name_the_key_and_the_file(workdir: Path) -> None:
     ini.write_text("[executors.x]\ntype = teleport\n")
     assert_user_error(invoke("run", "wf.py", "main"), "[executors.x] type", "teleport",
                       "unknown executor type", "bridge.ini")
+    # the file's own syntax: one line each, naming the line
+    for text, words in (
+            ("[backend]\ninline_limit = 1\n[backend]\n", ("line 3", "[backend] appears twice")),
+            ("[backend]\ninline_limit = 1\ninline_limit = 2\n", ("line 3", "set twice")),
+            ("stray\n[backend]\n", ("line 1", "'stray'", "before any [section]")),
+            ("[backend]\nstray words\n", ("line 2", "'stray words'", "key = value"))):
+        ini.write_text(text)
+        assert_user_error(invoke("run", "wf.py", "main"), "bridge.ini", *words)
 
 
 def test_bridge_config_and_db_uri_overrides(workdir: Path, tmp_path_factory) -> None:
