@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import inspect
 import json
+import re
 import types
 import typing
 from collections.abc import Iterator
@@ -139,7 +140,7 @@ def describe_parameters(task: Task) -> list[tuple[str, str, str]]:
         if isinstance(hint, type) and issubclass(hint, enum.Enum):
             kind += " (" + "|".join(member.name for member in hint) + ")"
         default = " (required)" if param.default is param.empty else \
-            f" (default {param.default!r})"
+            f" (default {_default_text(param.default)})"
         if param.name in secret_parameters(task):
             default += " (secret: recorded as ***)"
         flag = f"--{param.name.replace('_', '-')}"
@@ -149,10 +150,19 @@ def describe_parameters(task: Task) -> list[tuple[str, str, str]]:
     return described
 
 
+def _default_text(default: Any) -> str:
+    """A default as it is typed on the command line: an enum member by its name."""
+    return default.name if isinstance(default, enum.Enum) else repr(default)
+
+
 def _type_name(hint: Any) -> str:
+    """A hint as help shows it: ``Optional[File]``, not with each type's module path."""
     if isinstance(hint, type) and not typing.get_args(hint):
         return hint.__name__
-    return str(hint).replace("typing.", "")
+    return _MODULE_PATH.sub("", str(hint))
+
+
+_MODULE_PATH = re.compile(r"\b(?:[A-Za-z_]\w*\.)+(?=[A-Za-z_])")
 
 
 def _is_bool(hint: Any) -> bool:

@@ -21,6 +21,7 @@ def test_lists_tasks_and_shows_task_help(workdir: Path) -> None:
     assert "Echo the arguments' types and values." in helped.output
     assert "--count" in helped.output and "int (required)" in helped.output
     assert "red|blue" in helped.output and "--verbose / --no-verbose" in helped.output
+    assert "Dir | None" in helped.output and "bridge.native" not in helped.output
     assert "bridge run" in invoke("run", "--help").output
 
 
