@@ -88,6 +88,7 @@ def test_the_file_list_shows_each_file_as_last_written_and_each_execution_as_it_
         workdir: Path) -> None:
     (workdir / "rewrite.py").write_text(
         "from bridge import File, task\n\n"
+        "bridge_namespace = 'rewrite'  # its main is not another test's\n\n"
         "@task()\n"
         "def main(n: int = 1) -> File:\n"
         "    return File('out.txt').write(str(n))\n")

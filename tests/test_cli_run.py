@@ -48,7 +48,7 @@ def test_arguments_are_parsed_from_type_hints(workdir: Path) -> None:
 
 def test_dates_and_times_are_given_in_iso_8601(workdir: Path) -> None:
     (workdir / "dates.py").write_text(
-        "import datetime\nfrom bridge import task\n\n"
+        "import datetime\nfrom bridge import task\n\nbridge_namespace = 'dates'\n\n"
         "@task()\n"
         "def when(at: datetime.datetime, day: datetime.date, time: datetime.time | None = None"
         ") -> str:\n"
