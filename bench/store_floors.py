@@ -7,7 +7,7 @@ Usage (from the repo root):
 
 Two models, bare ``sqlite3`` on stores bridge made (its schema, its pragmas, its
 connections), each printed beside bridge's own runs of the same fan-out (each in a fresh
-process, as ``bench/core.py`` times them):
+process, by ``bench/core.py``'s own child):
 
 - *hits*: the 999 cache hits of a 1,000-leaf fan-out with one leaf changed, done as
   cheaply as any engine that records each hit could do them: each call hashed with
@@ -28,7 +28,6 @@ import argparse
 import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,7 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import workflows_bridge as workflows
-from core import child_env
+from core import run_child
 
 from bridge.native.bulk import where_in
 from bridge.native.calling import call_hash_of
@@ -48,6 +47,7 @@ from bridge.native.sqlite_file import SQLiteFile
 from bridge.native.store import LOOKUP_CHUNK, LOOKUP_SQL
 
 FANOUT = 1000
+TIMEOUT = 300.0  # seconds for one of bridge's runs
 # The row each model copies: a leaf's, so each row is the size a fan-out's rows are.
 LEAF_ROWS = {"jobs": "WHERE task_name = 'add_one'",
              "calls": "WHERE call_hash IN (SELECT call_hash FROM jobs "
@@ -60,20 +60,15 @@ RANDOM_KEYS = {"jobs": ("job_id", "call_hash", "result_hash"),
                "stored_values": ("value_hash",)}
 
 
-def timed_run(db: str, workflow: str, *args: int) -> float:
-    """Seconds of ``scheduler.run(workflow(*args))`` on the store ``db``, in a fresh process
-    as ``bench/core.py`` times it (opening the store is not timed)."""
-    argv = [sys.executable, __file__, "--child", db, workflow, *map(str, args)]
-    return float(subprocess.run(argv, check=True, capture_output=True, text=True,
-                                env=child_env()).stdout)
-
-
-def child(db: str, workflow: str, *args: str) -> None:
-    scheduler = workflows.make_scheduler(db)
-    flow = getattr(workflows, workflow)(*map(int, args))
-    start = time.perf_counter()
-    scheduler.run(flow)
-    print(time.perf_counter() - start)
+def timed_run(workflow: str, n: int, folder: Path) -> float:
+    """Seconds of bridge's run of ``workflow`` on ``n`` tasks, timed by ``bench/core.py``'s
+    own child in a fresh process, on the store ``folder/bridge.db`` (a ``fanout_bump`` on a
+    store that holds a run already changes one leaf: the incremental run)."""
+    folder.mkdir(exist_ok=True)
+    outcome = run_child("bridge", workflow, n, folder, TIMEOUT)
+    if outcome.error:
+        sys.exit(f"bridge's {workflow}({n}) failed: {outcome.error}")
+    return outcome.seconds
 
 
 def template(conn, table: str, where: str = "") -> tuple[list[str], list]:
@@ -157,11 +152,12 @@ def micro(seconds: float, count: int) -> float:
 def measure_hits(folder: str, repeats: int) -> None:
     first, incremental, floor = [], [], []
     for repeat in range(repeats):
-        db, copy = f"{folder}/hits-{repeat}.db", f"{folder}/hits-{repeat}-floor.db"
-        first.append(micro(timed_run(db, "fanout_bump", FANOUT, 0), FANOUT))
-        with SQLiteFile(db).reading() as source, SQLiteFile(copy).reading() as target:
+        runs, copy = Path(folder) / f"hits-{repeat}", f"{folder}/hits-{repeat}-floor.db"
+        first.append(micro(timed_run("fanout_bump", FANOUT, runs), FANOUT))
+        with SQLiteFile(str(runs / "bridge.db")).reading() as source, \
+                SQLiteFile(copy).reading() as target:
             source.backup(target)
-        incremental.append(micro(timed_run(db, "fanout_bump", FANOUT, 1), FANOUT))
+        incremental.append(micro(timed_run("fanout_bump", FANOUT, runs), FANOUT))
         seconds, found = hit_floor(copy)
         if found != FANOUT - 1:
             sys.exit(f"the floor model found {found} entries, not {FANOUT - 1}: it no longer "
@@ -178,7 +174,7 @@ def measure_hits(folder: str, repeats: int) -> None:
 def measure_writes(folder: str, repeats: int, sizes: tuple[int, int]) -> None:
     small, large = sizes
     bridge_small = statistics.median(
-        micro(timed_run(f"{folder}/first-{small}-{repeat}.db", "fanout", small), small)
+        micro(timed_run("fanout", small, Path(folder) / f"first-{small}-{repeat}"), small)
         for repeat in range(repeats))
     floors = {size: statistics.median(micro(write_floor(folder, size), size)
                                       for _ in range(repeats if size == small else 1))
@@ -193,9 +189,6 @@ def measure_writes(folder: str, repeats: int, sizes: tuple[int, int]) -> None:
 
 
 def main() -> None:
-    if sys.argv[1:2] == ["--child"]:
-        child(*sys.argv[2:])
-        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--large", type=int, default=100_000,

@@ -42,9 +42,12 @@ class _Given(NamedTuple):
     inline: bool  # ``--name=value``
 
 
+# How a bool is written on the command line.
+_TRUE_WORDS = frozenset({"true", "1", "yes"})
+_BOOL_WORDS = _TRUE_WORDS | {"false", "0", "no"}
 # What may follow a bool flag as its value (no task argument is positional, so nothing
 # else could be meant): ``--verbose false``, ``--flag none`` for an Optional[bool].
-_FLAG_WORDS = frozenset({"true", "false", "yes", "no", "1", "0", "none"})
+_FLAG_WORDS = _BOOL_WORDS | {"none"}
 
 
 def _scan(task: Task, argv: list[str], hints: dict[str, Any]) -> Iterator[_Given]:
@@ -189,9 +192,9 @@ def convert(text: str, hint: Any, flag: str, owner: str) -> Any:
             return text
         if hint is bool:
             lowered = text.lower()
-            if lowered not in ("true", "false", "1", "0", "yes", "no"):
+            if lowered not in _BOOL_WORDS:
                 raise ValueError(f"{text!r} is not true or false")
-            return lowered in ("true", "1", "yes")
+            return lowered in _TRUE_WORDS
         if hint in (int, float):
             return hint(text)
         if isinstance(hint, type) and issubclass(hint, enum.Enum):

@@ -294,6 +294,7 @@ class Execution(Reduction):
         else:
             context, call_options, kwargs = self._apply_context(task, call_options, args,
                                                                 kwargs, parent, marks)
+        # most calls (a fan-out's leaves) have no options: their task's scope, no call
         scope = task.cache_scope if call_options is None else call_cache_scope(task,
                                                                                 call_options)
         shared = scope is not CacheScope.NONE  # an identical call of this run may stand in

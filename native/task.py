@@ -58,15 +58,22 @@ def cache_scope(value: Any, where: str) -> CacheScope:
                         f"{', '.join(scope.value for scope in CacheScope)}") from None
 
 
+def _scope_in(options: dict, default: CacheScope, where: str) -> CacheScope:
+    """The scope ``options`` give by ``cache_scope`` or by redun's older ``cache``, else
+    ``default``."""
+    if "cache_scope" in options:
+        return cache_scope(options["cache_scope"], where)
+    if "cache" in options:
+        return CacheScope.BACKEND if options["cache"] else CacheScope.CSE
+    return default
+
+
 def call_cache_scope(task: Task, call_options: dict | None) -> CacheScope:
     """A call's cache scope: its call site's ``cache_scope`` or ``cache`` (those handed
     down to it among them), else its task's."""
-    if call_options:
-        if "cache_scope" in call_options:
-            return cache_scope(call_options["cache_scope"], f"a call of {task.fullname}")
-        if "cache" in call_options:
-            return CacheScope.BACKEND if call_options["cache"] else CacheScope.CSE
-    return task.cache_scope
+    if not call_options:
+        return task.cache_scope
+    return _scope_in(call_options, task.cache_scope, f"a call of {task.fullname}")
 
 
 class TaskNameError(TaskError, ValueError):
@@ -131,13 +138,11 @@ class Task:
         # Options handed down to every call beneath this task's calls (redun's export).
         self.export_keys = frozenset(export_options or ())
         self.executor_options = {**(options or {}), **(export_options or {})}
-        scope = self.executor_options.get("cache_scope")
-        if scope is None:
-            cache = self.executor_options.get("cache", cache)
-            self.cache_scope = CacheScope.BACKEND if cache else CacheScope.CSE
-        else:
-            self.cache_scope = self.executor_options["cache_scope"] = cache_scope(
-                scope, f"task {func.__qualname__}")
+        self.cache_scope = _scope_in(self.executor_options,
+                                     CacheScope.BACKEND if cache else CacheScope.CSE,
+                                     f"task {func.__qualname__}")
+        if "cache_scope" in self.executor_options:  # its name as given: the member
+            self.executor_options["cache_scope"] = self.cache_scope
         self.cache = self.cache_scope is CacheScope.BACKEND
         self.prov = bool(prov)
         self.tags = normalise_tags(tags, f"task {self.name}")
