@@ -475,6 +475,67 @@ def test_cache_scope_says_where_a_result_may_come_from(scheduler: Scheduler) -> 
     assert not scope_none.cache and not scope_cse.cache and scope_backend.cache
 
 
+SCOPES = """
+@task(cache_scope="NONE")
+def stamp(day: str) -> File:
+    ran("stamp")
+    return File(f"out/{day}.txt").write(day)
+
+@task(cache_scope="cse")
+def tally(day: str) -> int:
+    ran("tally")
+    return len(day)
+
+@task()
+def label(day: str) -> str:
+    ran("label")
+    return day.upper()
+
+@task(cache=False)
+def main(day: str = "mon") -> list:
+    ran("main")
+    return [stamp(day), stamp(day), tally(day), tally(day), label(day),
+            label.options(cache_scope="None")(day + "!")]
+"""
+
+
+def test_cache_scopes_in_a_workflow_run_twice_by_bridge(workdir: Path) -> None:
+    """The scopes as a user meets them: `bridge run` in fresh processes, the argument
+    spelled two ways, a file written in a body. NONE runs each call (twice in one run),
+    CSE once a run, the default once ever; a call site's scope wins."""
+    write_workflow(workdir, SCOPES)
+    bridge(workdir, "run", "workflow.py", "main", "--day", "tue")
+    assert ran_tasks(workdir) == ["label", "label", "main", "stamp", "stamp", "tally"]
+    bridge(workdir, "run", "workflow.py", "main", "--day=tue")
+    assert ran_tasks(workdir) == ["label", "main", "stamp", "stamp", "tally"]
+    assert (workdir / "out" / "tue.txt").read_text() == "tue"
+
+
+def test_a_lazy_name_in_a_path_fails_the_run_instead_of_naming_the_file(workdir: Path) -> None:
+    """The mistake as a user makes it: a file path built in a body from a call's result,
+    which is still lazy there. The run fails and says what to do; no file with the call's
+    text for a name is written or cached, and the body's traceback shows the line."""
+    write_workflow(workdir, """
+        @task()
+        def sample_name(i: int) -> str:
+            return f"s{i}"
+
+        @task()
+        def write(out: File, text: str) -> File:
+            return out.write(text)
+
+        @task()
+        def main(i: int = 1) -> File:
+            return write(File(f"out/{sample_name(i)}.txt"), "hello")
+        """)
+    result = bridge(workdir, "run", "workflow.py", "main", "--i", "1", check=False)
+    assert result.returncode == 1
+    shown = result.stderr + result.stdout
+    assert "sample_name(1) is lazy and has no text yet" in shown
+    assert 'return write(File(f"out/{sample_name(i)}.txt")' in shown  # the user's line
+    assert not (workdir / "out").exists()
+
+
 def test_an_unknown_cache_scope_names_the_task_and_the_scopes() -> None:
     with pytest.raises(TaskError, match=r"task .*everywhere: cache_scope='ALL' is not one "
                                         r"of NONE, CSE, BACKEND"):
